@@ -1,0 +1,156 @@
+/*
+ * cnode.h: the C side of cnode. A worker is an ordinary C program that a Node.js `CNode` starts,
+ * supervises and talks to over ZeroMQ with MessagePack messages.
+ *
+ *     #include <cnode.h>
+ *
+ *     static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *reply,
+ *                       void *user) {
+ *         if (reply == NULL) return 0;            // a cast (node.send): nothing to answer
+ *         if (request->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+ *             return cnode_fail(node, "expected an unsigned integer");
+ *         return msgpack_pack_uint64(reply, request->via.u64 * 2);
+ *     }
+ *
+ *     int main(int argc, char **argv) {
+ *         cnode_t *node = cnode_init(argc, argv); // binds, prints "ready <endpoint>"
+ *         if (node == NULL) return 1;             // the reason is on stderr
+ *         int status = cnode_run(node, handle, NULL);
+ *         cnode_destroy(node);
+ *         return status;
+ *     }
+ *
+ * Build it with `npx cnode cc worker.c -o worker`.
+ *
+ * Errors: a function returning int returns 0 on success and -1 on failure with errno set (as zmq.h
+ * does); a function returning a pointer returns NULL on failure with errno set. cnode_strerror()
+ * describes an errno value. No function here aborts the process.
+ *
+ * Threads: a cnode_t belongs to the thread that calls cnode_run. Call cnode_send, cnode_fail and
+ * cnode_stop from that thread only (from the handler, or before cnode_run).
+ *
+ * What the library takes over in the worker process, so that it never outlives its owner:
+ *  - stdin: it is the owner's watchdog pipe; EOF means the owner is gone. Do not read it.
+ *  - stdout becomes line-buffered, so printf output reaches the owner line by line.
+ *  - SIGTERM (only when the worker leads its process group, as the owner starts it): the handler
+ *    passes SIGTERM on to the whole group, then the worker dies of it.
+ *  - Linux: the parent-death signal is set to SIGTERM; if the owner already died while the worker
+ *    was starting, cnode_init ends the process at once with SIGTERM.
+ *  - the environment variable CNODE_COOKIE is read and removed.
+ */
+#ifndef CNODE_H
+#define CNODE_H
+
+#include <stddef.h>
+#include <msgpack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CNODE_VERSION_MAJOR 0
+#define CNODE_VERSION_MINOR 1
+#define CNODE_VERSION_PATCH 0
+
+/* The wire protocol version this library speaks (docs/protocol.md). */
+#define CNODE_PROTOCOL_VERSION 1
+
+/* A running worker node. Opaque; made by cnode_init, released by cnode_destroy. */
+typedef struct cnode_t cnode_t;
+
+/*
+ * Called once per message, in arrival order, on the thread that called cnode_run.
+ *  - node:    the worker.
+ *  - request: the message the owner sent. It and everything it points to (strings, binaries)
+ *             are valid only until the handler returns: copy what you keep.
+ *  - reply:   for a call, pack exactly one object into it: that is the response. Packing nothing
+ *             answers nil; packing more than one object fails the call. For a cast (node.send in
+ *             Node) reply is NULL.
+ *  - user:    the pointer given to cnode_run.
+ * msgpack-c decodes at most 32 levels of nested arrays and maps, and the frame around a message
+ * takes one: a call whose message nests deeper than 31 levels fails without reaching the handler,
+ * and such a cast is dropped.
+ * Return 0 on success. To answer a call with an error, return cnode_fail(node, fmt, ...): the
+ * owner's call rejects with ERR_CNODE_REMOTE carrying the formatted reason. Any other non-zero
+ * return also fails the call, with a generic reason. A failed cast is reported on stderr.
+ */
+typedef int (*cnode_handler)(cnode_t *node, const msgpack_object *request, msgpack_packer *reply,
+                             void *user);
+
+/*
+ * Reads the four standard arguments (host, alive name, node name, creation) and the environment
+ * the owner sets, binds the worker's ZeroMQ socket, installs the owner-death watches, and prints
+ * "ready <endpoint>" on stdout, flushed.
+ * Returns the node, owned by the caller (release it with cnode_destroy), or NULL with errno set
+ * and a one-line reason on stderr (bad arguments, no cookie, stdin closed, bind failure).
+ */
+cnode_t *cnode_init(int argc, char **argv);
+
+/*
+ * Serves messages until the owner sends stop, the owner is gone (stdin EOF, its connection
+ * closed), or cnode_stop is called from the handler. Calls `handler` once per call or cast.
+ * Returns the exit status to give to exit(): 0 after a stop or when the owner is gone, 1 when the
+ * library itself failed (the reason is on stderr). May be called once per node.
+ */
+int cnode_run(cnode_t *node, cnode_handler handler, void *user);
+
+/*
+ * Makes cnode_run return 0 once the current handler returns. For a worker that decides to end
+ * by itself; the owner then sees an exit with code 0.
+ */
+void cnode_stop(cnode_t *node);
+
+/*
+ * Closes the socket and frees the node. When the worker leads its process group, it then sends
+ * SIGTERM to the rest of the group, so children the worker forked end with it. NULL is ignored.
+ */
+void cnode_destroy(cnode_t *node);
+
+/* The full node name "alive@host", owned by the node. */
+const char *cnode_name(const cnode_t *node);
+
+/* The alive name (before the '@') and the host name, owned by the node. */
+const char *cnode_alive(const cnode_t *node);
+const char *cnode_host(const cnode_t *node);
+
+/* The creation number: 1 for the first start of an alive name, one more for each restart. */
+unsigned cnode_creation(const cnode_t *node);
+
+/* The endpoint the worker is bound to, as printed in its ready line, owned by the node. */
+const char *cnode_endpoint(const cnode_t *node);
+
+/* The user arguments after the four standard ones (options.args in Node), and their count.
+   The array is owned by the node and ends with a NULL entry. */
+int cnode_argc(const cnode_t *node);
+char *const *cnode_argv(const cnode_t *node);
+
+/*
+ * Sends an unsolicited message to the owner; it arrives as a 'message' event on the CNode.
+ * `msgpack` holds exactly one packed MessagePack object of `len` bytes (for example the data of a
+ * msgpack_sbuffer); it is copied, the caller keeps ownership.
+ * Returns 0, or -1 with errno: EINVAL (not exactly one object), ENOTCONN (no owner connected yet),
+ * EHOSTUNREACH (the owner is gone).
+ */
+int cnode_send(cnode_t *node, const void *msgpack, size_t len);
+
+/*
+ * Records the reason the current call fails, formatted as printf does (cut at 1023 bytes), and
+ * returns -1: write `return cnode_fail(node, "bad size %d", n);` in a handler.
+ */
+int cnode_fail(cnode_t *node, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* A description of an errno value set by this library (or by the system), static storage. */
+const char *cnode_strerror(int errnum);
+
+/* The library version, "MAJOR.MINOR.PATCH", static storage. */
+const char *cnode_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CNODE_H */
