@@ -1,0 +1,116 @@
+/*
+ * frame.c: the frame codec (docs/protocol.md section 2). No I/O here: run.c feeds it the bytes of
+ * received ZeroMQ messages and sends the buffers it fills.
+ */
+#include <string.h>
+
+#include <cnode.h>
+
+#include "protocol.h"
+
+static int s_is_uint(const msgpack_object *o) { return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER; }
+
+int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size, struct cnode_frame *f)
+{
+    /* msgpack-c points str, bin and ext objects into `data` rather than copying them: the
+       received message must outlive the decoded frame, and run.c keeps it open until the
+       handler returns. */
+    size_t off = 0;
+    if (msgpack_unpack_next(u, data, size, &off) != MSGPACK_UNPACK_SUCCESS || off != size)
+        return -1;
+    const msgpack_object *o = &u->data;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size == 0 || !s_is_uint(o->via.array.ptr))
+        return -1;
+    const msgpack_object *e = o->via.array.ptr;
+    uint32_t n = o->via.array.size;
+    memset(f, 0, sizeof *f);
+    switch (e[0].via.u64) {
+    case CNODE_FRAME_HELLO:
+        if (n != 3 || !s_is_uint(&e[1]) || e[2].type != MSGPACK_OBJECT_STR) return -1;
+        f->version = e[1].via.u64;
+        f->cookie = e[2].via.str.ptr;
+        f->cookie_len = e[2].via.str.size;
+        break;
+    case CNODE_FRAME_CALL:
+        if (n != 3 || !s_is_uint(&e[1]) || e[1].via.u64 > UINT32_MAX) return -1;
+        f->id = (uint32_t)e[1].via.u64;
+        f->message = &e[2];
+        break;
+    case CNODE_FRAME_CAST:
+        if (n != 2) return -1;
+        f->message = &e[1];
+        break;
+    case CNODE_FRAME_STOP:
+        if (n != 1) return -1;
+        break;
+    default: /* the worker's own kinds, or unknown: nothing an owner sends */
+        return -1;
+    }
+    f->kind = (enum cnode_frame_kind)e[0].via.u64;
+    return 0;
+}
+
+/* Big-endian unsigned of n bytes, as MessagePack writes lengths and integers. */
+static uint64_t s_be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    while (n-- > 0) v = v << 8 | *p++;
+    return v;
+}
+
+int cnode_frame_peek_call_id(const char *data, size_t size, uint32_t *id)
+{
+    /* [3, id, ...] packed by any encoder: a fixarray (or array16/32) of 3, the positive fixint 3,
+       then an unsigned integer in one of its five encodings. */
+    const unsigned char *p = (const unsigned char *)data, *end = p + size;
+    if (p < end && *p == 0x93) p += 1;
+    else if (end - p >= 3 && p[0] == 0xdc && s_be(p + 1, 2) == 3) p += 3;
+    else if (end - p >= 5 && p[0] == 0xdd && s_be(p + 1, 4) == 3) p += 5;
+    else return -1;
+    if (p >= end || *p++ != CNODE_FRAME_CALL || p >= end) return -1;
+    static const int widths[] = {1, 2, 4, 8}; /* 0xcc uint8 .. 0xcf uint64 */
+    uint64_t v;
+    if (*p <= 0x7f) v = *p;
+    else if (*p >= 0xcc && *p <= 0xcf && end - p > widths[*p - 0xcc])
+        v = s_be(p + 1, widths[*p - 0xcc]);
+    else return -1;
+    if (v > UINT32_MAX) return -1;
+    *id = (uint32_t)v;
+    return 0;
+}
+
+static int s_pack_str(msgpack_packer *pk, const char *s, size_t len)
+{
+    return msgpack_pack_str(pk, len) < 0 || msgpack_pack_str_body(pk, s, len) < 0 ? -1 : 0;
+}
+
+int cnode_frame_pack_welcome(msgpack_packer *pk, const char *node, size_t node_len)
+{
+    if (msgpack_pack_array(pk, 3) < 0 || msgpack_pack_uint8(pk, CNODE_FRAME_WELCOME) < 0
+        || msgpack_pack_uint8(pk, CNODE_PROTOCOL_VERSION) < 0)
+        return -1;
+    return s_pack_str(pk, node, node_len);
+}
+
+int cnode_frame_pack_reply_head(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len)
+{
+    if (msgpack_pack_array(pk, 4) < 0 || msgpack_pack_uint8(pk, CNODE_FRAME_REPLY) < 0
+        || msgpack_pack_uint32(pk, id) < 0)
+        return -1;
+    return s_pack_str(pk, node, node_len);
+}
+
+int cnode_frame_pack_fail(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len,
+                          const char *reason)
+{
+    if (msgpack_pack_array(pk, 4) < 0 || msgpack_pack_uint8(pk, CNODE_FRAME_FAIL) < 0
+        || msgpack_pack_uint32(pk, id) < 0 || s_pack_str(pk, node, node_len) < 0)
+        return -1;
+    return s_pack_str(pk, reason, strlen(reason));
+}
+
+int cnode_frame_pack_info_head(msgpack_packer *pk, const char *node, size_t node_len)
+{
+    if (msgpack_pack_array(pk, 3) < 0 || msgpack_pack_uint8(pk, CNODE_FRAME_INFO) < 0) return -1;
+    return s_pack_str(pk, node, node_len);
+}

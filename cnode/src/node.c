@@ -1,0 +1,126 @@
+/*
+ * node.c: a worker node's life outside the message loop: cnode_init, cnode_destroy, the
+ * accessors, and the calls a handler makes (cnode_send, cnode_fail, cnode_stop). The loop itself
+ * is in run.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "node.h"
+
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR(x)
+
+cnode_t *cnode_init(int argc, char **argv)
+{
+    cnode_t *n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        fputs("cnode_init: out of memory\n", stderr);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (cnode_args_read(&n->args, argc, argv) < 0) {
+        free(n);
+        errno = EINVAL;
+        return NULL;
+    }
+    n->name_len = strlen(n->args.name);
+    n->owner_fd = -1;
+    msgpack_sbuffer_init(&n->out);
+    if (cnode_watchdog_start(n->args.owner_pid) < 0) {
+        fputs("cnode_init: stdin is closed: the owner's watchdog pipe is missing\n", stderr);
+        cnode_destroy(n);
+        errno = EINVAL;
+        return NULL;
+    }
+    /* The owner reads stdout line by line; a worker's printf must not sit in a 4 KiB buffer. */
+    fflush(stdout);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (cnode_socket_open(n) < 0) {
+        int err = errno;
+        cnode_destroy(n);
+        errno = err;
+        return NULL;
+    }
+    printf("ready %s\n", n->endpoint);
+    fflush(stdout);
+    return n;
+}
+
+void cnode_destroy(cnode_t *n)
+{
+    if (n == NULL) return;
+    cnode_socket_close(n);
+    cnode_socket_remove_ipc(n);
+    msgpack_sbuffer_destroy(&n->out);
+    cnode_args_free(&n->args);
+    free(n);
+    /* A worker that ends leaves no process behind: the ones it forked share its group. */
+    cnode_watchdog_end_group();
+}
+
+const char *cnode_name(const cnode_t *n) { return n->args.name; }
+const char *cnode_alive(const cnode_t *n) { return n->args.alive; }
+const char *cnode_host(const cnode_t *n) { return n->args.host; }
+unsigned cnode_creation(const cnode_t *n) { return n->args.creation; }
+const char *cnode_endpoint(const cnode_t *n) { return n->endpoint; }
+int cnode_argc(const cnode_t *n) { return n->args.user_argc; }
+char *const *cnode_argv(const cnode_t *n) { return n->args.user_argv; }
+
+void cnode_stop(cnode_t *n) { n->stopping = 1; }
+
+int cnode_fail(cnode_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->reason, sizeof n->reason, fmt, ap);
+    va_end(ap);
+    n->failed = 1;
+    return -1;
+}
+
+int cnode_send(cnode_t *n, const void *msgpack, size_t len)
+{
+    size_t count;
+    if (n->owner_gone || !n->has_owner) {
+        errno = n->owner_gone ? EHOSTUNREACH : ENOTCONN;
+        return -1;
+    }
+    if (msgpack == NULL || cnode_msgpack_count(msgpack, len, &count) < 0 || count != 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Its own buffer: a handler may call this while its reply is half packed in n->out. */
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    if (cnode_frame_pack_info_head(&pk, n->args.name, n->name_len) < 0
+        || msgpack_sbuffer_write(&buf, msgpack, len) < 0) {
+        msgpack_sbuffer_destroy(&buf);
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = cnode_socket_send(n, n->owner_id, n->owner_id_len, &buf);
+    int err = errno;
+    msgpack_sbuffer_destroy(&buf);
+    if (rc < 0 && err == EHOSTUNREACH) n->owner_gone = 1; /* cnode_run returns after the handler */
+    errno = err;
+    return rc;
+}
+
+const char *cnode_strerror(int errnum)
+{
+    /* The library sets system errno values only; zmq_strerror also knows libzmq's own. */
+    return zmq_strerror(errnum);
+}
+
+const char *cnode_version(void)
+{
+    return S_XSTR(CNODE_VERSION_MAJOR) "." S_XSTR(CNODE_VERSION_MINOR) "." S_XSTR(
+        CNODE_VERSION_PATCH);
+}

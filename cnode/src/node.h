@@ -1,0 +1,75 @@
+/*
+ * node.h: the worker's state (struct cnode_t) and the private functions the library's files
+ * share. Not installed: users see only include/cnode.h.
+ */
+#ifndef CNODE_NODE_H
+#define CNODE_NODE_H
+
+#include <sys/types.h>
+
+#include <cnode.h>
+
+#include "protocol.h"
+
+/* What the owner passed at launch (docs/protocol.md section 1). Strings are copies: the node owns
+   them. */
+struct cnode_args {
+    char *host;         /* argv[1] */
+    char *alive;        /* argv[2] */
+    char *name;         /* argv[3], checked to be alive@host */
+    unsigned creation;  /* argv[4], positive */
+    int user_argc;      /* the arguments after the four standard ones */
+    char **user_argv;   /* ... copies, with a NULL entry at the end */
+    int tcp;            /* CNODE_TRANSPORT=tcp; ipc otherwise */
+    char *ipc_dir;      /* CNODE_IPC_DIR, NULL for tcp */
+    pid_t owner_pid;    /* CNODE_OWNER_PID, 0 when not given */
+    char cookie[CNODE_COOKIE_LEN + 1]; /* CNODE_COOKIE, removed from the environment */
+};
+
+struct cnode_t {
+    struct cnode_args args;
+    size_t name_len;
+    char endpoint[512];        /* as printed in the ready line */
+    void *ctx;                 /* the ZeroMQ context; the node owns it */
+    void *router;              /* bound; the owner's DEALER connects to it */
+    void *monitor;             /* PAIR receiving the router's DISCONNECTED events */
+    int ipc_cleaned;           /* the ipc socket file and its directory are removed */
+
+    unsigned char owner_id[256]; /* the owner's routing id, once its HELLO was accepted */
+    size_t owner_id_len;
+    int has_owner;
+    int owner_fd;              /* the owner connection's fd, to match DISCONNECTED events */
+    int refused;               /* a HELLO had the right cookie and another version */
+    int owner_gone;            /* stdin EOF, connection closed, or a send found no owner */
+    int stopping;              /* STOP received or cnode_stop called */
+    int reported_malformed;    /* a malformed frame was reported on stderr once */
+
+    int ran;                   /* cnode_run was called */
+    cnode_handler handler;
+    void *user;
+    int failed;                /* cnode_fail was called during the current handler */
+    char reason[1024];         /* its formatted reason */
+    msgpack_sbuffer out;       /* the reply being built; its data is handed to ZeroMQ on send */
+};
+
+/* args.c: fills `a` from argv and the environment. On failure prints one line on stderr, frees
+   what it copied, and returns -1 with errno EINVAL. */
+int cnode_args_read(struct cnode_args *a, int argc, char **argv);
+void cnode_args_free(struct cnode_args *a);
+
+/* watchdog.c: the owner-death watches (see cnode.h). */
+int cnode_watchdog_start(pid_t owner_pid);  /* -1 when stdin is not open */
+int cnode_watchdog_stdin_gone(void);        /* after stdin polled ready: 1 at EOF */
+void cnode_watchdog_end_group(void);        /* SIGTERM to the rest of our process group */
+
+/* socket.c: ZeroMQ. */
+int cnode_socket_open(cnode_t *n);          /* prints its reason on failure */
+void cnode_socket_close(cnode_t *n);
+void cnode_socket_remove_ipc(cnode_t *n);   /* unlink the socket file, remove its directory */
+/* Sends the packed frame in `buf` to peer `id`, handing its memory to ZeroMQ (buf is left empty).
+   Returns 0, or -1 with errno (EHOSTUNREACH: the peer is gone). */
+int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer *buf);
+/* Reads the monitor's events: 1 when the owner's connection closed, 0 if not, -1 on failure. */
+int cnode_socket_owner_closed(cnode_t *n);
+
+#endif /* CNODE_NODE_H */

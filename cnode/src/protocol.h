@@ -1,0 +1,61 @@
+/*
+ * protocol.h: the wire protocol, version 1 (docs/protocol.md), as the C library sees it: frame
+ * kinds, and the codec that turns frames into bytes and back without doing any I/O.
+ * The TypeScript twin is src/protocol.ts; keep the numbers in step with it.
+ */
+#ifndef CNODE_PROTOCOL_H
+#define CNODE_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+
+/* The first element of every frame's array. */
+enum cnode_frame_kind {
+    CNODE_FRAME_HELLO = 1,   /* owner -> worker  [1, version, cookie] */
+    CNODE_FRAME_WELCOME = 2, /* worker -> owner  [2, version, node] */
+    CNODE_FRAME_CALL = 3,    /* owner -> worker  [3, id, message] */
+    CNODE_FRAME_CAST = 4,    /* owner -> worker  [4, message] */
+    CNODE_FRAME_REPLY = 5,   /* worker -> owner  [5, id, node, response] */
+    CNODE_FRAME_FAIL = 6,    /* worker -> owner  [6, id, node, reason] */
+    CNODE_FRAME_INFO = 7,    /* worker -> owner  [7, node, message] */
+    CNODE_FRAME_STOP = 8,    /* owner -> worker  [8] */
+};
+
+/* The cookie is 64 hex characters (32 random bytes), fresh per start. */
+#define CNODE_COOKIE_LEN 64
+
+/* A frame received from the owner, decoded. Pointers reach into the received bytes and into the
+   msgpack_unpacked given to cnode_frame_decode: valid while both are. */
+struct cnode_frame {
+    enum cnode_frame_kind kind;
+    uint64_t version;               /* HELLO */
+    const char *cookie;             /* HELLO, not NUL-terminated */
+    size_t cookie_len;              /* HELLO */
+    uint32_t id;                    /* CALL */
+    const msgpack_object *message;  /* CALL, CAST */
+};
+
+/* Decodes one frame an owner may send (HELLO, CALL, CAST, STOP) and checks its shape. `u` must
+   be initialized; the caller destroys it. Returns 0, or -1 when the bytes are not exactly one
+   such frame. */
+int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size, struct cnode_frame *f);
+
+/* Reads only the head of a CALL frame, [3, id, ...], for a call whose message could not be
+   decoded, so that it can still be answered with FAIL. Returns 0 with *id set, or -1. */
+int cnode_frame_peek_call_id(const char *data, size_t size, uint32_t *id);
+
+/* Pack whole frames (FAIL, WELCOME) or the head of one whose last element follows (REPLY, INFO).
+   Return 0, or -1 when the buffer could not grow. */
+int cnode_frame_pack_welcome(msgpack_packer *pk, const char *node, size_t node_len);
+int cnode_frame_pack_reply_head(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len);
+int cnode_frame_pack_fail(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len,
+                          const char *reason);
+int cnode_frame_pack_info_head(msgpack_packer *pk, const char *node, size_t node_len);
+
+/* Counts the whole MessagePack objects in data[0..size), without allocating and at any nesting
+   depth. Returns 0 when the bytes are exactly *count objects; -1 when the last one is cut short,
+   -2 when the bytes are not MessagePack (*count then counts the whole objects before). */
+int cnode_msgpack_count(const void *data, size_t size, size_t *count);
+
+#endif /* CNODE_PROTOCOL_H */

@@ -1,0 +1,240 @@
+/*
+ * run.c: cnode_run, the worker's message loop. One event per clause, top to bottom: a frame from
+ * the router, the owner's connection closing, stdin reaching EOF. Frames follow
+ * docs/protocol.md sections 3 (handshake) and 4 (calls, casts, stop).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "node.h"
+
+/* A failure of the library itself (not of the owner, not of a handler): cnode_run returns 1. */
+static int s_broken(cnode_t *n, const char *what)
+{
+    fprintf(stderr, "cnode %s: %s: %s\n", n->args.name, what, zmq_strerror(errno));
+    return -1;
+}
+
+/* Sends n->out to the owner. A vanished owner is not an error: it ends the loop with status 0. */
+static int s_send_owner(cnode_t *n)
+{
+    if (cnode_socket_send(n, n->owner_id, n->owner_id_len, &n->out) == 0) return 0;
+    if (errno == EHOSTUNREACH) {
+        n->owner_gone = 1;
+        return 0;
+    }
+    return s_broken(n, "send");
+}
+
+static msgpack_packer s_packer(cnode_t *n)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(&n->out);
+    msgpack_packer_init(&pk, &n->out, msgpack_sbuffer_write);
+    return pk;
+}
+
+static int s_cookie_ok(const cnode_t *n, const struct cnode_frame *f)
+{
+    /* Constant time: how far a guess matched must not show in how long the answer takes. */
+    if (f->cookie_len != CNODE_COOKIE_LEN) return 0;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < CNODE_COOKIE_LEN; i++)
+        diff |= (unsigned char)(f->cookie[i] ^ n->args.cookie[i]);
+    return diff == 0;
+}
+
+static int s_hello(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame, const struct cnode_frame *f)
+{
+    /* Only the first peer with the right cookie and version becomes the owner. Once a peer with
+       the right cookie (so, the owner) spoke another version, nobody is accepted. */
+    if (n->has_owner || n->refused || !s_cookie_ok(n, f)) return 0;
+    msgpack_packer pk = s_packer(n);
+    if (cnode_frame_pack_welcome(&pk, n->args.name, n->name_len) < 0) return s_broken(n, "pack");
+    if (f->version != CNODE_PROTOCOL_VERSION) {
+        n->refused = 1;
+        if (cnode_socket_send(n, zmq_msg_data(id), zmq_msg_size(id), &n->out) < 0
+            && errno != EHOSTUNREACH)
+            return s_broken(n, "send");
+        return 0;
+    }
+    if (zmq_msg_size(id) > sizeof n->owner_id) return 0; /* ROUTER ids are at most 255 bytes */
+    memcpy(n->owner_id, zmq_msg_data(id), zmq_msg_size(id));
+    n->owner_id_len = zmq_msg_size(id);
+    n->owner_fd = zmq_msg_get(frame, ZMQ_SRCFD); /* to recognise its DISCONNECTED event */
+    n->has_owner = 1;
+    /* Nobody else may connect, and nothing is left on disk whatever happens next. */
+    cnode_socket_remove_ipc(n);
+    return s_send_owner(n);
+}
+
+static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
+{
+    /* The handler packs its response straight after the REPLY head, in the buffer that becomes
+       the ZeroMQ message: no copy of the response is made. */
+    msgpack_packer pk = s_packer(n);
+    if (cnode_frame_pack_reply_head(&pk, id, n->args.name, n->name_len) < 0)
+        return s_broken(n, "pack");
+    size_t head = n->out.size, count = 0;
+    char why[64];
+    const char *reason = NULL;
+
+    n->failed = 0;
+    int rc = n->handler(n, message, &pk, n->user);
+    if (rc != 0) {
+        snprintf(why, sizeof why, "handler returned %d", rc);
+        reason = n->failed ? n->reason : why;
+    } else {
+        int walk = cnode_msgpack_count(n->out.data + head, n->out.size - head, &count);
+        if (walk == -1) reason = "handler packed an incomplete object";
+        else if (walk == -2) reason = "handler packed bytes that are not MessagePack";
+        else if (count > 1) {
+            snprintf(why, sizeof why, "handler packed %zu objects", count);
+            reason = why;
+        } else if (count == 0 && msgpack_pack_nil(&pk) < 0) reason = "out of memory";
+    }
+    if (reason != NULL) {
+        pk = s_packer(n);
+        if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len, reason) < 0)
+            return s_broken(n, "pack");
+    }
+    return s_send_owner(n);
+}
+
+static void s_cast(cnode_t *n, const msgpack_object *message)
+{
+    n->failed = 0;
+    int rc = n->handler(n, message, NULL, n->user);
+    if (rc != 0) {
+        if (n->failed) fprintf(stderr, "cnode %s: cast failed: %s\n", n->args.name, n->reason);
+        else fprintf(stderr, "cnode %s: cast failed: handler returned %d\n", n->args.name, rc);
+    }
+}
+
+/* A frame from the owner that is not one the protocol allows: said once, then dropped quietly,
+   so that a broken owner cannot flood stderr. A CALL whose message alone is undecodable is still
+   answered, so that the call fails at once instead of timing out. */
+static int s_malformed(cnode_t *n, zmq_msg_t *frame)
+{
+    uint32_t id;
+    if (cnode_frame_peek_call_id(zmq_msg_data(frame), zmq_msg_size(frame), &id) == 0) {
+        msgpack_packer pk = s_packer(n);
+        if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len,
+                                  "the worker cannot decode this message: it is not MessagePack, "
+                                  "or it nests arrays and maps deeper than msgpack-c's limit of "
+                                  "31 levels")
+            < 0)
+            return s_broken(n, "pack");
+        return s_send_owner(n);
+    }
+    if (!n->reported_malformed)
+        fprintf(stderr, "cnode %s: dropped a malformed frame from the owner (%zu bytes); further "
+                        "ones are dropped silently\n", n->args.name, zmq_msg_size(frame));
+    n->reported_malformed = 1;
+    return 0;
+}
+
+static int s_frame(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
+{
+    int owner = n->has_owner && zmq_msg_size(id) == n->owner_id_len
+                && memcmp(zmq_msg_data(id), n->owner_id, n->owner_id_len) == 0;
+    struct cnode_frame f;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = 0;
+    if (cnode_frame_decode(&u, zmq_msg_data(frame), zmq_msg_size(frame), &f) < 0) {
+        if (owner) rc = s_malformed(n, frame); /* from anyone else: dropped without a word */
+    } else if (f.kind == CNODE_FRAME_HELLO) {
+        rc = s_hello(n, id, frame, &f);
+    } else if (!owner) {
+        /* not handshaken: dropped without an answer */
+    } else if (f.kind == CNODE_FRAME_CALL) {
+        rc = s_call(n, f.id, f.message);
+    } else if (f.kind == CNODE_FRAME_CAST) {
+        s_cast(n, f.message);
+    } else if (f.kind == CNODE_FRAME_STOP) {
+        n->stopping = 1;
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* Receives one router message. Version 1 messages are [routing id, frame]; others are read
+   whole and dropped. Returns 1, 0 when nothing is waiting, -1 on failure. */
+static int s_recv(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
+{
+    for (;;) {
+        zmq_msg_init(id);
+        if (zmq_msg_recv(id, n->router, ZMQ_DONTWAIT) < 0) {
+            int err = errno;
+            zmq_msg_close(id);
+            errno = err;
+            return err == EAGAIN || err == EINTR ? 0 : -1;
+        }
+        /* The other parts arrive with the first, so these receives do not wait. Parts past the
+           second overwrite `frame`: such a message is dropped anyway. */
+        int parts = 1, more = zmq_msg_more(id), rc = 0;
+        zmq_msg_init(frame);
+        for (; more && rc >= 0; parts++, more = zmq_msg_more(frame))
+            while ((rc = zmq_msg_recv(frame, n->router, 0)) < 0 && errno == EINTR) {}
+        if (rc >= 0 && parts == 2) return 1;
+        int err = errno;
+        zmq_msg_close(id);
+        zmq_msg_close(frame);
+        errno = err;
+        if (rc < 0) return -1;
+    }
+}
+
+int cnode_run(cnode_t *n, cnode_handler handler, void *user)
+{
+    if (n == NULL || handler == NULL || n->ran) {
+        fprintf(stderr, "cnode_run: %s\n", n == NULL ? "no node" : handler == NULL
+                                                              ? "no handler" : "called twice");
+        errno = EINVAL;
+        return 1;
+    }
+    n->ran = 1;
+    n->handler = handler;
+    n->user = user;
+    zmq_pollitem_t items[] = {
+        {n->router, 0, ZMQ_POLLIN, 0},
+        {n->monitor, 0, ZMQ_POLLIN, 0},
+        {NULL, STDIN_FILENO, ZMQ_POLLIN, 0},
+    };
+    while (!n->stopping && !n->owner_gone) {
+        if (zmq_poll(items, 3, -1) < 0) {
+            if (errno == EINTR) continue;
+            s_broken(n, "zmq_poll");
+            return 1;
+        }
+        /* Every waiting frame, in order, until a STOP or the owner's end. */
+        while (items[0].revents && !n->stopping && !n->owner_gone) {
+            zmq_msg_t id, frame;
+            int got = s_recv(n, &id, &frame);
+            if (got < 0) {
+                s_broken(n, "receive");
+                return 1;
+            }
+            if (got == 0) break;
+            int rc = s_frame(n, &id, &frame);
+            zmq_msg_close(&id);
+            zmq_msg_close(&frame);
+            if (rc < 0) return 1;
+        }
+        if (n->stopping || n->owner_gone) break;
+        if (items[1].revents) {
+            int closed = cnode_socket_owner_closed(n);
+            if (closed < 0) {
+                s_broken(n, "monitor");
+                return 1;
+            }
+            if (closed) break;
+        }
+        if (items[2].revents && cnode_watchdog_stdin_gone()) break;
+    }
+    return 0;
+}

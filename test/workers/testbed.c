@@ -1,0 +1,183 @@
+/*
+ * testbed.c: a worker that misbehaves on request, for the tests.
+ *
+ * Its first user argument (after the four standard ones) picks a start-up failure:
+ *   no-ready     prints a line on stdout and on stderr, then never becomes ready
+ *   bad-ready    prints "ready not-an-endpoint", then waits forever
+ *   exit-early   prints on stderr and exits with code 3 before cnode_init
+ *   crash-early  dies of SIGSEGV before cnode_init
+ * Otherwise it serves calls: a non-map is echoed; a map's "op" picks what to do:
+ *   echo {value}, sleep {ms}, spin, crash, abort, exit {code}, kill-self {signal},
+ *   fork (a child that sleeps in our process group; answers its pid), print {stdout, stderr},
+ *   notify {value}, fail {reason}, return {code} (fails without cnode_fail), pack-none,
+ *   pack-two, pack-partial, getenv {name}, cwd, args, stop, pid, ppid, pgid,
+ *   ignore-sigterm (so that only SIGKILL ends it).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cnode.h>
+
+/* Volatile, so the compiler cannot prove the "crash" op's write is undefined and drop it. */
+static int *volatile null_pointer = NULL;
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+static void sleep_forever(void)
+{
+    for (;;) pause();
+}
+
+static const msgpack_object *get(const msgpack_object *map, const char *key)
+{
+    size_t len = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
+            && memcmp(k->via.str.ptr, key, len) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/* A field as an integer (0 when missing), or as a C string copied into buf ("" when missing). */
+static int64_t num(const msgpack_object *map, const char *key)
+{
+    const msgpack_object *o = get(map, key);
+    return o && (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                 || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) ? o->via.i64 : 0;
+}
+
+static const char *str(const msgpack_object *map, const char *key, char *buf, size_t size)
+{
+    const msgpack_object *o = get(map, key);
+    size_t n = o && o->type == MSGPACK_OBJECT_STR ? o->via.str.size : 0;
+    if (n >= size) n = size - 1;
+    memcpy(buf, n ? o->via.str.ptr : "", n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int discard(void *data, const char *buf, size_t len)
+{
+    (void)data, (void)buf, (void)len;
+    return 0;
+}
+
+static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *reply, void *user)
+{
+    (void)user;
+    msgpack_packer nowhere;
+    if (reply == NULL) { /* a cast: the same ops, answers thrown away */
+        msgpack_packer_init(&nowhere, NULL, discard);
+        reply = &nowhere;
+    }
+    if (req->type != MSGPACK_OBJECT_MAP) return msgpack_pack_object(reply, *req);
+    char op[64], a[4096], b[4096];
+    str(req, "op", op, sizeof op);
+    const msgpack_object *value = get(req, "value");
+
+    if (!strcmp(op, "echo"))
+        return value ? msgpack_pack_object(reply, *value) : msgpack_pack_nil(reply);
+    if (!strcmp(op, "sleep")) {
+        sleep_ms((uint64_t)num(req, "ms"));
+        return msgpack_pack_int64(reply, num(req, "ms"));
+    }
+    if (!strcmp(op, "spin")) for (volatile int forever = 1; forever;) {}
+    if (!strcmp(op, "crash")) *null_pointer = 1;
+    if (!strcmp(op, "abort")) abort();
+    if (!strcmp(op, "exit")) exit((int)num(req, "code"));
+    if (!strcmp(op, "kill-self")) { kill(getpid(), (int)num(req, "signal")); sleep_forever(); }
+    if (!strcmp(op, "fork")) {
+        pid_t pid = fork();
+        if (pid == 0) sleep_forever(); /* stays in our process group; makes no cnode call */
+        if (pid < 0) return cnode_fail(node, "fork: %s", strerror(errno));
+        return msgpack_pack_int64(reply, pid);
+    }
+    if (!strcmp(op, "print")) {
+        if (get(req, "stdout")) printf("%s\n", str(req, "stdout", a, sizeof a));
+        if (get(req, "stderr")) fprintf(stderr, "%s\n", str(req, "stderr", b, sizeof b));
+        fflush(stdout);
+        fflush(stderr);
+        return msgpack_pack_true(reply);
+    }
+    if (!strcmp(op, "notify")) {
+        msgpack_sbuffer buf;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&buf);
+        msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+        value ? msgpack_pack_object(&pk, *value) : msgpack_pack_nil(&pk);
+        int rc = cnode_send(node, buf.data, buf.size);
+        msgpack_sbuffer_destroy(&buf);
+        if (rc != 0) return cnode_fail(node, "notify: %s", cnode_strerror(errno));
+        return msgpack_pack_true(reply);
+    }
+    if (!strcmp(op, "fail")) return cnode_fail(node, "%s", str(req, "reason", a, sizeof a));
+    if (!strcmp(op, "return")) return (int)num(req, "code");
+    if (!strcmp(op, "pack-none")) return 0;
+    if (!strcmp(op, "pack-two")) { msgpack_pack_int(reply, 1); return msgpack_pack_int(reply, 2); }
+    if (!strcmp(op, "pack-partial")) { /* an array of 2 holding 1 */
+        msgpack_pack_array(reply, 2);
+        return msgpack_pack_int(reply, 1);
+    }
+    if (!strcmp(op, "getenv")) {
+        const char *v = getenv(str(req, "name", a, sizeof a));
+        return v ? msgpack_pack_str_with_body(reply, v, strlen(v)) : msgpack_pack_nil(reply);
+    }
+    if (!strcmp(op, "args")) {
+        msgpack_pack_array(reply, (size_t)cnode_argc(node));
+        for (int i = 0; i < cnode_argc(node); i++)
+            msgpack_pack_str_with_body(reply, cnode_argv(node)[i], strlen(cnode_argv(node)[i]));
+        return 0;
+    }
+    if (!strcmp(op, "stop")) { cnode_stop(node); return msgpack_pack_true(reply); }
+    if (!strcmp(op, "pid")) return msgpack_pack_int64(reply, getpid());
+    if (!strcmp(op, "ppid")) return msgpack_pack_int64(reply, getppid());
+    if (!strcmp(op, "pgid")) return msgpack_pack_int64(reply, getpgrp());
+    if (!strcmp(op, "cwd")) {
+        if (getcwd(a, sizeof a) == NULL) return cnode_fail(node, "getcwd: %s", strerror(errno));
+        return msgpack_pack_str_with_body(reply, a, strlen(a));
+    }
+    if (!strcmp(op, "ignore-sigterm")) {
+        signal(SIGTERM, SIG_IGN);
+        return msgpack_pack_true(reply);
+    }
+    return cnode_fail(node, "unknown op \"%s\"", op);
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 5 ? argv[5] : "";
+    if (!strcmp(mode, "no-ready")) {
+        printf("starting\n");
+        fflush(stdout);
+        fprintf(stderr, "testbed: never ready\n");
+        sleep_forever();
+    }
+    if (!strcmp(mode, "bad-ready")) {
+        printf("ready not-an-endpoint\n");
+        fflush(stdout);
+        sleep_forever();
+    }
+    if (!strcmp(mode, "exit-early")) {
+        fprintf(stderr, "about to fail\n");
+        exit(3);
+    }
+    if (!strcmp(mode, "crash-early")) kill(getpid(), SIGSEGV);
+
+    cnode_t *node = cnode_init(argc, argv);
+    if (node == NULL) return 1;
+    int status = cnode_run(node, handle, NULL);
+    cnode_destroy(node);
+    return status;
+}
