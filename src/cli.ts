@@ -1,0 +1,65 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The installed package's root: dist/ sits beside cnode/ and build/. */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const includeDir = path.join(root, 'cnode', 'include');
+const library = path.join(root, 'build', 'lib', 'libcnode.a');
+const systemLibraries = ['-lzmq', '-lmsgpackc'];
+
+const usage = `Usage:
+  cnode cc [cc arguments...]   compile and link a worker: cc with cnode's include path and libraries
+                               e.g. cnode cc my_worker.c -O2 -o my_worker   (the compiler is $CC, or cc)
+  cnode cflags                 print the compiler flags, for a Makefile
+  cnode libs                   print the linker flags, for a Makefile`;
+
+export function cflags(): string[] {
+  return [`-I${includeDir}`];
+}
+
+export function libs(): string[] {
+  if (!fs.existsSync(library)) {
+    throw new Error(`cnode: ${library} is missing; build it with \`npm rebuild cnode\` (or \`npm install\` in the cnode folder)`);
+  }
+  return [library, ...systemLibraries];
+}
+
+/** Runs the command line; returns the exit code. */
+export function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'cc':
+        return compile(rest);
+      case 'cflags':
+        console.log(cflags().join(' '));
+        return 0;
+      case 'libs':
+        console.log(libs().join(' '));
+        return 0;
+      case undefined:
+      case '-h':
+      case '--help':
+        console.log(usage);
+        return command === undefined ? 2 : 0;
+      default:
+        console.error(`cnode: unknown command ${JSON.stringify(command)}\n${usage}`);
+        return 2;
+    }
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
+  }
+}
+
+// Like mpicc: the user's arguments pass through; the library comes after them, as the linker
+// resolves left to right. -c, -S and -E do not link, so they get no libraries.
+function compile(args: string[]): number {
+  const links = !args.some((arg) => arg === '-c' || arg === '-S' || arg === '-E');
+  const compiler = process.env.CC || 'cc';
+  const result = spawnSync(compiler, [...cflags(), ...args, ...(links ? libs() : [])], { stdio: 'inherit' });
+  if (result.error) throw new Error(`cnode cc: could not run ${compiler}: ${result.error.message}`);
+  return result.status ?? 1;
+}

@@ -1,0 +1,84 @@
+/** Every failure the library reports is a CNodeError with one of these codes. */
+export type CNodeErrorCode =
+  | 'ERR_CNODE_INVALID_OPTION' // an option has the wrong type or value; no process was started
+  | 'ERR_CNODE_SPAWN' // the executable could not be started
+  | 'ERR_CNODE_READY_TIMEOUT' // no `ready` line within readyTimeout
+  | 'ERR_CNODE_CONNECT' // the worker did not complete the handshake within readyTimeout
+  | 'ERR_CNODE_PROTOCOL' // the worker broke the protocol (bad ready line, bad handshake)
+  | 'ERR_CNODE_EXITED' // the worker exited: before ready, or with calls pending, or before a call
+  | 'ERR_CNODE_STOPPED' // the node was stopped by stop()
+  | 'ERR_CNODE_CALL_TIMEOUT' // no reply within the call's timeout
+  | 'ERR_CNODE_ABORTED' // the call's AbortSignal fired
+  | 'ERR_CNODE_REMOTE' // the worker's handler failed the call
+  | 'ERR_CNODE_BAD_MESSAGE' // a message that cannot be encoded; nothing was sent
+  | 'ERR_CNODE_OVERLOADED' // maxPending calls and sends are already waiting
+  | 'ERR_CNODE_STOP_TIMEOUT'; // the worker outlived even SIGKILL's bound
+
+/** How a worker ended. */
+export interface ExitInfo {
+  /** The node name, `alive@host`. */
+  node: string;
+  /** The exit code, or null when a signal ended it. */
+  exitCode: number | null;
+  /** The signal that ended it (e.g. 'SIGSEGV'), or null. */
+  signal: NodeJS.Signals | null;
+  /** The last lines the worker wrote to stderr (bounded). */
+  stderr: string;
+  /** True when stop() ended it. */
+  stopped: boolean;
+}
+
+export interface CNodeErrorFields {
+  node?: string;
+  exitCode?: number | null;
+  signal?: NodeJS.Signals | null;
+  stderr?: string;
+  cause?: unknown;
+}
+
+export class CNodeError extends Error {
+  readonly code: CNodeErrorCode;
+  /** The node the error is about, `alive@host`, when there is one. */
+  readonly node?: string;
+  readonly exitCode?: number | null;
+  readonly signal?: NodeJS.Signals | null;
+  readonly stderr?: string;
+
+  constructor(code: CNodeErrorCode, message: string, fields: CNodeErrorFields = {}) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = 'CNodeError';
+    this.code = code;
+    this.node = fields.node;
+    if ('exitCode' in fields) this.exitCode = fields.exitCode;
+    if ('signal' in fields) this.signal = fields.signal;
+    if ('stderr' in fields) this.stderr = fields.stderr;
+  }
+}
+
+/** Describes an exit for a message: "exited with code 3" or "was killed by SIGSEGV". */
+export function describeExit(info: Pick<ExitInfo, 'exitCode' | 'signal'>): string {
+  return info.signal ? `was killed by ${info.signal}` : `exited with code ${info.exitCode}`;
+}
+
+/** The error a call gets when the worker has ended; stderr's tail is appended when there is one. */
+export function exitedError(info: ExitInfo, doing: string): CNodeError {
+  const tail = info.stderr ? `\n${info.stderr}` : '';
+  return new CNodeError('ERR_CNODE_EXITED', `cnode ${info.node} ${describeExit(info)} ${doing}${tail}`, {
+    node: info.node,
+    exitCode: info.exitCode,
+    signal: info.signal,
+    stderr: info.stderr,
+  });
+}
+
+/** Formats a value for an error message: `-1` (number). */
+export function showValue(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  if (text.length > 80) text = `${text.slice(0, 77)}...`;
+  return `\`${text}\` (${value === null ? 'null' : typeof value})`;
+}

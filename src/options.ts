@@ -1,0 +1,104 @@
+import os from 'node:os';
+import path from 'node:path';
+import { CNodeError, showValue } from './errors.js';
+
+export interface CNodeOptions {
+  /** Path of the compiled worker; relative paths resolve against process.cwd(). Required. */
+  executable: string;
+  /** User arguments, passed after the four standard ones. Default: []. */
+  args?: readonly string[];
+  /** The alive name (letters, digits, `_`, `-`). Default: a fresh unique one. */
+  name?: string;
+  /** The host name. Default: os.hostname(). */
+  host?: string;
+  /** The worker's environment, as child_process has it. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** The worker's working directory. Default: process.cwd(). */
+  cwd?: string;
+  /** 'ipc' (a Unix socket in a fresh 0700 directory) or 'tcp' (127.0.0.1, ephemeral port). Default: 'ipc'. */
+  transport?: 'ipc' | 'tcp';
+  /** Milliseconds to wait for the ready line, and again for the handshake. Default: 5000. */
+  readyTimeout?: number;
+  /** Default timeout of call(), in milliseconds. Default: 5000. */
+  callTimeout?: number;
+  /** Milliseconds stop() waits at each step (stop message, SIGTERM, SIGKILL). Default: 5000. */
+  stopTimeout?: number;
+  /** Receives each stdout line but the ready line. Default: written to process.stdout as `[node] line`. */
+  onStdout?: (line: string) => void;
+  /** Receives each stderr line. Default: written to process.stderr as `[node] line`. */
+  onStderr?: (line: string) => void;
+  /** Longest stdout/stderr line kept, in bytes; longer lines are cut. Default: 65536. */
+  maxLineLength?: number;
+  /** Most calls in flight plus sends queued; more fail with ERR_CNODE_OVERLOADED. Default: 10000. */
+  maxPending?: number;
+}
+
+export type NormalizedOptions = Required<Omit<CNodeOptions, 'onStdout' | 'onStderr'>> &
+  Pick<CNodeOptions, 'onStdout' | 'onStderr'>;
+
+const ALIVE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const HOST_NAME = /^[A-Za-z0-9._-]{1,255}$/;
+
+/** Checks every option and fills in defaults; throws ERR_CNODE_INVALID_OPTION naming the first bad one. */
+export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected an options object, got ${showValue(options)}`);
+  }
+  const {
+    executable,
+    args = [],
+    name,
+    host = os.hostname(),
+    env = process.env,
+    cwd = process.cwd(),
+    transport = 'ipc',
+    readyTimeout = 5000,
+    callTimeout = 5000,
+    stopTimeout = 5000,
+    onStdout,
+    onStderr,
+    maxLineLength = 65536,
+    maxPending = 10000,
+  } = options;
+  check('executable', executable, typeof executable === 'string' && executable.length > 0, 'a non-empty string');
+  check('args', args, Array.isArray(args) && args.every((arg) => typeof arg === 'string'), 'an array of strings');
+  check('name', name, name === undefined || (typeof name === 'string' && ALIVE_NAME.test(name)), '1-64 letters, digits, `_` or `-`');
+  check('host', host, typeof host === 'string' && HOST_NAME.test(host), 'a host name');
+  check('env', env, typeof env === 'object' && env !== null, 'an object');
+  check('cwd', cwd, typeof cwd === 'string' && cwd.length > 0, 'a non-empty string');
+  check('transport', transport, transport === 'ipc' || transport === 'tcp', "'ipc' or 'tcp'");
+  checkTimeout('readyTimeout', readyTimeout);
+  checkTimeout('callTimeout', callTimeout);
+  checkTimeout('stopTimeout', stopTimeout);
+  check('onStdout', onStdout, onStdout === undefined || typeof onStdout === 'function', 'a function');
+  check('onStderr', onStderr, onStderr === undefined || typeof onStderr === 'function', 'a function');
+  check('maxLineLength', maxLineLength, Number.isSafeInteger(maxLineLength) && maxLineLength >= 80, 'an integer of at least 80');
+  check('maxPending', maxPending, Number.isSafeInteger(maxPending) && maxPending > 0, 'a positive integer');
+  return {
+    executable: executable.includes('/') ? path.resolve(executable) : executable,
+    args: [...args],
+    name: name ?? '',
+    host,
+    env,
+    cwd,
+    transport,
+    readyTimeout,
+    callTimeout,
+    stopTimeout,
+    onStdout,
+    onStderr,
+    maxLineLength,
+    maxPending,
+  };
+}
+
+/** Checks a timeout given in milliseconds: a positive integer, small enough for setTimeout. */
+export function checkTimeout(option: string, value: unknown): asserts value is number {
+  check(option, value, Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= 0x7fffffff, 'a positive integer of milliseconds');
+}
+
+function check(option: string, value: unknown, ok: boolean, expected: string): void {
+  if (!ok) {
+    throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected the \`${option}\` option to be ${expected}, got ${showValue(value)}`);
+  }
+}
