@@ -1,0 +1,67 @@
+// The demo behind `npm run demo`: start the example workers, call them, and watch a crash being
+// cleaned up. Run `npm install` first; it builds the workers into build/bin/.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CNode } from '../dist/index.js';
+
+const bin = (name) => path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'bin', name);
+const isAlive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+console.log('1. An echo/arithmetic worker');
+const echo = await CNode.start({ executable: bin('echo') });
+console.log(`   started ${echo.name} (pid ${echo.pid}, creation ${echo.creation}) on ${echo.endpoint}`);
+console.log(`   call add 2 + 40          -> ${await echo.call({ op: 'add', a: 2, b: 40 })}`);
+console.log(`   call add 2**40 + 1       -> ${await echo.call({ op: 'add', a: 2 ** 40, b: 1 })}`);
+console.log(`   call sum [0.5, 1.5, 2]   -> ${await echo.call({ op: 'sum', values: [0.5, 1.5, 2] })}`);
+console.log(`   echo a nested value      -> ${JSON.stringify(await echo.call({ list: [1, 'two', { three: 3 }] }))}`);
+await echo.send({ op: 'set', value: 'kept by the worker' });
+console.log(`   send set, then call get  -> ${JSON.stringify(await echo.call({ op: 'get' }))}`);
+const message = new Promise((resolve) => echo.once('message', resolve));
+await echo.call({ op: 'notify', value: 'hello from C' });
+console.log(`   the worker's own message -> ${JSON.stringify(await message)}`);
+try {
+  await echo.call({ op: 'fail', reason: 'bad input, on purpose' });
+} catch (error) {
+  console.log(`   a failing handler        -> ${error.code}: ${error.message}`);
+}
+
+console.log('\n2. Native compute: a box blur on a 1024x1024 image');
+const blur = await CNode.start({ executable: bin('blur') });
+const width = 1024;
+const height = 1024;
+const pixels = Buffer.alloc(width * height);
+for (let y = 0; y < height; y++) {
+  for (let x = 0; x < width; x++) pixels[y * width + x] = ((x >> 5) + (y >> 5)) % 2 ? 255 : 0; // a checkerboard
+}
+const started = performance.now();
+const blurred = await blur.call({ width, height, radius: 8, pixels });
+const ms = (performance.now() - started).toFixed(1);
+const row = (image) => Array.from({ length: 16 }, (_, i) => ' .:-=+*#%@'[Math.round((image[512 * width + 16 + i * 2] / 255) * 9)]).join('');
+console.log(`   ${blurred.length} bytes back in ${ms} ms`);
+console.log(`   an edge before: [${row(pixels)}]`);
+console.log(`   an edge after:  [${row(blurred)}]`);
+await blur.stop();
+
+console.log('\n3. A crash, cleaned up');
+const inFlight = Array.from({ length: 5 }, (_, i) => echo.call({ op: 'sleep', ms: 200 + i }).catch((error) => error));
+await echo.send({ op: 'crash' });
+const errors = await Promise.all(inFlight);
+const info = await echo.exited;
+console.log(`   the worker died: ${JSON.stringify({ exitCode: info.exitCode, signal: info.signal })}`);
+console.log(`   calls in flight: ${errors.map((error) => error.code).join(', ')}`);
+console.log(`   a call afterwards: ${(await echo.call('hi').catch((error) => error)).code}`);
+console.log(`   worker process still there? ${isAlive(echo.pid)}`);
+
+console.log('\n4. A restart under the same name counts its creation');
+const first = await CNode.start({ executable: bin('echo'), name: 'counter' });
+await first.stop();
+const second = await CNode.start({ executable: bin('echo'), name: 'counter' });
+console.log(`   ${first.name}: creation ${first.creation}, then ${second.creation}`);
+console.log(`   stop() -> ${JSON.stringify(await second.stop())}`);

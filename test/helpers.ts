@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CNodeOptions } from '../src/index.js';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function binary(name: string): string {
+  return path.join(root, 'build', 'bin', name);
+}
+
+/** Options for a test worker, with its output collected instead of printed. */
+export function workerOptions(name: 'echo' | 'testbed' | 'blur', extra: Partial<CNodeOptions> = {}) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const options: CNodeOptions = {
+    executable: binary(name),
+    onStdout: (line) => stdout.push(line),
+    onStderr: (line) => stderr.push(line),
+    ...extra,
+  };
+  return { options, stdout, stderr };
+}
+
+/** True while `pid` is a live process; a zombie counts as gone (PID 1 reaps orphans slowly here). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Live (non-zombie) processes whose parent is `parent`. */
+export function liveChildren(parent = process.pid): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === parent && state !== 'Z') children.push(Number(entry));
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return children;
+}
+
+export function openDescriptors(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** The ipc directories this process made and has not removed. */
+export function socketDirectories(): string[] {
+  return fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`cnode-${process.pid}-`));
+}
+
+/** Polls `check` every 10 ms until it holds; throws after `timeoutMs`. */
+export async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import readline from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { binary, isAlive, liveChildren, root, waitUntil } from './helpers.js';
+
+interface Pids {
+  worker: number;
+  grandchild: number;
+}
+
+/** Starts test/fixtures/owner.js, which starts a worker; resolves with the owner and the pids. */
+async function startOwner(how: string) {
+  const owner = spawn(process.execPath, [path.join(root, 'test/fixtures/owner.js'), how, binary('testbed')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = readline.createInterface({ input: owner.stdout! });
+  const [line] = (await once(lines, 'line')) as [string];
+  const pids = JSON.parse(line) as Pids;
+  expect(isAlive(pids.worker)).toBe(true);
+  expect(isAlive(pids.grandchild)).toBe(true);
+  return { owner, pids };
+}
+
+async function expectAllGone(pids: Pids, how: string) {
+  await waitUntil(() => !isAlive(pids.worker), 1000, `the worker is gone after the owner ${how}`);
+  await waitUntil(() => !isAlive(pids.grandchild), 1000, `the worker's child is gone after the owner ${how}`);
+}
+
+describe('the owner dies', () => {
+  for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+    it(`by ${signal}: its worker and the worker's child are gone within 1 s`, async () => {
+      const { owner, pids } = await startOwner('wait');
+      const exited = once(owner, 'exit');
+      owner.kill(signal);
+      await exited;
+      await expectAllGone(pids, `got ${signal}`);
+    });
+  }
+
+  it('by process.exit(): its worker is killed', async () => {
+    const { owner, pids } = await startOwner('exit');
+    await once(owner, 'exit');
+    await expectAllGone(pids, 'called process.exit()');
+  });
+
+  it('by an uncaught exception: its worker is killed', async () => {
+    const { owner, pids } = await startOwner('throw');
+    const [code] = await once(owner, 'exit');
+    expect(code).toBe(1);
+    await expectAllGone(pids, 'threw');
+  });
+
+  it('leaves no child of the test process behind', () => {
+    expect(liveChildren()).toEqual([]);
+  });
+});

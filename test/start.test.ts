@@ -1,0 +1,169 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CNode, CNodeError } from '../src/index.js';
+import { binary, isAlive, root, liveChildren, socketDirectories, workerOptions } from './helpers.js';
+
+const started: CNode[] = [];
+async function start(...args: Parameters<typeof workerOptions>) {
+  const node = await CNode.start(workerOptions(...args).options);
+  started.push(node);
+  return node;
+}
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((node) => node.stop()));
+  expect(liveChildren()).toEqual([]);
+  expect(socketDirectories()).toEqual([]);
+});
+
+/** Expects start() to fail with `code` and leave no process behind. */
+async function expectStartFailure(options: Parameters<typeof CNode.start>[0], code: string) {
+  const error = await CNode.start(options).then(
+    () => expect.fail('start() resolved'),
+    (reason: unknown) => reason as CNodeError,
+  );
+  expect(error).toBeInstanceOf(CNodeError);
+  expect(error.code).toBe(code);
+  expect(liveChildren()).toEqual([]);
+  expect(socketDirectories()).toEqual([]);
+  return error;
+}
+
+describe('start', () => {
+  it('launches the worker with host, alive name, node name and creation, and exposes them', async () => {
+    const node = await start('echo', { name: 'alpha', host: 'localhost', args: ['one', 'two'] });
+    expect(node.name).toBe('alpha@localhost');
+    expect(node.alive).toBe('alpha');
+    expect(node.host).toBe('localhost');
+    expect(node.creation).toBeGreaterThanOrEqual(1);
+    expect(isAlive(node.pid)).toBe(true);
+    expect(node.endpoint).toMatch(/^ipc:\/\//);
+    const info = await node.call({ op: 'info' });
+    expect(info).toEqual({ name: 'alpha@localhost', alive: 'alpha', host: 'localhost', creation: node.creation, args: ['one', 'two'] });
+  });
+
+  it('defaults to a unique alive name on this host and counts creations per alive name', async () => {
+    const a = await start('echo');
+    const b = await start('echo');
+    expect(a.alive).not.toBe(b.alive);
+    expect(a.host).toBe(os.hostname());
+    expect(a.name).toBe(`${a.alive}@${os.hostname()}`);
+    const first = await start('echo', { name: 'again' });
+    await first.stop();
+    const second = await start('echo', { name: 'again' });
+    expect(second.creation).toBe(first.creation + 1);
+  });
+
+  it('passes the cookie through the environment, never argv, and the worker drops it', async () => {
+    const node = await start('testbed', { name: 'secret', args: ['x'] });
+    const argv = fs.readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    expect(argv.slice(1)).toEqual([node.host, 'secret', node.name, String(node.creation), 'x']);
+    expect(argv.join(' ')).not.toMatch(/[0-9a-f]{64}/);
+    await expect(node.call({ op: 'getenv', name: 'CNODE_COOKIE' })).resolves.toBeNull(); // its children never see it
+  });
+
+  it('runs the worker in its own process group', async () => {
+    const node = await start('echo');
+    const stat = fs.readFileSync(`/proc/${node.pid}/stat`, 'utf8');
+    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    expect(pgid).toBe(node.pid);
+  });
+
+  it('binds ipc in a fresh 0700 directory, removed once connected', async () => {
+    const node = await start('echo');
+    const directory = node.endpoint.slice('ipc://'.length, -'/socket'.length);
+    expect(fs.existsSync(directory)).toBe(false); // the worker unlinked it after the handshake
+    await expect(node.call('still fine')).resolves.toBe('still fine');
+  });
+
+  it('uses tcp on loopback when asked', async () => {
+    const node = await start('echo', { transport: 'tcp' });
+    expect(node.endpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    await expect(node.call({ op: 'add', a: 2, b: 3 })).resolves.toBe(5);
+  });
+
+  it('passes env and cwd as child_process does', async () => {
+    const directory = fs.mkdtempSync(`${os.tmpdir()}/cwd-`);
+    try {
+      const node = await start('testbed', { env: { ...process.env, GREETING: 'hi there' }, cwd: directory });
+      await expect(node.call({ op: 'getenv', name: 'GREETING' })).resolves.toBe('hi there');
+      await expect(node.call({ op: 'cwd' })).resolves.toBe(fs.realpathSync(directory));
+    } finally {
+      await Promise.all(started.splice(0).map((node) => node.stop()));
+      fs.rmSync(directory, { recursive: true });
+    }
+  });
+
+  it('sends stdout lines other than ready, and stderr lines, to onStdout and onStderr', async () => {
+    const { options, stdout, stderr } = workerOptions('testbed');
+    const node = await CNode.start(options);
+    started.push(node);
+    await node.call({ op: 'print', stdout: 'to out\r', stderr: 'to err' });
+    await expect.poll(() => stdout).toContain('to out');
+    await expect.poll(() => stderr).toContain('to err');
+    expect(stdout.some((line) => line.startsWith('ready'))).toBe(false);
+  });
+});
+
+describe('start failures leave nothing behind', () => {
+  it('refuses a missing executable with ERR_CNODE_SPAWN', async () => {
+    const error = await expectStartFailure({ executable: '/nonexistent/worker' }, 'ERR_CNODE_SPAWN');
+    expect(error.message).toContain('/nonexistent/worker');
+    expect(error.message).toContain('does not exist');
+  });
+
+  it('refuses a directory and a file that is not executable with ERR_CNODE_SPAWN', async () => {
+    await expectStartFailure({ executable: os.tmpdir() }, 'ERR_CNODE_SPAWN');
+    const error = await expectStartFailure({ executable: `${root}/package.json` }, 'ERR_CNODE_SPAWN');
+    expect(error.message).toContain('is not executable');
+  });
+
+  it('reports a name not found in PATH with ERR_CNODE_SPAWN', async () => {
+    await expectStartFailure({ executable: 'no-such-cnode-worker-anywhere' }, 'ERR_CNODE_SPAWN');
+  });
+
+  it('kills a worker that prints no ready line in time: ERR_CNODE_READY_TIMEOUT', async () => {
+    const { options, stdout } = workerOptions('testbed', { args: ['no-ready'], readyTimeout: 300 });
+    const started = Date.now();
+    const error = await expectStartFailure(options, 'ERR_CNODE_READY_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error.message).toContain('300 ms');
+    expect(stdout).toContain('starting'); // lines before ready still reach onStdout
+  });
+
+  it('reports an exit before ready with the code and the stderr tail: ERR_CNODE_EXITED', async () => {
+    const error = await expectStartFailure(workerOptions('testbed', { args: ['exit-early'] }).options, 'ERR_CNODE_EXITED');
+    expect(error.exitCode).toBe(3);
+    expect(error.signal).toBeNull();
+    expect(error.stderr).toContain('about to fail');
+    expect(error.message).toContain('about to fail');
+  });
+
+  it('reports a crash before ready with the signal', async () => {
+    const error = await expectStartFailure(workerOptions('testbed', { args: ['crash-early'] }).options, 'ERR_CNODE_EXITED');
+    expect(error.signal).toBe('SIGSEGV');
+    expect(error.exitCode).toBeNull();
+  });
+
+  it('rejects a ready line it cannot parse: ERR_CNODE_PROTOCOL', async () => {
+    const error = await expectStartFailure(workerOptions('testbed', { args: ['bad-ready'] }).options, 'ERR_CNODE_PROTOCOL');
+    expect(error.message).toContain('not-an-endpoint');
+  });
+
+  it('refuses bad options before any process starts, naming the option and the value', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ executable: '' }, '`executable`'],
+      [{ executable: binary('echo'), readyTimeout: -1 }, '`readyTimeout` option to be a positive integer of milliseconds, got `-1` (number)'],
+      [{ executable: binary('echo'), callTimeout: 'soon' }, '`callTimeout`'],
+      [{ executable: binary('echo'), name: 'has space' }, '`name`'],
+      [{ executable: binary('echo'), transport: 'udp' }, "'ipc' or 'tcp', got `\"udp\"` (string)"],
+      [{ executable: binary('echo'), args: [1] }, '`args`'],
+      [{ executable: binary('echo'), maxPending: 0 }, '`maxPending`'],
+    ];
+    for (const [options, message] of cases) {
+      const error = await expectStartFailure(options as never, 'ERR_CNODE_INVALID_OPTION');
+      expect(error.message).toContain(message);
+    }
+  });
+});
