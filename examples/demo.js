@@ -43,15 +43,16 @@ for (let y = 0; y < height; y++) {
 const started = performance.now();
 const blurred = await blur.call({ width, height, radius: 8, pixels });
 const ms = (performance.now() - started).toFixed(1);
-const row = (image) => Array.from({ length: 16 }, (_, i) => ' .:-=+*#%@'[Math.round((image[512 * width + 16 + i * 2] / 255) * 9)]).join('');
+const row = (image) => Array.from({ length: 16 }, (_, i) => ' .:-=+*#%@'[Math.round((image[528 * width + 16 + i * 2] / 255) * 9)]).join('');
 console.log(`   ${blurred.length} bytes back in ${ms} ms`);
 console.log(`   an edge before: [${row(pixels)}]`);
 console.log(`   an edge after:  [${row(blurred)}]`);
 await blur.stop();
 
 console.log('\n3. A crash, cleaned up');
-const inFlight = Array.from({ length: 5 }, (_, i) => echo.call({ op: 'sleep', ms: 200 + i }).catch((error) => error));
+await echo.send({ op: 'sleep', ms: 100 }); // the worker is busy while the calls below go out
 await echo.send({ op: 'crash' });
+const inFlight = Array.from({ length: 5 }, (_, i) => echo.call({ op: 'add', a: i, b: 1 }).catch((error) => error));
 const errors = await Promise.all(inFlight);
 const info = await echo.exited;
 console.log(`   the worker died: ${JSON.stringify({ exitCode: info.exitCode, signal: info.signal })}`);
