@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CNode, CNodeError } from '../src/index.js';
-import { workerOptions } from './helpers.js';
+import { CNode } from '../src/index.js';
+import { rejection, workerOptions } from './helpers.js';
 
 let node: CNode;
 beforeAll(async () => {
@@ -9,13 +9,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await node.stop();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<CNodeError> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error as CNodeError,
-  );
-}
 
 describe('call', () => {
   it('round-trips every message type exactly, through C and back', async () => {

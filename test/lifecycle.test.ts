@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CNode, CNodeError, type ExitInfo } from '../src/index.js';
-import { isAlive, liveChildren, openDescriptors, socketDirectories, waitUntil, workerOptions } from './helpers.js';
-
-async function rejection(promise: Promise<unknown>): Promise<CNodeError> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error as CNodeError,
-  );
-}
+import { isAlive, liveChildren, openDescriptors, rejection, socketDirectories, waitUntil, workerOptions } from './helpers.js';
 
 describe('exit', () => {
   it('rejects 100 calls in flight at once when the worker crashes, with the signal and stderr tail', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CNode, CNodeError } from '../src/index.js';
-import { binary, isAlive, root, liveChildren, socketDirectories, workerOptions } from './helpers.js';
+import { binary, isAlive, liveChildren, rejection, root, socketDirectories, workerOptions } from './helpers.js';
 
 const started: CNode[] = [];
 async function start(...args: Parameters<typeof workerOptions>) {
@@ -19,10 +19,7 @@ afterEach(async () => {
 
 /** Expects start() to fail with `code` and leave no process behind. */
 async function expectStartFailure(options: Parameters<typeof CNode.start>[0], code: string) {
-  const error = await CNode.start(options).then(
-    () => expect.fail('start() resolved'),
-    (reason: unknown) => reason as CNodeError,
-  );
+  const error = await rejection(CNode.start(options));
   expect(error).toBeInstanceOf(CNodeError);
   expect(error.code).toBe(code);
   expect(liveChildren()).toEqual([]);

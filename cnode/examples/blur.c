@@ -17,18 +17,6 @@
 
 #define MAX_PIXELS (64u << 20) /* 64 Mi pixels: a bound on the memory one call can take */
 
-static const msgpack_object *get(const msgpack_object *map, const char *key)
-{
-    size_t len = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
-            && memcmp(k->via.str.ptr, key, len) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static long clamp(long i, long n) { return i < 0 ? 0 : i >= n ? n - 1 : i; }
 
 /* sums[x] = row[x-r] + ... + row[x+r], indices clamped to the row. */
@@ -81,7 +69,7 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
     const char *names[] = {"width", "height", "radius"};
     uint64_t size[3];
     for (int i = 0; i < 3; i++) {
-        const msgpack_object *o = get(request, names[i]);
+        const msgpack_object *o = cnode_map_get(request, names[i]);
         if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
             return cnode_fail(node, "%s must be a non-negative integer", names[i]);
         size[i] = o->via.u64;
@@ -93,7 +81,7 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
                           (unsigned long long)width, (unsigned long long)height, MAX_PIXELS);
     if (radius > 255)
         return cnode_fail(node, "radius %llu is over 255", (unsigned long long)radius);
-    const msgpack_object *pixels = get(request, "pixels");
+    const msgpack_object *pixels = cnode_map_get(request, "pixels");
     if (pixels == NULL || pixels->type != MSGPACK_OBJECT_BIN)
         return cnode_fail(node, "pixels must be a bin");
     if (pixels->via.bin.size != width * height)

@@ -31,19 +31,6 @@ struct store {
     int has_value;
 };
 
-/* The member of a map under a string key, or NULL. */
-static const msgpack_object *get(const msgpack_object *map, const char *key)
-{
-    size_t len = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
-            && memcmp(k->via.str.ptr, key, len) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static int is_int(const msgpack_object *o)
 {
     return o && (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
@@ -117,16 +104,16 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
         msgpack_packer_init(&nowhere, NULL, discard);
         reply = &nowhere;
     }
-    const msgpack_object *op = request->type == MSGPACK_OBJECT_MAP ? get(request, "op") : NULL;
+    const msgpack_object *op = cnode_map_get(request, "op");
     if (op == NULL) return msgpack_pack_object(reply, *request);
     if (op->type != MSGPACK_OBJECT_STR) return cnode_fail(node, "op must be a string");
-    const msgpack_object *value = get(request, "value");
+    const msgpack_object *value = cnode_map_get(request, "value");
 
     if (OP("echo")) {
         return value ? msgpack_pack_object(reply, *value) : msgpack_pack_nil(reply);
     }
     if (OP("add")) {
-        const msgpack_object *a = get(request, "a"), *b = get(request, "b");
+        const msgpack_object *a = cnode_map_get(request, "a"), *b = cnode_map_get(request, "b");
         if (!is_number(a)) return cnode_fail(node, "add: a must be a number");
         if (!is_number(b)) return cnode_fail(node, "add: b must be a number");
         struct total t = {0};
@@ -135,7 +122,7 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
         return total_pack(node, &t, reply);
     }
     if (OP("sum")) {
-        const msgpack_object *values = get(request, "values");
+        const msgpack_object *values = cnode_map_get(request, "values");
         if (values == NULL || values->type != MSGPACK_OBJECT_ARRAY)
             return cnode_fail(node, "sum: values must be an array of numbers");
         struct total t = {0};
@@ -147,7 +134,7 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
         return total_pack(node, &t, reply);
     }
     if (OP("fail")) {
-        const msgpack_object *reason = get(request, "reason");
+        const msgpack_object *reason = cnode_map_get(request, "reason");
         if (reason == NULL || reason->type != MSGPACK_OBJECT_STR)
             return cnode_fail(node, "fail: reason must be a string");
         return cnode_fail(node, "%.*s", (int)reason->via.str.size, reason->via.str.ptr);
@@ -201,7 +188,7 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
         return 0;
     }
     if (OP("sleep")) {
-        const msgpack_object *ms = get(request, "ms");
+        const msgpack_object *ms = cnode_map_get(request, "ms");
         if (ms == NULL || ms->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
             return cnode_fail(node, "sleep: ms must be a non-negative integer");
         sleep_ms(ms->via.u64);
@@ -212,7 +199,7 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
         return msgpack_pack_true(reply);
     }
     if (OP("exit")) {
-        const msgpack_object *code = get(request, "code");
+        const msgpack_object *code = cnode_map_get(request, "code");
         if (!is_int(code)) return cnode_fail(node, "exit: code must be an integer");
         exit((int)code->via.i64);
     }

@@ -143,6 +143,13 @@ int cnode_fail(cnode_t *node, const char *fmt, ...)
 #endif
     ;
 
+/*
+ * The value under the string key `key` in `map` (a MessagePack map, as a request often is), or
+ * NULL when `map` is not a map or has no such key. The result points into `map`: it is valid as
+ * long as `map` is.
+ */
+const msgpack_object *cnode_map_get(const msgpack_object *map, const char *key);
+
 /* A description of an errno value set by this library (or by the system), static storage. */
 const char *cnode_strerror(int errnum);
 

@@ -38,29 +38,17 @@ static void sleep_forever(void)
     for (;;) pause();
 }
 
-static const msgpack_object *get(const msgpack_object *map, const char *key)
-{
-    size_t len = strlen(key);
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object *k = &map->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
-            && memcmp(k->via.str.ptr, key, len) == 0)
-            return &map->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 /* A field as an integer (0 when missing), or as a C string copied into buf ("" when missing). */
 static int64_t num(const msgpack_object *map, const char *key)
 {
-    const msgpack_object *o = get(map, key);
+    const msgpack_object *o = cnode_map_get(map, key);
     return o && (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
                  || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) ? o->via.i64 : 0;
 }
 
 static const char *str(const msgpack_object *map, const char *key, char *buf, size_t size)
 {
-    const msgpack_object *o = get(map, key);
+    const msgpack_object *o = cnode_map_get(map, key);
     size_t n = o && o->type == MSGPACK_OBJECT_STR ? o->via.str.size : 0;
     if (n >= size) n = size - 1;
     memcpy(buf, n ? o->via.str.ptr : "", n);
@@ -85,7 +73,7 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
     if (req->type != MSGPACK_OBJECT_MAP) return msgpack_pack_object(reply, *req);
     char op[64], a[4096], b[4096];
     str(req, "op", op, sizeof op);
-    const msgpack_object *value = get(req, "value");
+    const msgpack_object *value = cnode_map_get(req, "value");
 
     if (!strcmp(op, "echo"))
         return value ? msgpack_pack_object(reply, *value) : msgpack_pack_nil(reply);
@@ -105,8 +93,8 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
         return msgpack_pack_int64(reply, pid);
     }
     if (!strcmp(op, "print")) {
-        if (get(req, "stdout")) printf("%s\n", str(req, "stdout", a, sizeof a));
-        if (get(req, "stderr")) fprintf(stderr, "%s\n", str(req, "stderr", b, sizeof b));
+        if (cnode_map_get(req, "stdout")) printf("%s\n", str(req, "stdout", a, sizeof a));
+        if (cnode_map_get(req, "stderr")) fprintf(stderr, "%s\n", str(req, "stderr", b, sizeof b));
         fflush(stdout);
         fflush(stderr);
         return msgpack_pack_true(reply);
