@@ -13,14 +13,15 @@ interface Pids {
 /** Starts test/fixtures/owner.js, which starts a worker; resolves with the owner and the pids. */
 async function startOwner(how: string) {
   const owner = spawn(process.execPath, [path.join(root, 'test/fixtures/owner.js'), how, binary('testbed')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines = readline.createInterface({ input: owner.stdout! });
   const [line] = (await once(lines, 'line')) as [string];
   const pids = JSON.parse(line) as Pids;
   expect(isAlive(pids.worker)).toBe(true);
   expect(isAlive(pids.grandchild)).toBe(true);
-  return { owner, pids };
+  const die = () => owner.stdin!.write('now\n');
+  return { owner, pids, die };
 }
 
 async function expectAllGone(pids: Pids, how: string) {
@@ -31,7 +32,7 @@ async function expectAllGone(pids: Pids, how: string) {
 describe('the owner dies', () => {
   for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     it(`by ${signal}: its worker and the worker's child are gone within 1 s`, async () => {
-      const { owner, pids } = await startOwner('wait');
+      const { owner, pids } = await startOwner('signal');
       const exited = once(owner, 'exit');
       owner.kill(signal);
       await exited;
@@ -40,16 +41,30 @@ describe('the owner dies', () => {
   }
 
   it('by process.exit(): its worker is killed', async () => {
-    const { owner, pids } = await startOwner('exit');
+    const { owner, pids, die } = await startOwner('exit');
+    die();
     await once(owner, 'exit');
     await expectAllGone(pids, 'called process.exit()');
   });
 
   it('by an uncaught exception: its worker is killed', async () => {
-    const { owner, pids } = await startOwner('throw');
+    const { owner, pids, die } = await startOwner('throw');
+    die();
     const [code] = await once(owner, 'exit');
     expect(code).toBe(1);
     await expectAllGone(pids, 'threw');
+  });
+
+  it('of its linked worker crashing, when it does not handle the error event', async () => {
+    const { owner, pids, die } = await startOwner('linked-crash');
+    let stderr = '';
+    owner.stderr!.on('data', (chunk) => (stderr += chunk));
+    die();
+    const [code] = await once(owner, 'exit');
+    expect(code).toBe(1);
+    expect(stderr).toContain('ERR_CNODE_EXITED');
+    expect(stderr).toContain('SIGSEGV');
+    await expectAllGone(pids, 'crashed with its worker');
   });
 
   it('leaves no child of the test process behind', () => {
