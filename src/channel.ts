@@ -1,7 +1,7 @@
 import { Dealer } from 'zeromq';
 import { decode, encodeFrame } from './codec.js';
 import { CNodeError } from './errors.js';
-import { asWorkerFrame, FrameKind, PROTOCOL_VERSION, type WorkerFrame } from './protocol.js';
+import { asWorkerFrame, FrameKind, peekReplyId, PROTOCOL_VERSION, type WorkerFrame } from './protocol.js';
 
 interface QueuedFrame {
   data: Buffer;
@@ -20,15 +20,17 @@ export class Channel {
   #closed = false;
   #onWelcome: ((frame: WorkerFrame) => void) | undefined;
   #disconnected: Promise<void>;
+  #stopHandshake: (() => void) | undefined;
 
   /**
    * @param onFrame receives every well-formed frame after the handshake
-   * @param onDropped receives what could not be decoded or was not expected
+   * @param onDropped receives what could not be decoded or was not expected, with the call id
+   *   when it was a reply
    */
   constructor(
     endpoint: string,
     private readonly onFrame: (frame: WorkerFrame) => void,
-    private readonly onDropped: (why: string) => void,
+    private readonly onDropped: (why: string, callId?: number) => void,
   ) {
     // linger 0: closing never waits for a dead peer. Reconnection stays on: with it off
     // (reconnectInterval -1), libzmq discards the messages a peer sent just before it closed,
@@ -66,6 +68,7 @@ export class Channel {
         this.#onWelcome = undefined;
         reject(new CNodeError('ERR_CNODE_CONNECT', `cnode ${node} did not answer the handshake within ${timeoutMs} ms`, { node }));
       }, timeoutMs);
+      this.#stopHandshake = () => clearTimeout(timer); // start() failed otherwise: close() ends the wait
       this.#onWelcome = ([, version, name]) => {
         clearTimeout(timer);
         this.#onWelcome = undefined;
@@ -93,6 +96,7 @@ export class Channel {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopHandshake?.();
     this.#socket.close();
     for (const frame of this.#queue.splice(0)) frame.reject(new Error('channel closed'));
   }
@@ -113,7 +117,16 @@ export class Channel {
 
   async #receiveLoop(): Promise<void> {
     try {
-      for await (const message of this.#socket) this.#dispatch(message);
+      for await (const message of this.#socket) {
+        try {
+          this.#dispatch(message);
+        } catch (error) {
+          // A user's listener threw: the loop must go on, and the error must not vanish.
+          process.nextTick(() => {
+            throw error;
+          });
+        }
+      }
     } catch (error) {
       if (!this.#closed) this.onDropped(`receive failed: ${(error as Error).message}`);
     }
@@ -121,12 +134,16 @@ export class Channel {
 
   #dispatch(message: Buffer[]): void {
     let frame: WorkerFrame | undefined;
+    let problem = 'a malformed frame';
     try {
       frame = message.length === 1 ? asWorkerFrame(decode(message[0])) : undefined;
-    } catch {
-      frame = undefined;
+    } catch (error) {
+      problem = `a frame that does not decode (${(error as Error).message})`;
     }
-    if (!frame) return this.onDropped(`a malformed frame of ${message.reduce((n, part) => n + part.length, 0)} bytes`);
+    if (!frame) {
+      const bytes = message.reduce((n, part) => n + part.length, 0);
+      return this.onDropped(`${problem} of ${bytes} bytes`, message.length === 1 ? peekReplyId(message[0]) : undefined);
+    }
     if (frame[0] === FrameKind.Welcome) {
       return this.#onWelcome ? this.#onWelcome(frame) : this.onDropped('an unexpected WELCOME');
     }

@@ -7,6 +7,17 @@ import { FrameKind, type WorkerFrame } from './protocol.js';
 import { nextCreation, uniqueAliveName } from './registry.js';
 import { WorkerProcess, type Identity } from './worker-process.js';
 
+/** Calls a user's listener; what it throws becomes an uncaught exception, not a broken promise chain. */
+function callListener<T>(listener: (value: T) => void, value: T): void {
+  try {
+    listener(value);
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
+  }
+}
+
 export interface CallOptions {
   /** Milliseconds to wait for the reply. Default: the node's callTimeout. */
   timeout?: number;
@@ -28,6 +39,9 @@ type State = 'running' | 'stopping' | 'exited';
 
 /** How long an exit waits for the worker's last frames to arrive before failing the calls left. */
 const DRAIN_MS = 100;
+
+/** The least stop() waits after SIGKILL, whatever its timeout. */
+const SIGKILL_WAIT_MS = 1000;
 
 export interface CNodeEvents {
   /** An unsolicited message from the worker (cnode_send). */
@@ -62,6 +76,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #state: State = 'running';
   #exitInfo: ExitInfo | undefined;
   #stopping: Promise<ExitInfo> | undefined;
+  #stopRequested = false; // stop() came while the process still ran: its exit is not abnormal
   #pending = new Map<number, PendingCall>();
   #nextId = 0;
   #queuedSends = 0;
@@ -83,7 +98,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
   static async #start(options: CNodeOptions, linked: boolean): Promise<CNode> {
     const normalized = normalizeOptions(options);
     const alive = normalized.name || uniqueAliveName();
-    const identity: Identity = { alive, host: normalized.host, node: `${alive}@${normalized.host}`, creation: nextCreation(alive) };
+    // A default name is fresh, so its creation is 1; counting it would grow the registry forever.
+    const creation = normalized.name ? nextCreation(alive) : 1;
+    const identity: Identity = { alive, host: normalized.host, node: `${alive}@${normalized.host}`, creation };
     const worker = new WorkerProcess(normalized, identity);
     let channel: Channel | undefined;
     try {
@@ -92,7 +109,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       channel = new Channel(
         endpoint,
         (frame) => node && node.#onFrame(frame),
-        (why) => node && node.#onDropped(why),
+        (why, callId) => node && node.#onDropped(why, callId),
       );
       await Promise.race([
         channel.handshake(worker.cookie, identity.node, normalized.readyTimeout),
@@ -122,7 +139,10 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.endpoint = endpoint;
     this.exited = worker.exit.then(async (info) => {
       await channel.drain(DRAIN_MS);
-      return this.#onExit({ ...info, stopped: this.#stopping !== undefined });
+      // Stopped: stop() came first and the exit is one its steps cause; a crash during a stop
+      // is still a crash.
+      const stopped = this.#stopRequested && (info.exitCode === 0 || info.signal === 'SIGTERM' || info.signal === 'SIGKILL');
+      return this.#onExit({ ...info, stopped });
     });
   }
 
@@ -194,7 +214,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   /** Calls `listener` once with the exit information when the worker ends; returns a function that removes it. */
   monitor(listener: (info: ExitInfo) => void): () => void {
     let active = true;
-    void this.exited.then((info) => active && listener(info));
+    void this.exited.then((info) => active && callListener(listener, info));
     return () => {
       active = false;
     };
@@ -212,6 +232,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       } catch (error) {
         return Promise.reject(error);
       }
+      this.#stopRequested = !this.#process.exited;
       this.#stopping = this.#stop(timeout);
     }
     return this.#stopping;
@@ -233,7 +254,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#process.signal('SIGTERM');
     if (await exitWithin(timeout)) return this.exited;
     this.#process.signal('SIGKILL');
-    if (await exitWithin(timeout)) return this.exited;
+    // SIGKILL cannot be refused, but the kernel may take a moment: a tiny timeout must not call
+    // a dying process stuck. Once it is gone, its exit information follows within fixed bounds.
+    if ((await exitWithin(Math.max(timeout, SIGKILL_WAIT_MS))) || this.#process.exited) return this.exited;
     throw new CNodeError('ERR_CNODE_STOP_TIMEOUT', `cnode ${this.name} (pid ${this.pid}) did not exit within ${timeout} ms of SIGKILL`, { node: this.name });
   }
 
@@ -243,11 +266,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#channel.close();
     const error = exitedError(info, 'with a call in flight');
     for (const call of [...this.#pending.values()]) call.reject(error);
-    this.emit('exit', info);
     if (this.#linked && !info.stopped && (info.signal !== null || info.exitCode !== 0)) {
       // Emitted from a plain callback, not a promise chain: unhandled, it is an uncaught exception.
       setImmediate(() => this.emit('error', exitedError(info, 'unexpectedly')));
     }
+    callListener(() => this.emit('exit', info), info);
     return info;
   }
 
@@ -275,8 +298,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
     }
   }
 
-  // Counted always, reported once: a misbehaving worker must not flood the owner's log.
-  #onDropped(why: string): void {
+  // Counted always, reported once: a misbehaving worker must not flood the owner's log. A reply
+  // that did not decode still fails its call at once, rather than by timeout.
+  #onDropped(why: string, callId?: number): void {
+    const call = callId === undefined ? undefined : this.#pending.get(callId);
+    call?.reject(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} answered a call with ${why}`, { node: this.name }));
     if (this.#dropped++ === 0) {
       process.emitWarning(`cnode ${this.name} sent ${why}; dropped (later drops are counted, not reported)`, { code: 'CNODE_DROPPED_FRAME' });
     }

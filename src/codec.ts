@@ -6,6 +6,8 @@ import { CNodeError } from './errors.js';
 // ('auto' is implemented by msgpackr but missing from its type declarations.)
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' });
 
+/** msgpack-c, as Debian builds it, decodes 32 levels of arrays and maps; the frame takes one. */
+export const MAX_DEPTH = 31;
 const INT32_MIN = -0x8000_0000;
 const UINT32_MAX = 0xffff_ffff;
 const INT64_MIN = -(2n ** 63n);
@@ -50,6 +52,7 @@ function toWire(value: unknown, path: string, ancestors: object[]): unknown {
       if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
       if (value instanceof ArrayBuffer) return new Uint8Array(value);
       if (ancestors.includes(value)) throw bad(path, 'a cycle', value);
+      if (ancestors.length === MAX_DEPTH) throw bad(path, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
       ancestors.push(value);
       try {
         if (Array.isArray(value)) return wireArray(value, path, ancestors);

@@ -46,3 +46,18 @@ export function asWorkerFrame(value: unknown): WorkerFrame | undefined {
 function isId(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffff_ffff;
 }
+
+/**
+ * The call id of a REPLY or FAIL frame that does not decode as a whole (its response holds
+ * something the codec refuses), read from the frame's first bytes: `[5|6, id, ...`.
+ */
+export function peekReplyId(frame: Uint8Array): number | undefined {
+  if (frame.length < 3 || frame[0] !== 0x94 || (frame[1] !== FrameKind.Reply && frame[1] !== FrameKind.Fail)) return undefined;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const type = frame[2];
+  if (type <= 0x7f) return type; // positive fixint
+  if (type === 0xcc && frame.length >= 4) return view.getUint8(3);
+  if (type === 0xcd && frame.length >= 5) return view.getUint16(3);
+  if (type === 0xce && frame.length >= 7) return view.getUint32(3);
+  return undefined;
+}

@@ -63,9 +63,11 @@ export class WorkerProcess {
       child.once('exit', (code, signal) => {
         this.#exited = true;
         signalGroup(this.pid, 'SIGKILL'); // its children; they would also hold the pipes open
+        let timer: NodeJS.Timeout | undefined;
         const drained = new Promise((done) => child.once('close', done));
-        const timer = new Promise((done) => setTimeout(done, PIPE_DRAIN_MS));
-        void Promise.race([drained, timer]).then(() => {
+        const timedOut = new Promise((done) => (timer = setTimeout(done, PIPE_DRAIN_MS)));
+        void Promise.race([drained, timedOut]).then(() => {
+          clearTimeout(timer);
           stdout.end();
           stderr.end();
           resolve(this.#release(code, signal));

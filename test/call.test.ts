@@ -111,6 +111,14 @@ describe('call', () => {
     await expect(node.send({ f: () => 1 })).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
   });
 
+  it('carries 31 levels of nesting, the most msgpack-c decodes, and refuses 32 before sending', async () => {
+    const nest = (levels: number): unknown => (levels === 0 ? 'core' : [nest(levels - 1)]);
+    await expect(node.call(nest(31))).resolves.toEqual(nest(31));
+    const error = await rejection(node.call(nest(32)));
+    expect(error.code).toBe('ERR_CNODE_BAD_MESSAGE');
+    expect(error.message).toContain('deeper than 31 levels');
+  });
+
   it('checks call options', async () => {
     await expect(node.call('x', { timeout: 0 })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION' });
     await expect(node.call('x', { signal: 'no' as never })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION' });

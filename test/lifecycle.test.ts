@@ -65,6 +65,16 @@ describe('link', () => {
     expect(errors[0].signal).toBe('SIGSEGV');
   });
 
+  it('reports a crash that stop() did not cause as a crash, even when stop() came first', async () => {
+    const node = await CNode.startLink(workerOptions('echo').options);
+    const errors: CNodeError[] = [];
+    node.on('error', (error) => errors.push(error));
+    process.kill(node.pid, 'SIGSEGV');
+    await waitUntil(() => !isAlive(node.pid), 1000, 'the worker died');
+    await expect(node.stop()).resolves.toMatchObject({ signal: 'SIGSEGV', stopped: false });
+    await expect.poll(() => errors.map((error) => error.signal)).toEqual(['SIGSEGV']);
+  });
+
   it('startLink emits no error for stop() or a clean exit, and start() never does', async () => {
     const errors: unknown[] = [];
     const stopped = await CNode.startLink(workerOptions('echo').options);
@@ -108,6 +118,11 @@ describe('stop', () => {
     await stubborn.call({ op: 'ignore-sigterm' });
     void stubborn.send({ op: 'spin' });
     await expect(stubborn.stop({ timeout: 200 })).resolves.toMatchObject({ signal: 'SIGKILL', stopped: true });
+
+    const hurried = await CNode.start(workerOptions('testbed').options);
+    await hurried.call({ op: 'ignore-sigterm' });
+    void hurried.send({ op: 'spin' });
+    await expect(hurried.stop({ timeout: 1 })).resolves.toMatchObject({ signal: 'SIGKILL', stopped: true });
   });
 
   it('ends the processes the worker forked, on stop and on a crash', async () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -65,6 +65,21 @@ describe('the owner dies', () => {
     expect(stderr).toContain('ERR_CNODE_EXITED');
     expect(stderr).toContain('SIGSEGV');
     await expectAllGone(pids, 'crashed with its worker');
+  });
+
+});
+
+describe('listeners that throw', () => {
+  it('become uncaught exceptions and break nothing: replies, exit and link go on', async () => {
+    const script = path.join(root, 'test/fixtures/throwing-listeners.js');
+    const result = execFileSync(process.execPath, [script, binary('testbed')], { encoding: 'utf8', timeout: 10_000 });
+    expect(JSON.parse(result)).toEqual({
+      notified: true,
+      afterMessage: 'after',
+      exited: 'SIGSEGV',
+      linkErrors: ['ERR_CNODE_EXITED'],
+      uncaught: ['message listener', 'exit listener'],
+    });
   });
 
   it('leaves no child of the test process behind', () => {

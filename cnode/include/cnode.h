@@ -64,8 +64,8 @@ typedef struct cnode_t cnode_t;
  *  - request: the message the owner sent. It and everything it points to (strings, binaries)
  *             are valid only until the handler returns: copy what you keep.
  *  - reply:   for a call, pack exactly one object into it: that is the response. Packing nothing
- *             answers nil; packing more than one object fails the call. For a cast (node.send in
- *             Node) reply is NULL.
+ *             answers nil; packing more than one object, or an ext value anywhere, fails the
+ *             call. For a cast (node.send in Node) reply is NULL.
  *  - user:    the pointer given to cnode_run.
  * msgpack-c decodes at most 32 levels of nested arrays and maps, and the frame around a message
  * takes one: a call whose message nests deeper than 31 levels fails without reaching the handler,
@@ -127,8 +127,8 @@ char *const *cnode_argv(const cnode_t *node);
 /*
  * Sends an unsolicited message to the owner; it arrives as a 'message' event on the CNode.
  * `msgpack` holds exactly one packed MessagePack object of `len` bytes (for example the data of a
- * msgpack_sbuffer); it is copied, the caller keeps ownership.
- * Returns 0, or -1 with errno: EINVAL (not exactly one object), ENOTCONN (no owner connected yet),
+ * msgpack_sbuffer), with no ext value in it; it is copied, the caller keeps ownership.
+ * Returns 0, or -1 with errno: EINVAL (not exactly one such object), ENOTCONN (no owner connected yet),
  * EHOSTUNREACH (the owner is gone).
  */
 int cnode_send(cnode_t *node, const void *msgpack, size_t len);

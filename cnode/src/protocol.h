@@ -55,7 +55,8 @@ int cnode_frame_pack_info_head(msgpack_packer *pk, const char *node, size_t node
 
 /* Counts the whole MessagePack objects in data[0..size), without allocating and at any nesting
    depth. Returns 0 when the bytes are exactly *count objects; -1 when the last one is cut short,
-   -2 when the bytes are not MessagePack (*count then counts the whole objects before). */
+   -2 when the bytes are not MessagePack, -3 at an ext value, which the protocol does not carry
+   (*count then counts the whole objects before). */
 int cnode_msgpack_count(const void *data, size_t size, size_t *count);
 
 #endif /* CNODE_PROTOCOL_H */

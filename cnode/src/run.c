@@ -62,6 +62,10 @@ static int s_hello(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame, const struct cno
         return 0;
     }
     if (zmq_msg_size(id) > sizeof n->owner_id) return 0; /* ROUTER ids are at most 255 bytes */
+    /* Events queued before there is an owner are about strangers. Read them now: the owner's
+       connection may reuse the fd of one that just closed, and its old DISCONNECTED event must
+       not be taken for the owner's. */
+    if (cnode_socket_owner_closed(n) < 0) return s_broken(n, "monitor");
     memcpy(n->owner_id, zmq_msg_data(id), zmq_msg_size(id));
     n->owner_id_len = zmq_msg_size(id);
     n->owner_fd = zmq_msg_get(frame, ZMQ_SRCFD); /* to recognise its DISCONNECTED event */
@@ -91,6 +95,7 @@ static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
         int walk = cnode_msgpack_count(n->out.data + head, n->out.size - head, &count);
         if (walk == -1) reason = "handler packed an incomplete object";
         else if (walk == -2) reason = "handler packed bytes that are not MessagePack";
+        else if (walk == -3) reason = "handler packed a MessagePack ext value, which cnode does not carry";
         else if (count > 1) {
             snprintf(why, sizeof why, "handler packed %zu objects", count);
             reason = why;

@@ -27,9 +27,10 @@ static const struct {
     {3, 2, S_MAP},   {5, 4, S_MAP},                    /* de-df map 16/32 */
 };
 
-/* Steps over the header at p (and the bytes of a str, bin or ext). Returns the bytes stepped
-   over with *owed set to the elements that follow, 0 when the object is cut short, -1 when p
-   is not MessagePack. */
+/* Steps over the header at p (and the bytes of a str or bin). Returns the bytes stepped over
+   with *owed set to the elements that follow, 0 when the object is cut short, -1 when p is not
+   MessagePack, -2 at an ext value (the protocol carries none: msgpackr would decode an unknown
+   ext type as an error, and some known ones as its own objects). */
 static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed)
 {
     unsigned b = p[0];
@@ -40,6 +41,7 @@ static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed)
     else if (b <= 0x9f) *owed = b & 0x0f;
     else if (b <= 0xbf) size = 1 + (b & 0x1f);
     else if (b == 0xc1) return -1; /* never used */
+    else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) return -2;
     else {
         unsigned head = s_types[b - 0xc4].head, width = s_types[b - 0xc4].len;
         if (avail < head) return 0;
@@ -64,7 +66,7 @@ int cnode_msgpack_count(const void *data, size_t size, size_t *count)
         while (owed > 0) {
             uint64_t more;
             int64_t step = p < end ? s_step(p, (size_t)(end - p), &more) : 0;
-            if (step <= 0) return step < 0 ? -2 : -1;
+            if (step <= 0) return step == 0 ? -1 : step == -1 ? -2 : -3;
             p += step;
             owed += more - 1;
             /* each element owed takes at least one byte: more than are left means cut short,

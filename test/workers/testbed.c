@@ -10,7 +10,7 @@
  *   echo {value}, sleep {ms}, spin, crash, abort, exit {code}, kill-self {signal},
  *   fork (a child that sleeps in our process group; answers its pid), print {stdout, stderr},
  *   notify {value}, fail {reason}, return {code} (fails without cnode_fail), pack-none,
- *   pack-two, pack-partial, getenv {name}, cwd, args, stop, pid, ppid, pgid,
+ *   pack-two, pack-partial, pack-ext, getenv {name}, cwd, args, stop, pid, ppid, pgid,
  *   ignore-sigterm (so that only SIGKILL ends it).
  */
 #include <errno.h>
@@ -117,6 +117,12 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
     if (!strcmp(op, "pack-partial")) { /* an array of 2 holding 1 */
         msgpack_pack_array(reply, 2);
         return msgpack_pack_int(reply, 1);
+    }
+    if (!strcmp(op, "pack-ext")) { /* [1, ext 5 "ab"] */
+        msgpack_pack_array(reply, 2);
+        msgpack_pack_int(reply, 1);
+        msgpack_pack_ext(reply, 2, 5);
+        return msgpack_pack_ext_body(reply, "ab", 2);
     }
     if (!strcmp(op, "getenv")) {
         const char *v = getenv(str(req, "name", a, sizeof a));
