@@ -92,6 +92,16 @@ describe('start', () => {
     }
   });
 
+  it('cuts lines longer than maxLineLength and keeps the lines after them whole', async () => {
+    const { options, stdout, stderr } = workerOptions('testbed', { maxLineLength: 100 });
+    const node = await CNode.start(options);
+    started.push(node);
+    await node.call({ op: 'print', stdout: 'x'.repeat(1000), stderr: 'é'.repeat(30) });
+    await node.call({ op: 'print', stdout: 'short', stderr: 'short too' });
+    await expect.poll(() => stdout).toEqual([`${'x'.repeat(100)} [line truncated]`, 'short']);
+    await expect.poll(() => stderr).toEqual(['é'.repeat(30), 'short too']); // 60 bytes: under the cap
+  });
+
   it('sends stdout lines other than ready, and stderr lines, to onStdout and onStderr', async () => {
     const { options, stdout, stderr } = workerOptions('testbed');
     const node = await CNode.start(options);
@@ -146,6 +156,11 @@ describe('start failures leave nothing behind', () => {
   it('rejects a ready line it cannot parse: ERR_CNODE_PROTOCOL', async () => {
     const error = await expectStartFailure(workerOptions('testbed', { args: ['bad-ready'] }).options, 'ERR_CNODE_PROTOCOL');
     expect(error.message).toContain('not-an-endpoint');
+  });
+
+  it('kills a worker that never answers the handshake: ERR_CNODE_CONNECT', async () => {
+    const error = await expectStartFailure(workerOptions('testbed', { args: ['no-handshake'], readyTimeout: 300 }).options, 'ERR_CNODE_CONNECT');
+    expect(error.message).toContain('handshake within 300 ms');
   });
 
   it('refuses bad options before any process starts, naming the option and the value', async () => {
