@@ -256,8 +256,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#process.signal('SIGKILL');
     // SIGKILL cannot be refused, but the kernel may take a moment: a tiny timeout must not call
     // a dying process stuck. Once it is gone, its exit information follows within fixed bounds.
-    if ((await exitWithin(Math.max(timeout, SIGKILL_WAIT_MS))) || this.#process.exited) return this.exited;
-    throw new CNodeError('ERR_CNODE_STOP_TIMEOUT', `cnode ${this.name} (pid ${this.pid}) did not exit within ${timeout} ms of SIGKILL`, { node: this.name });
+    const killWait = Math.max(timeout, SIGKILL_WAIT_MS);
+    if ((await exitWithin(killWait)) || this.#process.exited) return this.exited;
+    throw new CNodeError('ERR_CNODE_STOP_TIMEOUT', `cnode ${this.name} (pid ${this.pid}) did not exit within ${killWait} ms of SIGKILL`, { node: this.name });
   }
 
   #onExit(info: ExitInfo): ExitInfo {
