@@ -2,6 +2,7 @@ import { Dealer } from 'zeromq';
 import { decode, encodeFrame } from './codec.js';
 import { CNodeError } from './errors.js';
 import { asWorkerFrame, FrameKind, peekReplyId, PROTOCOL_VERSION, type WorkerFrame } from './protocol.js';
+import { settlesWithin } from './wait.js';
 
 interface QueuedFrame {
   data: Buffer;
@@ -49,15 +50,10 @@ export class Channel {
    * seen closed, ZeroMQ holds everything the worker sent, so read until nothing is left.
    */
   async drain(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'timeout')));
-    try {
-      if ((await Promise.race([this.#disconnected, timedOut])) === 'timeout') return;
-      while (!this.#closed && this.#socket.readable) {
-        if ((await Promise.race([new Promise((resolve) => setImmediate(resolve)), timedOut])) === 'timeout') return;
-      }
-    } finally {
-      clearTimeout(timer);
+    const deadline = Date.now() + timeoutMs;
+    if (!(await settlesWithin(this.#disconnected, timeoutMs))) return;
+    while (!this.#closed && this.#socket.readable && Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve)); // the receive loop reads meanwhile
     }
   }
 

@@ -5,6 +5,7 @@ import { CNodeError, describeExit, exitedError, type ExitInfo } from './errors.j
 import { checkTimeout, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
 import { FrameKind, type WorkerFrame } from './protocol.js';
 import { nextCreation, uniqueAliveName } from './registry.js';
+import { settlesWithin } from './wait.js';
 import { WorkerProcess, type Identity } from './worker-process.js';
 
 /** Calls a user's listener; what it throws becomes an uncaught exception, not a broken promise chain. */
@@ -244,11 +245,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
 
   async #stop(timeout: number): Promise<ExitInfo> {
     if (this.#state === 'running') this.#state = 'stopping';
-    const exitWithin = (ms: number) =>
-      new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), ms);
-        void this.exited.then(() => (clearTimeout(timer), resolve(true)));
-      });
+    const exitWithin = (ms: number) => settlesWithin(this.exited, ms);
     if (this.#state !== 'exited') this.#channel.send(encodeFrame([FrameKind.Stop])).catch(() => {});
     if (await exitWithin(timeout)) return this.exited;
     this.#process.signal('SIGTERM');

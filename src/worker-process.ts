@@ -7,6 +7,7 @@ import { CNodeError, exitedError, type ExitInfo } from './errors.js';
 import { LineSplitter, Tail } from './lines.js';
 import type { NormalizedOptions } from './options.js';
 import { signalGroup, trackGroup, untrackGroup } from './registry.js';
+import { settlesWithin } from './wait.js';
 
 export interface Identity {
   alive: string;
@@ -63,11 +64,7 @@ export class WorkerProcess {
       child.once('exit', (code, signal) => {
         this.#exited = true;
         signalGroup(this.pid, 'SIGKILL'); // its children; they would also hold the pipes open
-        let timer: NodeJS.Timeout | undefined;
-        const drained = new Promise((done) => child.once('close', done));
-        const timedOut = new Promise((done) => (timer = setTimeout(done, PIPE_DRAIN_MS)));
-        void Promise.race([drained, timedOut]).then(() => {
-          clearTimeout(timer);
+        void settlesWithin(new Promise((done) => child.once('close', done)), PIPE_DRAIN_MS).then(() => {
           stdout.end();
           stderr.end();
           resolve(this.#release(code, signal));
@@ -92,9 +89,13 @@ export class WorkerProcess {
         detached: true, // its own process group, so its children can be signalled with it
       });
     } catch (error) {
-      if (this.#ipcDir) fs.rmSync(this.#ipcDir, { recursive: true, force: true });
+      this.#removeIpcDir();
       throw new CNodeError('ERR_CNODE_SPAWN', `cnode ${node} could not be started: ${(error as Error).message}`, { node, cause: error });
     }
+  }
+
+  #removeIpcDir(): void {
+    if (this.#ipcDir) fs.rmSync(this.#ipcDir, { recursive: true, force: true });
   }
 
   get exited(): boolean {
@@ -144,7 +145,7 @@ export class WorkerProcess {
     this.#exited = true;
     if (this.pid) untrackGroup(this.pid);
     for (const stream of [this.#child.stdin, this.#child.stdout, this.#child.stderr]) stream?.destroy();
-    if (this.#ipcDir) fs.rmSync(this.#ipcDir, { recursive: true, force: true });
+    this.#removeIpcDir();
     return { node: this.identity.node, exitCode, signal, stderr: this.#tail.text() };
   }
 }
