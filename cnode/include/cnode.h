@@ -36,7 +36,16 @@
  *    passes SIGTERM on to the whole group, then the worker dies of it.
  *  - Linux: the parent-death signal is set to SIGTERM; if the owner already died while the worker
  *    was starting, cnode_init ends the process at once with SIGTERM.
- *  - the environment variable CNODE_COOKIE is read and removed.
+ *  - the environment variables CNODE_COOKIE, CNODE_CURVE_SECRET and CNODE_CURVE_CLIENT are read
+ *    and removed, so that no child of the worker sees these secrets.
+ *
+ * Limits the owner sets (docs/protocol.md):
+ *  - maxMessageSize: no frame either way may be bigger. The worker never sends a bigger one (a
+ *    reply that would be fails the call instead, see cnode_handler and cnode_send), and libzmq
+ *    drops the connection of whoever sends it a bigger one.
+ *  - heartbeat: cnode_run answers the owner's pings between two handlers. A handler that runs
+ *    longer than the owner's heartbeat timeout gets the worker declared unresponsive and killed:
+ *    split long work, or ask for a longer timeout.
  */
 #ifndef CNODE_H
 #define CNODE_H
@@ -73,6 +82,9 @@ typedef struct cnode_t cnode_t;
  * Return 0 on success. To answer a call with an error, return cnode_fail(node, fmt, ...): the
  * owner's call rejects with ERR_CNODE_REMOTE carrying the formatted reason. Any other non-zero
  * return also fails the call, with a generic reason. A failed cast is reported on stderr.
+ * A response that makes the reply frame bigger than the owner's maxMessageSize fails the call
+ * too, with a reason that gives both sizes ("the reply is N bytes, over the owner's
+ * maxMessageSize of M bytes"); the owner never receives the oversized frame.
  */
 typedef int (*cnode_handler)(cnode_t *node, const msgpack_object *request, msgpack_packer *reply,
                              void *user);
@@ -81,14 +93,18 @@ typedef int (*cnode_handler)(cnode_t *node, const msgpack_object *request, msgpa
  * Reads the four standard arguments (host, alive name, node name, creation) and the environment
  * the owner sets, binds the worker's ZeroMQ socket, installs the owner-death watches, and prints
  * "ready <endpoint>" on stdout, flushed.
+ * Over tcp, when the owner gave CurveZMQ keys, the socket is a CURVE server that lets only the
+ * owner's public key in (it then needs a libzmq built with CURVE support).
  * Returns the node, owned by the caller (release it with cnode_destroy), or NULL with errno set
- * and a one-line reason on stderr (bad arguments, no cookie, stdin closed, bind failure).
+ * and a one-line reason on stderr (bad arguments, no cookie, a bad CNODE_MAX_MESSAGE_SIZE or
+ * curve key, no CURVE in libzmq, stdin closed, bind failure).
  */
 cnode_t *cnode_init(int argc, char **argv);
 
 /*
  * Serves messages until the owner sends stop, the owner is gone (stdin EOF, its connection
- * closed), or cnode_stop is called from the handler. Calls `handler` once per call or cast.
+ * closed), or cnode_stop is called from the handler. Calls `handler` once per call or cast, and
+ * answers the owner's heartbeat pings in between.
  * Returns the exit status to give to exit(): 0 after a stop or when the owner is gone, 1 when the
  * library itself failed (the reason is on stderr). May be called once per node.
  */
@@ -128,8 +144,9 @@ char *const *cnode_argv(const cnode_t *node);
  * Sends an unsolicited message to the owner; it arrives as a 'message' event on the CNode.
  * `msgpack` holds exactly one packed MessagePack object of `len` bytes (for example the data of a
  * msgpack_sbuffer), with no ext value in it; it is copied, the caller keeps ownership.
- * Returns 0, or -1 with errno: EINVAL (not exactly one such object), ENOTCONN (no owner connected yet),
- * EHOSTUNREACH (the owner is gone).
+ * Returns 0, or -1 with errno: EINVAL (not exactly one such object), ENOTCONN (no owner connected
+ * yet), EHOSTUNREACH (the owner is gone), EMSGSIZE (the message makes the frame bigger than the
+ * owner's maxMessageSize: nothing is sent, and the worker goes on), ENOMEM.
  */
 int cnode_send(cnode_t *node, const void *msgpack, size_t len);
 
@@ -150,7 +167,8 @@ int cnode_fail(cnode_t *node, const char *fmt, ...)
  */
 const msgpack_object *cnode_map_get(const msgpack_object *map, const char *key);
 
-/* A description of an errno value set by this library (or by the system), static storage. */
+/* A description of an errno value set by this library (or by the system), static storage. The
+   values cnode_send sets get what they mean here ("the owner is gone"), not the system's words. */
 const char *cnode_strerror(int errnum);
 
 /* The library version, "MAJOR.MINOR.PATCH", static storage. */

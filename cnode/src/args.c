@@ -1,7 +1,8 @@
 /*
  * args.c: reads what the owner passes at launch (docs/protocol.md section 1): four arguments and
  * the CNODE_* environment. Each failure is one line on stderr that names the bad value, because
- * that line is all the owner (or a person running the worker by hand) gets to see.
+ * that line is all the owner (or a person running the worker by hand) gets to see; secrets (the
+ * cookie, the curve keys) are named but never shown.
  */
 #include <errno.h>
 #include <limits.h>
@@ -11,8 +12,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "node.h"
+
+/* A CurveZMQ key in Z85: 32 bytes as 40 characters. */
+#define S_Z85_LEN 40
+
+/* The limit when none is set (the owner always sets one; a worker run by hand): 64 MiB. */
+#define S_DEFAULT_MAX_MESSAGE_SIZE 67108864
 
 static int s_bad(struct cnode_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -31,15 +39,33 @@ static int s_bad(struct cnode_args *a, const char *fmt, ...)
 }
 
 /* A decimal integer in 1..max, digits only (no sign, spaces or leading zero tricks). */
-static int s_positive(const char *s, unsigned long max, unsigned long *out)
+static int s_positive(const char *s, unsigned long long max, unsigned long long *out)
 {
     if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 19) return -1;
     for (const char *c = s; *c; c++)
         if (*c < '0' || *c > '9') return -1;
-    unsigned long long v = strtoull(s, NULL, 10);
+    unsigned long long v = strtoull(s, NULL, 10); /* 19 digits always fit 64 bits */
     if (v > max) return -1;
-    *out = (unsigned long)v;
+    *out = v;
     return 0;
+}
+
+void cnode_wipe(void *p, size_t size)
+{
+    /* Through a volatile pointer: a plain memset of memory about to be freed may be dropped. */
+    volatile unsigned char *b = p;
+    while (size-- > 0) *b++ = 0;
+}
+
+/* Copies the variable `name` into buf (cut to fit) and removes it from the environment. Returns
+   its full length, or -1 when it is not set. */
+static long s_take_env(const char *name, char *buf, size_t size)
+{
+    const char *v = getenv(name);
+    long len = v ? (long)strlen(v) : -1;
+    snprintf(buf, size, "%s", v ? v : "");
+    unsetenv(name);
+    return len;
 }
 
 static int s_is_alive(const char *s)
@@ -82,7 +108,7 @@ static int s_read_argv(struct cnode_args *a, int argc, char **argv)
     if (strncmp(name, alive, alive_len) != 0 || name[alive_len] != '@'
         || strcmp(name + alive_len + 1, host) != 0)
         return s_bad(a, "the node name \"%s\" is not \"%s@%s\"", name, alive, host);
-    unsigned long creation;
+    unsigned long long creation;
     if (s_positive(argv[4], UINT_MAX, &creation) < 0)
         return s_bad(a, "the creation \"%s\" is not a positive integer", argv[4]);
 
@@ -119,24 +145,65 @@ static int s_read_transport(struct cnode_args *a)
     }
 
     const char *owner = getenv("CNODE_OWNER_PID");
-    unsigned long pid = 0;
+    unsigned long long pid = 0;
     if (owner != NULL && s_positive(owner, INT_MAX, &pid) < 0)
         return s_bad(a, "CNODE_OWNER_PID \"%s\" is not a positive integer", owner);
     a->owner_pid = (pid_t)pid;
     return 0;
 }
 
+static int s_read_max_message_size(struct cnode_args *a)
+{
+    const char *max = getenv("CNODE_MAX_MESSAGE_SIZE");
+    unsigned long long v = S_DEFAULT_MAX_MESSAGE_SIZE;
+    if (max != NULL && s_positive(max, INT64_MAX, &v) < 0)
+        return s_bad(a, "CNODE_MAX_MESSAGE_SIZE \"%s\" is not a positive integer of bytes below "
+                        "2^63", max);
+    a->max_message_size = (int64_t)v;
+    return 0;
+}
+
+/* The keys were already taken out of the environment (cnode_args_read); ipc does not use them.
+   The messages never show a key, not even a bad one. */
+static int s_read_curve(struct cnode_args *a, const char *secret, long secret_len,
+                        const char *client, long client_len)
+{
+    if (!a->tcp || (secret_len < 0 && client_len < 0)) return 0;
+    if (secret_len < 0 || client_len < 0)
+        return s_bad(a, "%s is set without %s: the owner sets both or neither",
+                     secret_len < 0 ? "CNODE_CURVE_CLIENT" : "CNODE_CURVE_SECRET",
+                     secret_len < 0 ? "CNODE_CURVE_SECRET" : "CNODE_CURVE_CLIENT");
+    /* The length first: zmq_z85_decode writes 4 bytes per 5 characters, whatever their number. */
+    if (secret_len != S_Z85_LEN || zmq_z85_decode(a->curve_secret, secret) == NULL)
+        return s_bad(a, "CNODE_CURVE_SECRET is not a Z85 key of %d characters", S_Z85_LEN);
+    if (client_len != S_Z85_LEN || zmq_z85_decode(a->curve_client, client) == NULL)
+        return s_bad(a, "CNODE_CURVE_CLIENT is not a Z85 key of %d characters", S_Z85_LEN);
+    a->curve = 1;
+    return 0;
+}
+
 int cnode_args_read(struct cnode_args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
+    /* The curve keys leave the environment before anything can fail, whatever the transport: no
+       child of this process may inherit them. */
+    char secret[S_Z85_LEN + 1], client[S_Z85_LEN + 1];
+    long secret_len = s_take_env("CNODE_CURVE_SECRET", secret, sizeof secret);
+    long client_len = s_take_env("CNODE_CURVE_CLIENT", client, sizeof client);
     /* The cookie first: a person who runs a worker by hand learns what it is. */
-    if (s_read_cookie(a) < 0 || s_read_argv(a, argc, argv) < 0 || s_read_transport(a) < 0)
-        return -1;
-    return 0;
+    int rc = -1;
+    if (s_read_cookie(a) == 0 && s_read_argv(a, argc, argv) == 0 && s_read_transport(a) == 0
+        && s_read_max_message_size(a) == 0
+        && s_read_curve(a, secret, secret_len, client, client_len) == 0)
+        rc = 0;
+    cnode_wipe(secret, sizeof secret);
+    return rc;
 }
 
 void cnode_args_free(struct cnode_args *a)
 {
+    cnode_wipe(a->curve_secret, sizeof a->curve_secret);
+    cnode_wipe(a->cookie, sizeof a->cookie);
     free(a->host);
     free(a->alive);
     free(a->name);

@@ -15,7 +15,13 @@ int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size, struc
     /* msgpack-c points str, bin and ext objects into `data` rather than copying them: the
        received message must outlive the decoded frame, and run.c keeps it open until the
        handler returns. */
-    size_t off = 0;
+    /* Walked first: msgpack-c allocates an array's or map's elements as soon as it reads the
+       header, so 5 bytes claiming 2^32 elements would have it ask for up to 192 GiB before it
+       finds the bytes missing. A frame the walk accepts has a byte for every element it claims,
+       which bounds what msgpack-c allocates by the frame's size. It also refuses ext values,
+       which no frame carries. */
+    size_t count, off = 0;
+    if (cnode_msgpack_count(data, size, &count) < 0 || count != 1) return -1;
     if (msgpack_unpack_next(u, data, size, &off) != MSGPACK_UNPACK_SUCCESS || off != size)
         return -1;
     const msgpack_object *o = &u->data;
@@ -42,6 +48,10 @@ int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size, struc
         break;
     case CNODE_FRAME_STOP:
         if (n != 1) return -1;
+        break;
+    case CNODE_FRAME_PING:
+        if (n != 2 || !s_is_uint(&e[1]) || e[1].via.u64 > UINT32_MAX) return -1;
+        f->seq = (uint32_t)e[1].via.u64;
         break;
     default: /* the worker's own kinds, or unknown: nothing an owner sends */
         return -1;
@@ -107,6 +117,12 @@ int cnode_frame_pack_fail(msgpack_packer *pk, uint32_t id, const char *node, siz
         || msgpack_pack_uint32(pk, id) < 0 || s_pack_str(pk, node, node_len) < 0)
         return -1;
     return s_pack_str(pk, reason, strlen(reason));
+}
+
+int cnode_frame_pack_pong(msgpack_packer *pk, uint32_t seq)
+{
+    if (msgpack_pack_array(pk, 2) < 0 || msgpack_pack_uint8(pk, CNODE_FRAME_PONG) < 0) return -1;
+    return msgpack_pack_uint32(pk, seq) < 0 ? -1 : 0;
 }
 
 int cnode_frame_pack_info_head(msgpack_packer *pk, const char *node, size_t node_len)

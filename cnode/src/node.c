@@ -83,6 +83,18 @@ int cnode_fail(cnode_t *n, const char *fmt, ...)
     return -1;
 }
 
+/* Packs the INFO frame around a message into buf. Returns 0 or an errno value. */
+static int s_pack_info(cnode_t *n, msgpack_sbuffer *buf, const void *msgpack, size_t len)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    if (cnode_frame_pack_info_head(&pk, n->args.name, n->name_len) < 0) return ENOMEM;
+    /* Before the copy: cnode_socket_send would refuse the frame anyway. */
+    uint64_t max = (uint64_t)n->args.max_message_size;
+    if (buf->size > max || len > max - buf->size) return EMSGSIZE;
+    return msgpack_sbuffer_write(buf, msgpack, len) < 0 ? ENOMEM : 0;
+}
+
 int cnode_send(cnode_t *n, const void *msgpack, size_t len)
 {
     size_t count;
@@ -96,27 +108,26 @@ int cnode_send(cnode_t *n, const void *msgpack, size_t len)
     }
     /* Its own buffer: a handler may call this while its reply is half packed in n->out. */
     msgpack_sbuffer buf;
-    msgpack_packer pk;
     msgpack_sbuffer_init(&buf);
-    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
-    if (cnode_frame_pack_info_head(&pk, n->args.name, n->name_len) < 0
-        || msgpack_sbuffer_write(&buf, msgpack, len) < 0) {
-        msgpack_sbuffer_destroy(&buf);
-        errno = ENOMEM;
-        return -1;
-    }
-    int rc = cnode_socket_send(n, n->owner_id, n->owner_id_len, &buf);
-    int err = errno;
+    int err = s_pack_info(n, &buf, msgpack, len);
+    int rc = err ? -1 : cnode_socket_send(n, n->owner_id, n->owner_id_len, &buf);
+    if (rc < 0 && !err) err = errno;
     msgpack_sbuffer_destroy(&buf);
-    if (rc < 0 && err == EHOSTUNREACH) n->owner_gone = 1; /* cnode_run returns after the handler */
-    errno = err;
+    if (err == EHOSTUNREACH) n->owner_gone = 1; /* cnode_run returns after the handler */
+    if (rc < 0) errno = err;
     return rc;
 }
 
 const char *cnode_strerror(int errnum)
 {
-    /* The library sets system errno values only; zmq_strerror also knows libzmq's own. */
-    return zmq_strerror(errnum);
+    /* What the errno values cnode_send documents mean here; the system's words for the rest
+       (zmq_strerror also knows libzmq's own). */
+    switch (errnum) {
+    case EMSGSIZE: return "the message is over the owner's maxMessageSize";
+    case ENOTCONN: return "no owner is connected yet";
+    case EHOSTUNREACH: return "the owner is gone";
+    default: return zmq_strerror(errnum);
+    }
 }
 
 const char *cnode_version(void)

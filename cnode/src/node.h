@@ -5,6 +5,7 @@
 #ifndef CNODE_NODE_H
 #define CNODE_NODE_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <cnode.h>
@@ -24,6 +25,10 @@ struct cnode_args {
     char *ipc_dir;      /* CNODE_IPC_DIR, NULL for tcp */
     pid_t owner_pid;    /* CNODE_OWNER_PID, 0 when not given */
     char cookie[CNODE_COOKIE_LEN + 1]; /* CNODE_COOKIE, removed from the environment */
+    int64_t max_message_size;  /* CNODE_MAX_MESSAGE_SIZE: the most bytes in one frame, each way */
+    int curve;                 /* tcp with CNODE_CURVE_SECRET and CNODE_CURVE_CLIENT */
+    unsigned char curve_secret[32]; /* the worker's secret key, wiped once the socket has it */
+    unsigned char curve_client[32]; /* the owner's public key: the one client ZAP lets in */
 };
 
 struct cnode_t {
@@ -33,6 +38,7 @@ struct cnode_t {
     void *ctx;                 /* the ZeroMQ context; the node owns it */
     void *router;              /* bound; the owner's DEALER connects to it */
     void *monitor;             /* PAIR receiving the router's DISCONNECTED events */
+    void *zap;                 /* REP answering libzmq's ZAP requests (curve only), or NULL */
     int ipc_cleaned;           /* the ipc socket file and its directory are removed */
 
     unsigned char owner_id[256]; /* the owner's routing id, once its HELLO was accepted */
@@ -56,6 +62,7 @@ struct cnode_t {
    what it copied, and returns -1 with errno EINVAL. */
 int cnode_args_read(struct cnode_args *a, int argc, char **argv);
 void cnode_args_free(struct cnode_args *a);
+void cnode_wipe(void *p, size_t size);      /* zeroes a secret; not optimized away */
 
 /* watchdog.c: the owner-death watches (see cnode.h). */
 int cnode_watchdog_start(pid_t owner_pid);  /* -1 when stdin is not open */
@@ -67,9 +74,25 @@ int cnode_socket_open(cnode_t *n);          /* prints its reason on failure */
 void cnode_socket_close(cnode_t *n);
 void cnode_socket_remove_ipc(cnode_t *n);   /* unlink the socket file, remove its directory */
 /* Sends the packed frame in `buf` to peer `id`, handing its memory to ZeroMQ (buf is left empty).
-   Returns 0, or -1 with errno (EHOSTUNREACH: the peer is gone). */
+   Returns 0, or -1 with errno (EHOSTUNREACH: the peer is gone; EMSGSIZE: the frame is over the
+   owner's CNODE_MAX_MESSAGE_SIZE, nothing is sent and buf is left as it was). */
 int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer *buf);
 /* Reads the monitor's events: 1 when the owner's connection closed, 0 if not, -1 on failure. */
 int cnode_socket_owner_closed(cnode_t *n);
+
+/* curve.c: CurveZMQ and its ZAP handler, for tcp when the owner gave keys (args.curve). */
+int cnode_curve_open(cnode_t *n);           /* before the router binds; prints its reason */
+int cnode_curve_answer(cnode_t *n);         /* answers the waiting ZAP requests; -1 on failure */
+void cnode_curve_close(cnode_t *n);
+
+/* One part of a ZAP request, as received. */
+struct cnode_zap_part {
+    const void *data;
+    size_t size;
+};
+/* The verdict on a ZAP request of `count` parts: 1 when it is a well-formed CURVE request
+   presenting exactly `client` (32 bytes), 0 otherwise. No I/O: the fuzzer calls it too. */
+int cnode_zap_allows(const struct cnode_zap_part *parts, size_t count,
+                     const unsigned char *client);
 
 #endif /* CNODE_NODE_H */

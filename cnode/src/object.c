@@ -11,8 +11,10 @@ const msgpack_object *cnode_map_get(const msgpack_object *map, const char *key)
     size_t len = strlen(key);
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key;
+        /* msgpack-c gives an empty string a NULL ptr, which memcmp must not see even for 0
+           bytes. */
         if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len
-            && memcmp(k->via.str.ptr, key, len) == 0)
+            && (len == 0 || memcmp(k->via.str.ptr, key, len) == 0))
             return &map->via.map.ptr[i].val;
     }
     return NULL;

@@ -20,10 +20,16 @@ enum cnode_frame_kind {
     CNODE_FRAME_FAIL = 6,    /* worker -> owner  [6, id, node, reason] */
     CNODE_FRAME_INFO = 7,    /* worker -> owner  [7, node, message] */
     CNODE_FRAME_STOP = 8,    /* owner -> worker  [8] */
+    CNODE_FRAME_PING = 9,    /* owner -> worker  [9, seq] */
+    CNODE_FRAME_PONG = 10,   /* worker -> owner  [10, seq] */
 };
 
 /* The cookie is 64 hex characters (32 random bytes), fresh per start. */
 #define CNODE_COOKIE_LEN 64
+
+/* More than any HELLO takes, however its integers are encoded (at most 3 + 9 + 9 + 5 + 64 bytes):
+   a bigger frame from a peer that has not completed the handshake is dropped unread. */
+#define CNODE_HELLO_MAX_SIZE 128
 
 /* A frame received from the owner, decoded. Pointers reach into the received bytes and into the
    msgpack_unpacked given to cnode_frame_decode: valid while both are. */
@@ -33,25 +39,27 @@ struct cnode_frame {
     const char *cookie;             /* HELLO, not NUL-terminated */
     size_t cookie_len;              /* HELLO */
     uint32_t id;                    /* CALL */
+    uint32_t seq;                   /* PING */
     const msgpack_object *message;  /* CALL, CAST */
 };
 
-/* Decodes one frame an owner may send (HELLO, CALL, CAST, STOP) and checks its shape. `u` must
-   be initialized; the caller destroys it. Returns 0, or -1 when the bytes are not exactly one
-   such frame. */
+/* Decodes one frame an owner may send (HELLO, CALL, CAST, STOP, PING) and checks its shape. `u`
+   must be initialized; the caller destroys it. Returns 0, or -1 when the bytes are not exactly
+   one such frame, or hold an ext value (no frame carries one). */
 int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size, struct cnode_frame *f);
 
 /* Reads only the head of a CALL frame, [3, id, ...], for a call whose message could not be
    decoded, so that it can still be answered with FAIL. Returns 0 with *id set, or -1. */
 int cnode_frame_peek_call_id(const char *data, size_t size, uint32_t *id);
 
-/* Pack whole frames (FAIL, WELCOME) or the head of one whose last element follows (REPLY, INFO).
-   Return 0, or -1 when the buffer could not grow. */
+/* Pack whole frames (FAIL, WELCOME, PONG) or the head of one whose last element follows (REPLY,
+   INFO). Return 0, or -1 when the buffer could not grow. */
 int cnode_frame_pack_welcome(msgpack_packer *pk, const char *node, size_t node_len);
 int cnode_frame_pack_reply_head(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len);
 int cnode_frame_pack_fail(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len,
                           const char *reason);
 int cnode_frame_pack_info_head(msgpack_packer *pk, const char *node, size_t node_len);
+int cnode_frame_pack_pong(msgpack_packer *pk, uint32_t seq);
 
 /* Counts the whole MessagePack objects in data[0..size), without allocating and at any nesting
    depth. Returns 0 when the bytes are exactly *count objects; -1 when the last one is cut short,

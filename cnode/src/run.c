@@ -1,7 +1,7 @@
 /*
  * run.c: cnode_run, the worker's message loop. One event per clause, top to bottom: a frame from
- * the router, the owner's connection closing, stdin reaching EOF. Frames follow
- * docs/protocol.md sections 3 (handshake) and 4 (calls, casts, stop).
+ * the router, the owner's connection closing, stdin reaching EOF, a ZAP request (curve.c). Frames
+ * follow docs/protocol.md sections 3 (handshake), 4 (calls, casts, stop) and 7 (heartbeat).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,12 +18,26 @@ static int s_broken(cnode_t *n, const char *what)
     return -1;
 }
 
+/* A frame over the owner's limit is never sent: the owner would drop the whole connection. A
+   REPLY is turned into a FAIL before it gets here; only a limit too small for even a FAIL, PONG
+   or WELCOME lands here. */
+static void s_dropped(cnode_t *n, size_t size)
+{
+    fprintf(stderr, "cnode %s: dropped a %zu-byte frame, over the owner's maxMessageSize of %lld "
+                    "bytes\n", n->args.name, size, (long long)n->args.max_message_size);
+}
+
 /* Sends n->out to the owner. A vanished owner is not an error: it ends the loop with status 0. */
 static int s_send_owner(cnode_t *n)
 {
+    size_t size = n->out.size;
     if (cnode_socket_send(n, n->owner_id, n->owner_id_len, &n->out) == 0) return 0;
     if (errno == EHOSTUNREACH) {
         n->owner_gone = 1;
+        return 0;
+    }
+    if (errno == EMSGSIZE) {
+        s_dropped(n, size);
         return 0;
     }
     return s_broken(n, "send");
@@ -56,9 +70,10 @@ static int s_hello(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame, const struct cno
     if (cnode_frame_pack_welcome(&pk, n->args.name, n->name_len) < 0) return s_broken(n, "pack");
     if (f->version != CNODE_PROTOCOL_VERSION) {
         n->refused = 1;
-        if (cnode_socket_send(n, zmq_msg_data(id), zmq_msg_size(id), &n->out) < 0
-            && errno != EHOSTUNREACH)
-            return s_broken(n, "send");
+        size_t size = n->out.size;
+        if (cnode_socket_send(n, zmq_msg_data(id), zmq_msg_size(id), &n->out) == 0) return 0;
+        if (errno == EMSGSIZE) s_dropped(n, size);
+        else if (errno != EHOSTUNREACH) return s_broken(n, "send");
         return 0;
     }
     if (zmq_msg_size(id) > sizeof n->owner_id) return 0; /* ROUTER ids are at most 255 bytes */
@@ -83,7 +98,7 @@ static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
     if (cnode_frame_pack_reply_head(&pk, id, n->args.name, n->name_len) < 0)
         return s_broken(n, "pack");
     size_t head = n->out.size, count = 0;
-    char why[64];
+    char why[128];
     const char *reason = NULL;
 
     n->failed = 0;
@@ -101,11 +116,25 @@ static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
             reason = why;
         } else if (count == 0 && msgpack_pack_nil(&pk) < 0) reason = "out of memory";
     }
+    if (reason == NULL && n->out.size > (uint64_t)n->args.max_message_size) {
+        snprintf(why, sizeof why, "the reply is %zu bytes, over the owner's maxMessageSize of "
+                 "%lld bytes", n->out.size, (long long)n->args.max_message_size);
+        reason = why;
+    }
     if (reason != NULL) {
         pk = s_packer(n);
         if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len, reason) < 0)
             return s_broken(n, "pack");
     }
+    return s_send_owner(n);
+}
+
+/* Answered at once, between handlers: a PONG late by a handler's run time is how the owner's
+   heartbeat tells a hung worker. */
+static int s_ping(cnode_t *n, uint32_t seq)
+{
+    msgpack_packer pk = s_packer(n);
+    if (cnode_frame_pack_pong(&pk, seq) < 0) return s_broken(n, "pack");
     return s_send_owner(n);
 }
 
@@ -129,8 +158,8 @@ static int s_malformed(cnode_t *n, zmq_msg_t *frame)
         msgpack_packer pk = s_packer(n);
         if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len,
                                   "the worker cannot decode this message: it is not MessagePack, "
-                                  "or it nests arrays and maps deeper than msgpack-c's limit of "
-                                  "31 levels")
+                                  "holds an ext value, or nests arrays and maps deeper than "
+                                  "msgpack-c's limit of 31 levels")
             < 0)
             return s_broken(n, "pack");
         return s_send_owner(n);
@@ -146,6 +175,9 @@ static int s_frame(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
 {
     int owner = n->has_owner && zmq_msg_size(id) == n->owner_id_len
                 && memcmp(zmq_msg_data(id), n->owner_id, n->owner_id_len) == 0;
+    /* Decoding costs memory in proportion to the frame (msgpack-c makes an object of every
+       element): a stranger gets no more than a HELLO's worth. */
+    if (!owner && zmq_msg_size(frame) > CNODE_HELLO_MAX_SIZE) return 0;
     struct cnode_frame f;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -162,6 +194,8 @@ static int s_frame(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
         s_cast(n, f.message);
     } else if (f.kind == CNODE_FRAME_STOP) {
         n->stopping = 1;
+    } else if (f.kind == CNODE_FRAME_PING) {
+        rc = s_ping(n, f.seq);
     }
     msgpack_unpacked_destroy(&u);
     return rc;
@@ -209,9 +243,11 @@ int cnode_run(cnode_t *n, cnode_handler handler, void *user)
         {n->router, 0, ZMQ_POLLIN, 0},
         {n->monitor, 0, ZMQ_POLLIN, 0},
         {NULL, STDIN_FILENO, ZMQ_POLLIN, 0},
+        {n->zap, 0, ZMQ_POLLIN, 0}, /* polled only with curve */
     };
+    int polled = n->zap ? 4 : 3;
     while (!n->stopping && !n->owner_gone) {
-        if (zmq_poll(items, 3, -1) < 0) {
+        if (zmq_poll(items, polled, -1) < 0) {
             if (errno == EINTR) continue;
             s_broken(n, "zmq_poll");
             return 1;
@@ -240,6 +276,10 @@ int cnode_run(cnode_t *n, cnode_handler handler, void *user)
             if (closed) break;
         }
         if (items[2].revents && cnode_watchdog_stdin_gone()) break;
+        if (polled == 4 && items[3].revents && cnode_curve_answer(n) < 0) {
+            s_broken(n, "ZAP");
+            return 1;
+        }
     }
     return 0;
 }

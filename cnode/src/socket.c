@@ -1,6 +1,7 @@
 /*
  * socket.c: the worker's ZeroMQ side. A ROUTER bound on ipc or tcp (the owner's DEALER connects
- * to it), and a monitor on it that tells when the owner's connection closes.
+ * to it; over tcp it may be a CurveZMQ server, curve.c), and a monitor on it that tells when the
+ * owner's connection closes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +34,11 @@ int cnode_socket_open(cnode_t *n)
     if (zmq_setsockopt(n->router, ZMQ_LINGER, &zero, sizeof zero) < 0
         || zmq_setsockopt(n->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0)
         return s_fail("zmq_setsockopt");
+    /* The owner's limit, before anyone connects: libzmq drops a connection that sends a bigger
+       frame instead of reading it into memory. */
+    int64_t max = n->args.max_message_size;
+    if (zmq_setsockopt(n->router, ZMQ_MAXMSGSIZE, &max, sizeof max) < 0)
+        return s_fail("ZMQ_MAXMSGSIZE");
 
     snprintf(monitor, sizeof monitor, "inproc://cnode-monitor-%p", (void *)n);
     if (zmq_socket_monitor(n->router, monitor, ZMQ_EVENT_DISCONNECTED) < 0)
@@ -41,6 +47,8 @@ int cnode_socket_open(cnode_t *n)
         || zmq_setsockopt(n->monitor, ZMQ_LINGER, &zero, sizeof zero) < 0
         || zmq_connect(n->monitor, monitor) < 0)
         return s_fail("monitor socket");
+
+    if (cnode_curve_open(n) < 0) return -1;
 
     if (n->args.tcp) snprintf(address, sizeof address, "tcp://127.0.0.1:*");
     else snprintf(address, sizeof address, "ipc://%s/socket", n->args.ipc_dir);
@@ -79,6 +87,7 @@ void cnode_socket_close(cnode_t *n)
     if (n->router && n->has_owner && !n->owner_gone)
         zmq_setsockopt(n->router, ZMQ_LINGER, &flush, sizeof flush);
     if (n->router) zmq_socket_monitor(n->router, NULL, 0);
+    cnode_curve_close(n);
     if (n->monitor) zmq_close(n->monitor);
     if (n->router) zmq_close(n->router);
     if (n->ctx) zmq_ctx_term(n->ctx);
@@ -93,6 +102,11 @@ static void s_free(void *data, void *hint)
 
 int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer *buf)
 {
+    /* The owner's DEALER would drop the whole connection on a bigger frame. */
+    if (buf->size > (uint64_t)n->args.max_message_size) {
+        errno = EMSGSIZE;
+        return -1;
+    }
     /* The packed bytes become the message as they are: ZeroMQ frees them when it is done. */
     size_t size = buf->size;
     char *data = msgpack_sbuffer_release(buf);

@@ -12,7 +12,11 @@
  *   fork (a child that sleeps in our process group; answers its pid), print {stdout, stderr},
  *   notify {value}, fail {reason}, return {code} (fails without cnode_fail), pack-none,
  *   pack-two, pack-partial, pack-ext, getenv {name}, cwd, args, stop, pid, ppid, pgid,
- *   ignore-sigterm (so that only SIGKILL ends it).
+ *   ignore-sigterm (so that only SIGKILL ends it),
+ *   flood-stdout {bytes} (that many 'x' on stdout with no newline; answers the count written),
+ *   flood-stderr {lines} ("flood line <n>" lines on stderr, fast; answers the count),
+ *   big-reply {bytes} (answers a bin of that many zero bytes),
+ *   notify-big {bytes} (cnode_send with a bin of that many bytes; answers {rc, errno}).
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,8 +29,18 @@
 
 #include <cnode.h>
 
-/* Volatile, so the compiler cannot prove the "crash" op's write is undefined and drop it. */
+/* The "crash" op: a real segmentation fault, a write through a null pointer. Volatile, so the
+   compiler cannot prove the write undefined and drop it; out of UBSan's reach, which would
+   otherwise end the sanitizer build (CNODE_SANITIZE) with exit code 1 instead of SIGSEGV. */
 static int *volatile null_pointer = NULL;
+
+#if defined(__GNUC__)
+__attribute__((no_sanitize("undefined")))
+#endif
+static void crash(void)
+{
+    *null_pointer = 1;
+}
 
 static void sleep_ms(uint64_t ms)
 {
@@ -57,6 +71,78 @@ static const char *str(const msgpack_object *map, const char *key, char *buf, si
     return buf;
 }
 
+/* write(2) all of buf to fd, past short writes and signals: the floods bypass stdio on purpose. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        buf += n, len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int flood_stdout(cnode_t *node, int64_t bytes, msgpack_packer *reply)
+{
+    static char xs[65536];
+    memset(xs, 'x', sizeof xs);
+    fflush(stdout); /* what printf holds goes first */
+    int64_t written = 0;
+    while (written < bytes) {
+        size_t n = bytes - written < (int64_t)sizeof xs ? (size_t)(bytes - written) : sizeof xs;
+        if (write_all(STDOUT_FILENO, xs, n) < 0) return cnode_fail(node, "write: %s", strerror(errno));
+        written += (int64_t)n;
+    }
+    return msgpack_pack_int64(reply, written);
+}
+
+static int flood_stderr(cnode_t *node, int64_t lines, msgpack_packer *reply)
+{
+    char buf[4096];
+    size_t used = 0;
+    for (int64_t i = 1; i <= lines; i++) { /* whole lines only, several per write */
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "flood line %lld\n", (long long)i);
+        if (sizeof buf - used < 64 || i == lines) {
+            if (write_all(STDERR_FILENO, buf, used) < 0)
+                return cnode_fail(node, "write: %s", strerror(errno));
+            used = 0;
+        }
+    }
+    return msgpack_pack_int64(reply, lines > 0 ? lines : 0);
+}
+
+/* A bin of `bytes` zero bytes, packed piece by piece so that no second copy is made. */
+static int pack_zeros(msgpack_packer *pk, int64_t bytes)
+{
+    static const char zeros[65536];
+    int rc = msgpack_pack_bin(pk, (size_t)bytes);
+    for (int64_t left = bytes; rc == 0 && left > 0; left -= (int64_t)sizeof zeros)
+        rc = msgpack_pack_bin_body(pk, zeros, left < (int64_t)sizeof zeros ? (size_t)left
+                                                                           : sizeof zeros);
+    return rc;
+}
+
+static int notify_big(cnode_t *node, int64_t bytes, msgpack_packer *reply)
+{
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    int rc = -1, err = ENOMEM;
+    if (pack_zeros(&pk, bytes) == 0) {
+        errno = 0;
+        rc = cnode_send(node, buf.data, buf.size);
+        err = rc < 0 ? errno : 0;
+    }
+    msgpack_sbuffer_destroy(&buf);
+    msgpack_pack_map(reply, 2);
+    msgpack_pack_str_with_body(reply, "rc", 2);
+    msgpack_pack_int(reply, rc);
+    msgpack_pack_str_with_body(reply, "errno", 5);
+    return msgpack_pack_int(reply, err);
+}
+
 static int discard(void *data, const char *buf, size_t len)
 {
     (void)data, (void)buf, (void)len;
@@ -83,7 +169,7 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
         return msgpack_pack_int64(reply, num(req, "ms"));
     }
     if (!strcmp(op, "spin")) for (volatile int forever = 1; forever;) {}
-    if (!strcmp(op, "crash")) *null_pointer = 1;
+    if (!strcmp(op, "crash")) crash();
     if (!strcmp(op, "abort")) abort();
     if (!strcmp(op, "exit")) exit((int)num(req, "code"));
     if (!strcmp(op, "kill-self")) { kill(getpid(), (int)num(req, "signal")); sleep_forever(); }
@@ -142,6 +228,14 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
     if (!strcmp(op, "cwd")) {
         if (getcwd(a, sizeof a) == NULL) return cnode_fail(node, "getcwd: %s", strerror(errno));
         return msgpack_pack_str_with_body(reply, a, strlen(a));
+    }
+    if (!strcmp(op, "flood-stdout")) return flood_stdout(node, num(req, "bytes"), reply);
+    if (!strcmp(op, "flood-stderr")) return flood_stderr(node, num(req, "lines"), reply);
+    if (!strcmp(op, "big-reply") || !strcmp(op, "notify-big")) {
+        int64_t bytes = num(req, "bytes");
+        if (bytes < 0 || bytes > UINT32_MAX) /* a bin holds at most 2^32-1 bytes */
+            return cnode_fail(node, "bytes %lld is not in 0..4294967295", (long long)bytes);
+        return op[0] == 'b' ? pack_zeros(reply, bytes) : notify_big(node, bytes, reply);
     }
     if (!strcmp(op, "ignore-sigterm")) {
         signal(SIGTERM, SIG_IGN);
