@@ -1,14 +1,35 @@
-import { Dealer } from 'zeromq';
+import { Dealer, type Observer } from 'zeromq';
 import { decode, encodeFrame } from './codec.js';
 import { CNodeError } from './errors.js';
-import { asWorkerFrame, FrameKind, peekReplyId, PROTOCOL_VERSION, type WorkerFrame } from './protocol.js';
+import { asWorkerFrame, FrameKind, PROTOCOL_VERSION, type WorkerFrame } from './protocol.js';
+import { closeOnExit } from './registry.js';
 import { settlesWithin } from './wait.js';
 
-interface QueuedFrame {
-  data: Buffer;
-  resolve: () => void;
-  reject: (error: unknown) => void;
+/** A frame waiting for its turn to be handed to ZeroMQ. `data` is dropped when it is withdrawn. */
+export interface Outgoing {
+  data: Buffer | undefined;
+  resolve?: () => void;
+  reject?: (error: unknown) => void;
 }
+
+/** The owner's half of a CurveZMQ connection: the worker's public key and the owner's own pair. */
+export interface ClientCurve {
+  serverKey: string;
+  publicKey: string;
+  secretKey: string;
+}
+
+export interface ChannelHandlers {
+  /** Every well-formed frame after the handshake. */
+  onFrame: (frame: WorkerFrame) => void;
+  /** A frame that breaks the protocol: the worker cannot be trusted with another call. */
+  onViolation: (why: string) => void;
+  /** The connection to the worker closed. */
+  onDisconnect: () => void;
+}
+
+/** Withdrawn frames are swept out of the queue once there are this many and they are half of it. */
+const SWEEP_AT = 256;
 
 /**
  * The owner's ZeroMQ connection to one worker: a Dealer, one receive loop, and a send queue
@@ -16,31 +37,35 @@ interface QueuedFrame {
  */
 export class Channel {
   #socket: Dealer;
-  #queue: QueuedFrame[] = [];
+  #events: Observer;
+  #queue: Outgoing[] = [];
+  #withdrawn = 0;
   #sending = false;
   #closed = false;
   #onWelcome: ((frame: WorkerFrame) => void) | undefined;
+  #failHandshake: ((code: 'ERR_CNODE_CONNECT' | 'ERR_CNODE_PROTOCOL', why: string) => void) | undefined;
   #disconnected: Promise<void>;
-  #stopHandshake: (() => void) | undefined;
+  #forgetAtExit: () => void;
 
-  /**
-   * @param onFrame receives every well-formed frame after the handshake
-   * @param onDropped receives what could not be decoded or was not expected, with the call id
-   *   when it was a reply
-   */
   constructor(
     endpoint: string,
-    private readonly onFrame: (frame: WorkerFrame) => void,
-    private readonly onDropped: (why: string, callId?: number) => void,
+    { maxMessageSize, curve }: { maxMessageSize: number; curve?: ClientCurve },
+    private readonly handlers: ChannelHandlers,
   ) {
     // linger 0: closing never waits for a dead peer. Reconnection stays on: with it off
     // (reconnectInterval -1), libzmq discards the messages a peer sent just before it closed,
     // such as the replies to the calls before a stop. The ipc socket file is gone by then, so
-    // the attempts fail until close().
-    this.#socket = new Dealer({ linger: 0 });
-    const events = this.#socket.events;
-    this.#disconnected = new Promise((resolve) => events.on('disconnect', () => resolve()));
+    // the attempts fail until close(). maxMessageSize: libzmq drops a connection that sends a
+    // bigger frame, before allocating it.
+    this.#socket = new Dealer({
+      linger: 0,
+      maxMessageSize,
+      ...(curve && { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+    });
+    this.#events = this.#socket.events; // read once: after the monitor closes, the getter makes a new one
+    this.#disconnected = this.#watchDisconnect();
     this.#socket.connect(endpoint);
+    this.#forgetAtExit = closeOnExit(() => this.close(true));
     void this.#receiveLoop();
   }
 
@@ -60,55 +85,122 @@ export class Channel {
   /** Proves the cookie and checks the worker's version and name. Rejects with ERR_CNODE_CONNECT or ERR_CNODE_PROTOCOL. */
   handshake(cookie: string, node: string, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#onWelcome = undefined;
-        reject(new CNodeError('ERR_CNODE_CONNECT', `cnode ${node} did not answer the handshake within ${timeoutMs} ms`, { node }));
-      }, timeoutMs);
-      this.#stopHandshake = () => clearTimeout(timer); // start() failed otherwise: close() ends the wait
-      this.#onWelcome = ([, version, name]) => {
+      const settle = (error?: CNodeError) => {
         clearTimeout(timer);
         this.#onWelcome = undefined;
+        this.#failHandshake = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => {
+        settle(new CNodeError('ERR_CNODE_CONNECT', `cnode ${node} did not answer the handshake within ${timeoutMs} ms`, { node }));
+      }, timeoutMs);
+      // A violation, or close() because start() failed otherwise.
+      this.#failHandshake = (code, why) => settle(new CNodeError(code, `cnode ${node} ${why}`, { node }));
+      this.#onWelcome = ([, version, name]) => {
         if (version !== PROTOCOL_VERSION) {
-          reject(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${node} speaks protocol version ${version}; this library speaks ${PROTOCOL_VERSION}`, { node }));
+          settle(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${node} speaks protocol version ${version}; this library speaks ${PROTOCOL_VERSION}`, { node }));
         } else if (name !== node) {
-          reject(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${node} answered the handshake as ${JSON.stringify(name)}`, { node }));
+          settle(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${node} answered the handshake as ${JSON.stringify(name)}`, { node }));
         } else {
-          resolve();
+          settle();
         }
       };
-      this.send(encodeFrame([FrameKind.Hello, PROTOCOL_VERSION, cookie])).catch(() => {}); // the timer reports it
+      this.send(encodeFrame([FrameKind.Hello, PROTOCOL_VERSION, cookie])); // the timer reports a failure
     });
   }
 
-  /** Queues one encoded frame; resolves once ZeroMQ has taken it. */
-  send(data: Buffer): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('channel closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ data, resolve, reject });
-      if (!this.#sending) void this.#pump();
-    });
+  /** Queues one encoded frame. Returns its place in the queue, for withdraw(). */
+  send(data: Buffer): Outgoing {
+    const outgoing: Outgoing = { data };
+    if (!this.#closed) this.#enqueue(outgoing);
+    return outgoing;
   }
 
-  close(): void {
+  /** Queues one encoded frame; resolves once ZeroMQ has taken it, rejects if the channel closes first. */
+  sendAndWait(data: Buffer): { outgoing: Outgoing; taken: Promise<void> } {
+    const outgoing: Outgoing = { data };
+    const taken = new Promise<void>((resolve, reject) => {
+      outgoing.resolve = resolve;
+      outgoing.reject = reject;
+    });
+    if (this.#closed) outgoing.reject!(new Error('channel closed'));
+    else this.#enqueue(outgoing);
+    return { outgoing, taken };
+  }
+
+  /**
+   * Drops a frame that has not been handed to ZeroMQ yet (its call timed out or was aborted), so
+   * that a worker that stopped reading cannot make the queue hold what nobody waits for.
+   */
+  withdraw(outgoing: Outgoing): void {
+    if (outgoing.data === undefined) return;
+    outgoing.data = undefined;
+    outgoing.reject?.(new Error('withdrawn'));
+    if (++this.#withdrawn >= SWEEP_AT && this.#withdrawn * 2 >= this.#queue.length) {
+      this.#queue = this.#queue.filter((queued) => queued.data !== undefined);
+      this.#withdrawn = 0;
+    }
+  }
+
+  /**
+   * Closes the socket; its monitor closes itself once the socket has. `atExit`: the event loop
+   * is ending, so close the monitor now: zeromq.js aborts the process when a worker_thread ends
+   * with a socket or monitor still receiving (zeromq.js issue #411). (Closing the monitor
+   * explicitly at other times leaks three eventfds in libzmq.)
+   */
+  close(atExit = false): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopHandshake?.();
+    this.#forgetAtExit();
+    this.#failHandshake?.('ERR_CNODE_CONNECT', 'closed the connection during the handshake');
     this.#socket.close();
-    for (const frame of this.#queue.splice(0)) frame.reject(new Error('channel closed'));
+    if (atExit && !this.#events.closed) this.#events.close();
+    for (const outgoing of this.#queue.splice(0)) outgoing.reject?.(new Error('channel closed'));
+  }
+
+  #enqueue(outgoing: Outgoing): void {
+    this.#queue.push(outgoing);
+    if (!this.#sending) void this.#pump();
   }
 
   async #pump(): Promise<void> {
     this.#sending = true;
     while (this.#queue.length > 0 && !this.#closed) {
-      const frame = this.#queue.shift()!;
+      const outgoing = this.#queue.shift()!;
+      const { data } = outgoing;
+      if (data === undefined) {
+        this.#withdrawn--;
+        continue;
+      }
+      outgoing.data = undefined; // out of the queue: too late to withdraw
       try {
-        await this.#socket.send(frame.data);
-        frame.resolve();
+        await this.#socket.send(data);
+        outgoing.resolve?.();
       } catch (error) {
-        frame.reject(error);
+        outgoing.reject?.(error);
       }
     }
     this.#sending = false;
+  }
+
+  // Reads the socket's events itself rather than through events.on(), whose loop leaves an
+  // unhandled rejection behind when the monitor is closed while it waits.
+  async #watchDisconnect(): Promise<void> {
+    let resolve = () => {};
+    const disconnected = new Promise<void>((done) => (resolve = done));
+    void (async () => {
+      try {
+        for await (const event of this.#events) {
+          if (event.type !== 'disconnect') continue;
+          resolve();
+          if (!this.#closed) this.handlers.onDisconnect();
+        }
+      } catch {
+        // closed while waiting
+      }
+    })();
+    return disconnected;
   }
 
   async #receiveLoop(): Promise<void> {
@@ -124,26 +216,29 @@ export class Channel {
         }
       }
     } catch (error) {
-      if (!this.#closed) this.onDropped(`receive failed: ${(error as Error).message}`);
+      if (!this.#closed) this.#violation(`nothing readable: receive failed (${(error as Error).message})`);
     }
   }
 
   #dispatch(message: Buffer[]): void {
+    const bytes = message.reduce((n, part) => n + part.length, 0);
+    if (message.length !== 1) return this.#violation(`a message of ${message.length} parts (${bytes} bytes); version ${PROTOCOL_VERSION} frames have one`);
     let frame: WorkerFrame | undefined;
-    let problem = 'a malformed frame';
     try {
-      frame = message.length === 1 ? asWorkerFrame(decode(message[0])) : undefined;
+      frame = asWorkerFrame(decode(message[0]));
     } catch (error) {
-      problem = `a frame that does not decode (${(error as Error).message})`;
+      return this.#violation(`a frame of ${bytes} bytes that is not MessagePack (${(error as Error).message})`);
     }
-    if (!frame) {
-      const bytes = message.reduce((n, part) => n + part.length, 0);
-      return this.onDropped(`${problem} of ${bytes} bytes`, message.length === 1 ? peekReplyId(message[0]) : undefined);
+    if (!frame) return this.#violation(`a frame of ${bytes} bytes that is not a frame of protocol version ${PROTOCOL_VERSION}`);
+    if (this.#onWelcome) {
+      return frame[0] === FrameKind.Welcome ? this.#onWelcome(frame) : this.#violation(`a frame of kind ${frame[0]} before the handshake`);
     }
-    if (frame[0] === FrameKind.Welcome) {
-      return this.#onWelcome ? this.#onWelcome(frame) : this.onDropped('an unexpected WELCOME');
-    }
-    if (this.#onWelcome) return this.onDropped(`frame kind ${frame[0]} before the handshake`);
-    this.onFrame(frame);
+    if (frame[0] === FrameKind.Welcome) return this.#violation('a second WELCOME');
+    this.handlers.onFrame(frame);
+  }
+
+  #violation(why: string): void {
+    if (this.#failHandshake) return this.#failHandshake('ERR_CNODE_PROTOCOL', `broke the protocol during the handshake: it sent ${why}`);
+    this.handlers.onViolation(why);
   }
 }

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { Channel } from './channel.js';
+import { Channel, type Outgoing } from './channel.js';
 import { encodeFrame, encodeMessageFrame } from './codec.js';
 import { CNodeError, describeExit, exitedError, type ExitInfo } from './errors.js';
 import { checkTimeout, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
+import { Heartbeat } from './heartbeat.js';
 import { FrameKind, type WorkerFrame } from './protocol.js';
 import { nextCreation, uniqueAliveName } from './registry.js';
 import { settlesWithin } from './wait.js';
@@ -26,6 +27,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface SendOptions {
+  /** Milliseconds to wait for ZeroMQ to take the message. Default: the node's callTimeout. */
+  timeout?: number;
+}
+
 export interface StopOptions {
   /** Milliseconds to wait at each step: stop message, SIGTERM, SIGKILL. Default: the node's stopTimeout. */
   timeout?: number;
@@ -43,6 +49,12 @@ const DRAIN_MS = 100;
 
 /** The least stop() waits after SIGKILL, whatever its timeout. */
 const SIGKILL_WAIT_MS = 1000;
+
+/**
+ * How long a worker whose connection closed may take to exit by itself before it is taken for
+ * broken and killed. A worker that exits closes its connection first, so the two come together.
+ */
+const DISCONNECT_GRACE_MS = 250;
 
 export interface CNodeEvents {
   /** An unsolicited message from the worker (cnode_send). */
@@ -82,6 +94,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #nextId = 0;
   #queuedSends = 0;
   #dropped = 0;
+  #fault: CNodeError | undefined; // why the library killed the worker
+  #heartbeat: Heartbeat | undefined;
+  #disconnectTimer: NodeJS.Timeout | undefined;
 
   /** Starts a worker and resolves once it is ready and connected. No process is left on failure. */
   static start(options: CNodeOptions): Promise<CNode> {
@@ -109,8 +124,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
       let node: CNode | undefined;
       channel = new Channel(
         endpoint,
-        (frame) => node && node.#onFrame(frame),
-        (why, callId) => node && node.#onDropped(why, callId),
+        { maxMessageSize: normalized.maxMessageSize, curve: worker.curve },
+        {
+          onFrame: (frame) => node && node.#onFrame(frame),
+          onViolation: (why) => node && node.#onViolation(why),
+          onDisconnect: () => node && node.#onDisconnect(),
+        },
       );
       await Promise.race([
         channel.handshake(worker.cookie, identity.node, normalized.readyTimeout),
@@ -138,19 +157,28 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.creation = identity.creation;
     this.pid = worker.pid;
     this.endpoint = endpoint;
+    if (options.heartbeat) {
+      this.#heartbeat = new Heartbeat(
+        options.heartbeat,
+        (seq) => channel.send(encodeFrame([FrameKind.Ping, seq])),
+        (silentMs) => this.#kill(new CNodeError('ERR_CNODE_UNRESPONSIVE', `cnode ${this.name} did not answer its heartbeat for ${silentMs} ms (heartbeat.timeout ${options.heartbeat!.timeout}); it was killed`, { node: this.name })),
+      );
+    }
     this.exited = worker.exit.then(async (info) => {
+      this.#heartbeat?.stop();
+      clearTimeout(this.#disconnectTimer);
       await channel.drain(DRAIN_MS);
       // Stopped: stop() came first and the exit is one its steps cause; a crash during a stop
-      // is still a crash.
-      const stopped = this.#stopRequested && (info.exitCode === 0 || info.signal === 'SIGTERM' || info.signal === 'SIGKILL');
-      return this.#onExit({ ...info, stopped });
+      // is still a crash, and so is a kill for a fault.
+      const stopped = this.#stopRequested && !this.#fault && (info.exitCode === 0 || info.signal === 'SIGTERM' || info.signal === 'SIGKILL');
+      return this.#onExit({ ...info, stopped, fault: this.#fault ?? null });
     });
   }
 
   /**
    * Sends `message` and resolves with the worker's response. Rejects with ERR_CNODE_CALL_TIMEOUT,
    * ERR_CNODE_ABORTED, ERR_CNODE_REMOTE (the handler failed), ERR_CNODE_EXITED, ERR_CNODE_STOPPED,
-   * ERR_CNODE_BAD_MESSAGE or ERR_CNODE_OVERLOADED.
+   * ERR_CNODE_BAD_MESSAGE, ERR_CNODE_OVERLOADED, ERR_CNODE_UNRESPONSIVE or ERR_CNODE_PROTOCOL.
    */
   call(message: unknown, options: CallOptions = {}): Promise<unknown> {
     const { timeout = this.#options.callTimeout, signal } = options;
@@ -167,47 +195,64 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const id = this.#allocateId();
     let frame: Buffer;
     try {
-      frame = encodeMessageFrame([FrameKind.Call, id], message);
+      frame = this.#encode([FrameKind.Call, id], message);
     } catch (error) {
       return Promise.reject(error);
     }
+    let outgoing: Outgoing;
     return new Promise<unknown>((resolve, reject) => {
       const settle = () => {
         this.#pending.delete(id);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
-      const onAbort = () => {
+      // A call given up on is withdrawn from the send queue if it is still there: a worker that
+      // stopped reading must not make the owner hold calls nobody waits for.
+      const giveUp = (error: CNodeError) => {
         settle();
-        reject(this.#aborted(signal!));
+        this.#channel.withdraw(outgoing);
+        reject(error);
       };
+      const onAbort = () => giveUp(this.#aborted(signal!));
       const timer = setTimeout(() => {
-        settle();
-        reject(new CNodeError('ERR_CNODE_CALL_TIMEOUT', `cnode ${this.name} did not answer a call within ${timeout} ms`, { node: this.name }));
+        giveUp(new CNodeError('ERR_CNODE_CALL_TIMEOUT', `cnode ${this.name} did not answer a call within ${timeout} ms`, { node: this.name }));
       }, timeout);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(id, {
         resolve: (response) => (settle(), resolve(response)),
         reject: (error) => (settle(), reject(error)),
       });
-      // A failed send means the socket closed: the worker is ending, and its exit settles the call.
-      this.#channel.send(frame).catch(() => {});
+      // A frame not sent means the socket closed: the worker is ending, and its exit settles the call.
+      outgoing = this.#channel.send(frame);
     });
   }
 
   /**
    * Sends `message` without waiting for an answer (a cast). Messages to one node are handled in
-   * the order sent, calls included. Resolves once the message is queued in ZeroMQ.
+   * the order sent, calls included. Resolves once ZeroMQ has taken the message: awaiting each
+   * send() paces a fast sender to the worker. Rejects with ERR_CNODE_SEND_TIMEOUT when ZeroMQ
+   * does not take it within `timeout` (the worker stopped reading); the message is then dropped.
    */
-  async send(message: unknown): Promise<void> {
+  async send(message: unknown, options: SendOptions = {}): Promise<void> {
+    const { timeout = this.#options.callTimeout } = options;
+    checkTimeout('timeout', timeout);
     this.#checkCanSend();
-    const frame = encodeMessageFrame([FrameKind.Cast], message);
+    const { outgoing, taken } = this.#channel.sendAndWait(this.#encode([FrameKind.Cast], message));
     this.#queuedSends++;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new CNodeError('ERR_CNODE_SEND_TIMEOUT', `cnode ${this.name} did not take a message within ${timeout} ms; it was dropped`, { node: this.name }));
+        this.#channel.withdraw(outgoing); // after: its own rejection must not win the race
+      }, timeout);
+    });
     try {
-      await this.#channel.send(frame);
-    } catch {
-      throw this.#exitInfo ? exitedError(this.#exitInfo, 'before the message was sent') : new CNodeError('ERR_CNODE_STOPPED', `cnode ${this.name} is stopping`, { node: this.name });
+      await Promise.race([taken, timedOut]);
+    } catch (error) {
+      if (error instanceof CNodeError) throw error;
+      throw this.#fault ?? (this.#exitInfo ? exitedError(this.#exitInfo, 'before the message was sent') : new CNodeError('ERR_CNODE_STOPPED', `cnode ${this.name} is stopping`, { node: this.name }));
     } finally {
+      clearTimeout(timer);
       this.#queuedSends--;
     }
   }
@@ -246,7 +291,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   async #stop(timeout: number): Promise<ExitInfo> {
     if (this.#state === 'running') this.#state = 'stopping';
     const exitWithin = (ms: number) => settlesWithin(this.exited, ms);
-    if (this.#state !== 'exited') this.#channel.send(encodeFrame([FrameKind.Stop])).catch(() => {});
+    if (this.#state !== 'exited') this.#channel.send(encodeFrame([FrameKind.Stop]));
     if (await exitWithin(timeout)) return this.exited;
     this.#process.signal('SIGTERM');
     if (await exitWithin(timeout)) return this.exited;
@@ -262,23 +307,27 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#state = 'exited';
     this.#exitInfo = info;
     this.#channel.close();
-    const error = exitedError(info, 'with a call in flight');
+    const error = info.fault ?? exitedError(info, 'with a call in flight');
     for (const call of [...this.#pending.values()]) call.reject(error);
     if (this.#linked && !info.stopped && (info.signal !== null || info.exitCode !== 0)) {
       // Emitted from a plain callback, not a promise chain: unhandled, it is an uncaught exception.
-      setImmediate(() => this.emit('error', exitedError(info, 'unexpectedly')));
+      setImmediate(() => this.emit('error', info.fault ?? exitedError(info, 'unexpectedly')));
     }
     callListener(() => this.emit('exit', info), info);
     return info;
   }
 
   #onFrame(frame: WorkerFrame): void {
+    this.#heartbeat?.heard();
     switch (frame[0]) {
       case FrameKind.Reply:
       case FrameKind.Fail: {
         const [kind, id, node, payload] = frame;
         const call = this.#pending.get(id);
-        if (!call) return; // it timed out or was aborted: a late reply is dropped
+        if (!call) {
+          this.#dropped++; // a late reply to a call that timed out or was aborted: normal, not reported
+          return;
+        }
         if (node !== this.name) {
           return call.reject(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} answered a call as ${JSON.stringify(node)}`, { node: this.name }));
         }
@@ -291,27 +340,65 @@ export class CNode extends EventEmitter<CNodeEvents> {
         this.emit('message', message);
         return;
       }
-      default:
-        this.#onDropped(`an unexpected frame of kind ${frame[0]}`);
+      case FrameKind.Pong:
+        return; // heard, which is all a pong is for
     }
   }
 
-  // Counted always, reported once: a misbehaving worker must not flood the owner's log. A reply
-  // that did not decode still fails its call at once, rather than by timeout.
-  #onDropped(why: string, callId?: number): void {
-    const call = callId === undefined ? undefined : this.#pending.get(callId);
-    call?.reject(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} answered a call with ${why}`, { node: this.name }));
+  // Counted always, reported once: a misbehaving worker must not flood the owner's log.
+  #onDropped(why: string): void {
     if (this.#dropped++ === 0) {
       process.emitWarning(`cnode ${this.name} sent ${why}; dropped (later drops are counted, not reported)`, { code: 'CNODE_DROPPED_FRAME' });
     }
   }
 
-  /** How many frames from the worker were malformed or unexpected and dropped. */
+  // A frame that breaks the protocol: the worker is broken, so it is killed rather than trusted
+  // with more calls, and every call fails with the reason instead of waiting for its timeout.
+  #onViolation(why: string): void {
+    this.#dropped++;
+    this.#kill(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} broke the protocol: it sent ${why}; it was killed`, { node: this.name }));
+  }
+
+  // The worker's connection closed while it runs. A worker closes it when it exits, and then its
+  // exit follows at once; one that stays alive without its connection is broken. libzmq closes
+  // it itself when the worker sends a frame over maxMessageSize.
+  #onDisconnect(): void {
+    if (this.#state !== 'running' || this.#fault || this.#process.exited || this.#disconnectTimer) return;
+    this.#disconnectTimer = setTimeout(() => {
+      if (this.#process.exited) return;
+      this.#kill(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`, { node: this.name }));
+    }, DISCONNECT_GRACE_MS);
+    this.#disconnectTimer.unref();
+  }
+
+  /** Kills the worker for a fault the library found; its calls, pending and new, fail with `error`. */
+  #kill(error: CNodeError): void {
+    if (this.#fault || this.#process.exited) return;
+    this.#fault = error;
+    this.#heartbeat?.stop();
+    this.#process.signal('SIGKILL');
+    for (const call of [...this.#pending.values()]) call.reject(error);
+  }
+
+  /**
+   * How many frames from the worker were dropped: late replies (to calls that timed out or were
+   * aborted), messages signed with another node's name, and frames that broke the protocol.
+   */
   get droppedFrames(): number {
     return this.#dropped;
   }
 
+  /** Encodes a frame with the user's message, refusing what is over maxMessageSize. */
+  #encode(fields: readonly unknown[], message: unknown): Buffer {
+    const frame = encodeMessageFrame(fields, message);
+    if (frame.length > this.#options.maxMessageSize) {
+      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `a message to cnode ${this.name} encodes to ${frame.length} bytes, over maxMessageSize (${this.#options.maxMessageSize} bytes); nothing was sent`, { node: this.name });
+    }
+    return frame;
+  }
+
   #checkCanSend(): void {
+    if (this.#fault) throw this.#fault;
     if (this.#exitInfo && !this.#exitInfo.stopped) throw exitedError(this.#exitInfo, 'before the call');
     if (this.#state !== 'running') throw new CNodeError('ERR_CNODE_STOPPED', `cnode ${this.name} was stopped`, { node: this.name });
     if (this.#pending.size + this.#queuedSends >= this.#options.maxPending) {

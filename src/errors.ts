@@ -4,10 +4,12 @@ export type CNodeErrorCode =
   | 'ERR_CNODE_SPAWN' // the executable could not be started
   | 'ERR_CNODE_READY_TIMEOUT' // no `ready` line within readyTimeout
   | 'ERR_CNODE_CONNECT' // the worker did not complete the handshake within readyTimeout
-  | 'ERR_CNODE_PROTOCOL' // the worker broke the protocol (bad ready line, bad handshake)
+  | 'ERR_CNODE_PROTOCOL' // the worker broke the protocol (bad ready line, handshake or frame); it was killed
   | 'ERR_CNODE_EXITED' // the worker exited: before ready, or with calls pending, or before a call
   | 'ERR_CNODE_STOPPED' // the node was stopped by stop()
   | 'ERR_CNODE_CALL_TIMEOUT' // no reply within the call's timeout
+  | 'ERR_CNODE_SEND_TIMEOUT' // send() could not hand the message to ZeroMQ within its timeout
+  | 'ERR_CNODE_UNRESPONSIVE' // the heartbeat went unanswered: the worker was killed
   | 'ERR_CNODE_ABORTED' // the call's AbortSignal fired
   | 'ERR_CNODE_REMOTE' // the worker's handler failed the call
   | 'ERR_CNODE_BAD_MESSAGE' // a message that cannot be encoded; nothing was sent
@@ -26,6 +28,11 @@ export interface ExitInfo {
   stderr: string;
   /** True when stop() ended it. */
   stopped: boolean;
+  /**
+   * Why the library killed the worker, when it did: ERR_CNODE_UNRESPONSIVE (the heartbeat went
+   * unanswered) or ERR_CNODE_PROTOCOL (it broke the protocol). Null otherwise.
+   */
+  fault: CNodeError | null;
 }
 
 export interface CNodeErrorFields {
@@ -61,7 +68,7 @@ export function describeExit(info: Pick<ExitInfo, 'exitCode' | 'signal'>): strin
 }
 
 /** The error a call gets when the worker has ended; stderr's tail is appended when there is one. */
-export function exitedError(info: ExitInfo, doing: string): CNodeError {
+export function exitedError(info: Omit<ExitInfo, 'fault'>, doing: string): CNodeError {
   const tail = info.stderr ? `\n${info.stderr}` : '';
   return new CNodeError('ERR_CNODE_EXITED', `cnode ${info.node} ${describeExit(info)} ${doing}${tail}`, {
     node: info.node,

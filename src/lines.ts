@@ -32,14 +32,16 @@ export class LineSplitter {
     this.#length = 0;
   }
 
+  // Parts are copied: a view would keep its whole chunk (up to 64 KiB) alive, and a line built of
+  // many small chunks would hold far more than maxLength.
   #append(bytes: Buffer): void {
     const room = this.maxLength - this.#length;
     if (bytes.length <= room) {
-      if (bytes.length > 0) this.#parts.push(bytes);
+      if (bytes.length > 0) this.#parts.push(Buffer.from(bytes));
       this.#length += bytes.length;
       return;
     }
-    this.#parts.push(bytes.subarray(0, room));
+    this.#parts.push(Buffer.from(bytes.subarray(0, room)));
     this.#length = this.maxLength;
     this.#emit(' [line truncated]');
     this.#discarding = true;

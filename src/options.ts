@@ -31,10 +31,32 @@ export interface CNodeOptions {
   maxLineLength?: number;
   /** Most calls in flight plus sends queued; more fail with ERR_CNODE_OVERLOADED. Default: 10000. */
   maxPending?: number;
+  /**
+   * Largest frame, in bytes, either way: bigger messages are refused before sending, and the worker
+   * refuses to send bigger replies. Default: 67108864 (64 MiB).
+   */
+  maxMessageSize?: number;
+  /**
+   * Liveness check, off by default: every `interval` ms of silence the owner pings the worker, and
+   * after `timeout` ms without hearing from it the worker is killed and its calls fail with
+   * ERR_CNODE_UNRESPONSIVE. The worker answers between handler runs, so `timeout` must exceed
+   * the longest call. Defaults when given: interval 1000, timeout 5000.
+   */
+  heartbeat?: { interval?: number; timeout?: number };
+  /** For tcp: encrypt with CurveZMQ, keys fresh per start, only this owner can connect. Default: true. */
+  curve?: boolean;
 }
 
-export type NormalizedOptions = Required<Omit<CNodeOptions, 'onStdout' | 'onStderr'>> &
-  Pick<CNodeOptions, 'onStdout' | 'onStderr'>;
+export interface HeartbeatOptions {
+  interval: number;
+  timeout: number;
+}
+
+export type NormalizedOptions = Required<Omit<CNodeOptions, 'onStdout' | 'onStderr' | 'heartbeat'>> &
+  Pick<CNodeOptions, 'onStdout' | 'onStderr'> & { heartbeat: HeartbeatOptions | undefined };
+
+/** The largest maxMessageSize: what a Buffer can hold, and what ZeroMQ's int64 limit takes. */
+const MAX_MESSAGE_SIZE_LIMIT = 2 ** 31 - 1;
 
 const ALIVE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const HOST_NAME = /^[A-Za-z0-9._-]{1,255}$/;
@@ -59,6 +81,9 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
     onStderr,
     maxLineLength = 65536,
     maxPending = 10000,
+    maxMessageSize = 64 * 1024 * 1024,
+    heartbeat,
+    curve = true,
   } = options;
   check('executable', executable, typeof executable === 'string' && executable.length > 0, 'a non-empty string');
   check('args', args, Array.isArray(args) && args.every((arg) => typeof arg === 'string'), 'an array of strings');
@@ -74,6 +99,8 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
   check('onStderr', onStderr, onStderr === undefined || typeof onStderr === 'function', 'a function');
   check('maxLineLength', maxLineLength, Number.isSafeInteger(maxLineLength) && maxLineLength >= 80, 'an integer of at least 80');
   check('maxPending', maxPending, Number.isSafeInteger(maxPending) && maxPending > 0, 'a positive integer');
+  check('maxMessageSize', maxMessageSize, Number.isSafeInteger(maxMessageSize) && maxMessageSize >= 1024 && maxMessageSize <= MAX_MESSAGE_SIZE_LIMIT, `an integer from 1024 to ${MAX_MESSAGE_SIZE_LIMIT}`);
+  check('curve', curve, typeof curve === 'boolean', 'a boolean');
   return {
     executable: executable.includes('/') ? path.resolve(executable) : executable,
     args: [...args],
@@ -89,7 +116,20 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
     onStderr,
     maxLineLength,
     maxPending,
+    maxMessageSize,
+    heartbeat: normalizeHeartbeat(heartbeat),
+    curve,
   };
+}
+
+function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): HeartbeatOptions | undefined {
+  if (heartbeat === undefined) return undefined;
+  check('heartbeat', heartbeat, typeof heartbeat === 'object' && heartbeat !== null, 'an object { interval, timeout }');
+  const { interval = 1000, timeout = 5000 } = heartbeat;
+  checkTimeout('heartbeat.interval', interval);
+  checkTimeout('heartbeat.timeout', timeout);
+  check('heartbeat.timeout', timeout, timeout >= interval, `at least heartbeat.interval (${interval})`);
+  return { interval, timeout };
 }
 
 /** Checks a timeout given in milliseconds: a positive integer, small enough for setTimeout. */

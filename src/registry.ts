@@ -4,7 +4,11 @@
  * its owner dies (stdin EOF, parent-death signal); these hooks make it immediate when Node exits
  * normally or dies of an uncaught exception.
  */
+import { isMainThread } from 'node:worker_threads';
+import { native } from './native.js';
+
 const liveGroups = new Set<number>();
+const closeAtExit = new Set<() => void>();
 const creations = new Map<string, number>();
 let defaultNames = 0;
 let hooksInstalled = false;
@@ -31,6 +35,17 @@ export function untrackGroup(pgid: number): void {
   liveGroups.delete(pgid);
 }
 
+/**
+ * Runs `close` when this thread or process exits, unless the returned function is called first.
+ * zeromq.js aborts the whole process when a worker_thread ends with a socket still receiving
+ * (zeromq.js issue #411), so every socket must be closed from the exit hook.
+ */
+export function closeOnExit(close: () => void): () => void {
+  installHooks();
+  closeAtExit.add(close);
+  return () => closeAtExit.delete(close);
+}
+
 /** Sends a signal to a whole process group; false when no process of it is left. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   if (!(pgid > 0)) return false; // kill(-0) would signal the owner's own group
@@ -42,9 +57,32 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** The most a worker_thread's exit waits to reap the workers it killed. */
+const REAP_WAIT_MS = 1000;
+
 function killAll(): void {
-  for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+  const killed = [...liveGroups].filter((pgid) => signalGroup(pgid, 'SIGKILL'));
   liveGroups.clear();
+  if (!isMainThread) reapAll(killed);
+  for (const close of closeAtExit) close();
+  closeAtExit.clear();
+}
+
+/**
+ * Waits, synchronously and at most REAP_WAIT_MS, for killed workers to exit and collects them. A
+ * worker_thread's event loop, which would reap them, ends with the thread; unreaped, they would
+ * stay zombies in the owner for as long as it lives. The main thread needs none of this: its
+ * exit ends the process, and the kernel hands the children to init.
+ */
+function reapAll(pids: number[]): void {
+  const { reap } = native();
+  const deadline = Date.now() + REAP_WAIT_MS;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  let left = pids;
+  while (left.length > 0 && Date.now() < deadline) {
+    left = left.filter((pid) => reap(pid) === null);
+    if (left.length > 0) Atomics.wait(sleeper, 0, 0, 1);
+  }
 }
 
 function installHooks(): void {

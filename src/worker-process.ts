@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { curveKeyPair } from 'zeromq';
+import type { ClientCurve } from './channel.js';
 import { CNodeError, exitedError, type ExitInfo } from './errors.js';
 import { LineSplitter, Tail } from './lines.js';
 import type { NormalizedOptions } from './options.js';
@@ -27,8 +29,11 @@ const PIPE_DRAIN_MS = 500;
 export class WorkerProcess {
   readonly pid: number;
   readonly cookie = randomBytes(32).toString('hex');
+  /** For tcp with curve on: the keys the owner connects with, made fresh for this start. */
+  readonly curve: ClientCurve | undefined;
+  #serverSecretKey: string | undefined;
   /** Resolves, never rejects, once the process has exited and its resources are released. */
-  readonly exit: Promise<Omit<ExitInfo, 'stopped'>>;
+  readonly exit: Promise<Omit<ExitInfo, 'stopped' | 'fault'>>;
   #exited = false;
   #child: ChildProcess;
   #ipcDir: string | undefined;
@@ -42,8 +47,15 @@ export class WorkerProcess {
     const prefix = (stream: NodeJS.WriteStream) => (line: string) => stream.write(`[${identity.node}] ${line}\n`);
     this.#onStdout = options.onStdout ?? prefix(process.stdout);
     const onStderr = options.onStderr ?? prefix(process.stderr);
+    if (options.transport === 'tcp' && options.curve) {
+      const server = curveKeyPair();
+      const client = curveKeyPair();
+      this.curve = { serverKey: server.publicKey, publicKey: client.publicKey, secretKey: client.secretKey };
+      this.#serverSecretKey = server.secretKey;
+    }
     if (options.transport === 'ipc') this.#ipcDir = fs.mkdtempSync(path.join(os.tmpdir(), `cnode-${process.pid}-`));
     this.#child = this.#spawn(options);
+    this.#serverSecretKey = undefined; // the worker has it; the owner needs only the public half
     this.pid = this.#child.pid ?? 0;
     if (this.pid) trackGroup(this.pid);
     const child = this.#child;
@@ -83,7 +95,10 @@ export class WorkerProcess {
           CNODE_COOKIE: this.cookie, // never in argv, which every user of the machine can read
           CNODE_TRANSPORT: options.transport,
           CNODE_OWNER_PID: String(process.pid),
-          ...(this.#ipcDir ? { CNODE_IPC_DIR: this.#ipcDir } : {}),
+          CNODE_MAX_MESSAGE_SIZE: String(options.maxMessageSize),
+          ...(this.#ipcDir && { CNODE_IPC_DIR: this.#ipcDir }),
+          // Like the cookie: through the environment, which the worker clears at once.
+          ...(this.curve && { CNODE_CURVE_SECRET: this.#serverSecretKey, CNODE_CURVE_CLIENT: this.curve.publicKey }),
         },
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true, // its own process group, so its children can be signalled with it
@@ -141,7 +156,7 @@ export class WorkerProcess {
     return this.#ipcDir ? endpoint === `ipc://${this.#ipcDir}/socket` : /^tcp:\/\/127\.0\.0\.1:\d{1,5}$/.test(endpoint);
   }
 
-  #release(exitCode: number | null, signal: NodeJS.Signals | null): Omit<ExitInfo, 'stopped'> {
+  #release(exitCode: number | null, signal: NodeJS.Signals | null): Omit<ExitInfo, 'stopped' | 'fault'> {
     this.#exited = true;
     if (this.pid) untrackGroup(this.pid);
     for (const stream of [this.#child.stdin, this.#child.stdout, this.#child.stderr]) stream?.destroy();

@@ -1,0 +1,24 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon built from addon/ by `npm install` (cmake-js). */
+interface Addon {
+  /** Collects an exited child: its exit status, null while it runs, undefined when it is not our child. */
+  reap(pid: number): { exitCode: number | null; signal: number | null } | null | undefined;
+}
+
+const addonPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'addon', 'cnode.node');
+let addon: Addon | undefined;
+
+/** Loads the addon on first use, with a message that says how to get it when it is missing. */
+export function native(): Addon {
+  if (!addon) {
+    try {
+      addon = createRequire(import.meta.url)(addonPath) as Addon;
+    } catch (error) {
+      throw new Error(`cnode's addon could not be loaded from ${addonPath}: run \`npm install\` in the cnode package to build it (${(error as Error).message})`);
+    }
+  }
+  return addon;
+}
