@@ -7,8 +7,11 @@ import type { CNodeError, CNodeOptions } from '../src/index.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Where the workers under test were built: `build` by `npm install`, or CNODE_BUILD_DIR (the sanitizer run). */
+export const buildDir = path.resolve(root, process.env.CNODE_BUILD_DIR ?? 'build');
+
 export function binary(name: string): string {
-  return path.join(root, 'build', 'bin', name);
+  return path.join(buildDir, 'bin', name);
 }
 
 /** Options for a test worker, with its output collected instead of printed. */

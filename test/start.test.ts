@@ -172,6 +172,11 @@ describe('start failures leave nothing behind', () => {
       [{ executable: binary('echo'), transport: 'udp' }, "'ipc' or 'tcp', got `\"udp\"` (string)"],
       [{ executable: binary('echo'), args: [1] }, '`args`'],
       [{ executable: binary('echo'), maxPending: 0 }, '`maxPending`'],
+      [{ executable: binary('echo'), maxMessageSize: 10 }, '`maxMessageSize` option to be an integer from 1024 to 2147483647, got `10` (number)'],
+      [{ executable: binary('echo'), heartbeat: 1000 }, '`heartbeat` option to be an object { interval, timeout }, got `1000` (number)'],
+      [{ executable: binary('echo'), heartbeat: { interval: -5 } }, '`heartbeat.interval` option to be a positive integer of milliseconds, got `-5` (number)'],
+      [{ executable: binary('echo'), heartbeat: { interval: 500, timeout: 100 } }, '`heartbeat.timeout` option to be at least heartbeat.interval (500), got `100` (number)'],
+      [{ executable: binary('echo'), curve: 'yes' }, '`curve` option to be a boolean, got `"yes"` (string)'],
     ];
     for (const [options, message] of cases) {
       const error = await expectStartFailure(options as never, 'ERR_CNODE_INVALID_OPTION');

@@ -1,9 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { binary, isAlive, liveChildren, root, waitUntil } from './helpers.js';
+import { binary, isAlive, liveChildren, root, waitUntil } from '../helpers.js';
 
 interface Pids {
   worker: number;
@@ -67,7 +69,45 @@ describe('the owner dies', () => {
     await expectAllGone(pids, 'crashed with its worker');
   });
 
+  // Node reaps a child only while the event loop that spawned it runs; a thread's loop ends with
+  // the thread. (worker.terminate() is not covered: zeromq.js aborts the whole process when a
+  // thread is terminated with a socket open, zeromq.js issue #411; docs/reliability.md.)
+  for (const how of ['exit', 'throw'] as const) {
+    it(`when it is a worker_thread that ends by ${how === 'exit' ? 'process.exit()' : 'an uncaught exception'}: the worker is killed and reaped, no zombie is left`, async () => {
+      const thread = new Worker(path.join(root, 'test/fixtures/thread-owner.js'), {
+        workerData: { how, executable: binary('testbed') },
+        stdout: true,
+        stderr: true,
+      });
+      const errors: Error[] = [];
+      thread.on('error', (error) => errors.push(error));
+      const [pids] = (await once(thread, 'message')) as [Pids];
+      expect(isAlive(pids.worker)).toBe(true);
+      const exited = new Promise((resolve) => thread.once('exit', resolve)); // once() would reject on 'error'
+      thread.postMessage('end');
+      await exited;
+      expect(errors.map((error) => error.message)).toEqual(how === 'throw' ? ['the thread crashed'] : []);
+      // Reaped, not merely dead: a zombie would still have a /proc entry, with this process as parent.
+      await waitUntil(() => !fs.existsSync(`/proc/${pids.worker}`), 1000, 'the worker is reaped');
+      await waitUntil(() => !isAlive(pids.grandchild), 1000, "the worker's child is gone");
+      expect(zombieChildren()).toEqual([]);
+    });
+  }
 });
+
+/** Children of this process that have exited and were not reaped. */
+function zombieChildren(): number[] {
+  return fs.readdirSync('/proc').filter((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return state === 'Z' && Number(ppid) === process.pid;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
 
 describe('listeners that throw', () => {
   it('become uncaught exceptions and break nothing: replies, exit and link go on', async () => {

@@ -1,0 +1,106 @@
+/*
+ * frame_fuzz.c: a libFuzzer harness for every function of the C library that reads bytes a peer
+ * sent: the frame decoder (and a walk over what it decoded), the CALL id peek, the MessagePack
+ * object counter (walk.c) and the ZAP verdict (curve.c). ASan and UBSan watch them all.
+ *
+ *     node scripts/build-variant.js fuzz
+ *     build-fuzz/bin/frame_fuzz -max_total_time=10 <a copy of test/fuzz/corpus>
+ *
+ * Besides crashes, it checks that the decoder and the counter agree: a frame the decoder accepts
+ * is exactly one object to the counter, which is what lets run.c trust the counter's checks.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+/* Where the sums go, so that the compiler cannot drop the reads. */
+static volatile unsigned s_sink;
+
+/* Reads every byte of a decoded object, so that a pointer the decoder got wrong shows in ASan.
+   The depth is bounded by msgpack-c's own nesting limit. */
+static unsigned s_touch(const msgpack_object *o)
+{
+    unsigned sum = 0;
+    switch (o->type) {
+    case MSGPACK_OBJECT_STR:
+        for (uint32_t i = 0; i < o->via.str.size; i++) sum += (unsigned char)o->via.str.ptr[i];
+        break;
+    case MSGPACK_OBJECT_BIN:
+        for (uint32_t i = 0; i < o->via.bin.size; i++) sum += (unsigned char)o->via.bin.ptr[i];
+        break;
+    case MSGPACK_OBJECT_EXT:
+        for (uint32_t i = 0; i < o->via.ext.size; i++) sum += (unsigned char)o->via.ext.ptr[i];
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        for (uint32_t i = 0; i < o->via.array.size; i++) sum += s_touch(&o->via.array.ptr[i]);
+        break;
+    case MSGPACK_OBJECT_MAP:
+        for (uint32_t i = 0; i < o->via.map.size; i++)
+            sum += s_touch(&o->via.map.ptr[i].key) + s_touch(&o->via.map.ptr[i].val);
+        /* what a handler does first with a request */
+        static const char *const keys[] = {"op", "value", "ms", ""};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            const msgpack_object *v = cnode_map_get(o, keys[i]);
+            if (v != NULL) sum += s_touch(v);
+        }
+        break;
+    default:
+        sum += (unsigned)o->via.u64;
+    }
+    return sum;
+}
+
+static void s_frame(const uint8_t *data, size_t size)
+{
+    const char *bytes = (const char *)data;
+    uint32_t id;
+    size_t count;
+    (void)cnode_frame_peek_call_id(bytes, size, &id);
+    int walked = cnode_msgpack_count(data, size, &count);
+
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    struct cnode_frame f;
+    if (cnode_frame_decode(&u, bytes, size, &f) == 0) {
+        unsigned sum = 0;
+        for (size_t i = 0; i < f.cookie_len; i++) sum += (unsigned char)f.cookie[i];
+        if (f.message != NULL) sum += s_touch(f.message);
+        s_sink = sum;
+        if (walked != 0 || count != 1) {
+            fprintf(stderr, "frame_fuzz: the decoder accepted a frame that cnode_msgpack_count "
+                            "reads as %d (count %zu)\n", walked, count);
+            abort();
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+}
+
+/* The same bytes as a ZAP request: a part count (0..15) in the first byte's low bits, then each
+   part as one length byte and that many bytes, cut short where the input ends. */
+static void s_zap(const uint8_t *data, size_t size)
+{
+    static const unsigned char client[32] = "the owner's 32-byte public key!";
+    struct cnode_zap_part parts[15];
+    size_t count = 0, at = 1;
+    if (size == 0) return;
+    size_t wanted = data[0] & 0x0f;
+    while (count < wanted && at < size) {
+        size_t len = data[at++];
+        if (len > size - at) len = size - at;
+        parts[count++] = (struct cnode_zap_part){data + at, len};
+        at += len;
+    }
+    (void)cnode_zap_allows(parts, count, client);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    s_frame(data, size);
+    s_zap(data, size);
+    return 0;
+}

@@ -1,0 +1,39 @@
+// Writes the seed corpus of test/fuzz/frame_fuzz.c into test/fuzz/corpus/: one valid frame of
+// each kind (docs/protocol.md section 2), a few edge cases, and one ZAP request in the harness's
+// own layout. Run it again after a protocol change: node test/fuzz/make-corpus.js
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Packr } from 'msgpackr';
+
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'corpus');
+const packr = new Packr({ useRecords: false }); // plain maps, as the owner sends them
+const cookie = 'ab'.repeat(32);
+const node = 'cnode_1_1@host';
+
+const frames = {
+  hello: [1, 1, cookie],
+  'hello-other-version': [1, 2, cookie],
+  welcome: [2, 1, node],
+  'call-int': [3, 1, 42],
+  'call-map': [3, 7, { op: 'echo', value: [1, 'two', 3.5, null, true, false, -7, Buffer.from([0, 1, 2])] }],
+  'call-nested': [3, 0xffffffff, [[[[{ a: [1] }]]]]],
+  cast: [4, { op: 'set', value: { ms: 10 } }],
+  reply: [5, 1, node, 'ok'],
+  fail: [6, 1, node, 'the reason'],
+  info: [7, node, { event: 1 }],
+  stop: [8],
+  ping: [9, 123456],
+  pong: [10, 123456],
+};
+const bytes = Object.fromEntries(Object.entries(frames).map(([name, frame]) => [name, packr.pack(frame)]));
+// What msgpackr never writes: an array16 header, and a CALL whose message is not MessagePack
+// (0xc1), which the worker still answers with FAIL.
+bytes['call-array16'] = Buffer.from([0xdc, 0x00, 0x03, 0x03, 0xcd, 0x01, 0x00, 0xc0]);
+bytes['call-undecodable'] = Buffer.from([0x93, 0x03, 0x05, 0xc1]);
+// A ZAP request as frame_fuzz.c reads one: 7 parts, each a length byte then its bytes.
+const zapParts = ['1.0', '1', '', '127.0.0.1', '', 'CURVE', "the owner's 32-byte public key!\0"];
+bytes['zap-curve'] = Buffer.concat([Buffer.from([7]), ...zapParts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')]))]);
+
+fs.mkdirSync(dir, { recursive: true });
+for (const [name, data] of Object.entries(bytes)) fs.writeFileSync(path.join(dir, name), data);
