@@ -78,3 +78,19 @@ export async function rejection(promise: Promise<unknown>): Promise<CNodeError> 
     (error: unknown) => error as CNodeError,
   );
 }
+
+declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
+
+/**
+ * What this process holds after full collections, in bytes (heap, external, ArrayBuffers). V8
+ * frees the memory of collected ArrayBuffers in the background, so collect, and let that finish,
+ * a few times.
+ */
+export async function heldMemory(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return heapUsed + external + arrayBuffers;
+}

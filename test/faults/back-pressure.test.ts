@@ -5,22 +5,8 @@
 // queue is dropped with them, so the owner's memory stays bounded.
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CNode, CNodeError } from '../../src/index.js';
-import { liveChildren, rejection, socketDirectories, workerOptions } from '../helpers.js';
+import { heldMemory, liveChildren, rejection, socketDirectories, workerOptions } from '../helpers.js';
 
-declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
-
-/**
- * What the owner holds after full collections. V8 frees the memory of collected ArrayBuffers in
- * the background, so collect, and let that finish, a few times.
- */
-async function heldMemory(): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const { heapUsed, external, arrayBuffers } = process.memoryUsage();
-  return heapUsed + external + arrayBuffers;
-}
 
 afterAll(() => {
   expect(liveChildren()).toEqual([]);

@@ -3,24 +3,10 @@
 // tail bounded, so its memory does not grow with what the worker writes.
 import { afterAll, describe, expect, it } from 'vitest';
 
-declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
 import { CNode } from '../../src/index.js';
-import { liveChildren, socketDirectories, workerOptions } from '../helpers.js';
+import { heldMemory, liveChildren, socketDirectories, workerOptions } from '../helpers.js';
 
 const MiB = 1024 * 1024;
-
-/**
- * What the owner holds after full collections. V8 frees the memory of collected ArrayBuffers in
- * the background, so collect, and let that finish, a few times.
- */
-async function heldMemory(): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const { heapUsed, external, arrayBuffers } = process.memoryUsage();
-  return heapUsed + external + arrayBuffers;
-}
 
 /**
  * Runs `work` and returns its result and how much more memory the owner holds afterwards, both
