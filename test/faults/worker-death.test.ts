@@ -3,7 +3,7 @@
 // exit information names the signal or the code, and nothing is left behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNode, type CNodeError } from '../../src/index.js';
-import { isAlive, liveChildren, openDescriptors, rejection, socketDirectories, workerOptions } from '../helpers.js';
+import { isAlive, liveChildren, openDescriptors, rejection, socketDirectories, waitUntil, workerOptions } from '../helpers.js';
 
 /** The most a call may take to settle once the worker is dead. */
 const SETTLE_BOUND_MS = 2000;
@@ -23,10 +23,10 @@ beforeAll(async () => {
   descriptors = openDescriptors();
 });
 
-afterAll(() => {
+afterAll(async () => {
   expect(liveChildren()).toEqual([]);
   expect(socketDirectories()).toEqual([]);
-  expect(openDescriptors()).toBeLessThanOrEqual(descriptors);
+  await waitUntil(() => openDescriptors() <= descriptors, 1000, `descriptors are back to ${descriptors}`);
 });
 
 describe('the worker dies', () => {
