@@ -158,6 +158,7 @@ describe('stop', () => {
     }
     expect(liveChildren()).toEqual([]);
     expect(socketDirectories()).toEqual([]);
-    expect(openDescriptors()).toBeLessThanOrEqual(descriptors);
+    // The last node's monitor closes itself just after its socket: a leak would be one per cycle.
+    await waitUntil(() => openDescriptors() <= descriptors, 1000, `descriptors are back to ${descriptors}`);
   });
 });
