@@ -23,14 +23,6 @@
    identity, mechanism, the client's public key. */
 #define S_ZAP_PARTS 7
 
-static int s_fail(const char *what)
-{
-    int err = errno;
-    fprintf(stderr, "cnode_init: %s: %s\n", what, zmq_strerror(err));
-    errno = err;
-    return -1;
-}
-
 int cnode_curve_open(cnode_t *n)
 {
     if (!n->args.curve) return 0;
@@ -45,14 +37,14 @@ int cnode_curve_open(cnode_t *n)
     if ((n->zap = zmq_socket(n->ctx, ZMQ_REP)) == NULL
         || zmq_setsockopt(n->zap, ZMQ_LINGER, &zero, sizeof zero) < 0
         || zmq_bind(n->zap, S_ZAP_ENDPOINT) < 0)
-        return s_fail("ZAP handler");
+        return cnode_init_fail("ZAP handler");
     int rc = zmq_setsockopt(n->router, ZMQ_CURVE_SERVER, &one, sizeof one);
     if (rc == 0)
         rc = zmq_setsockopt(n->router, ZMQ_CURVE_SECRETKEY, n->args.curve_secret,
                             sizeof n->args.curve_secret);
     /* libzmq keeps its own copy: ours is no longer needed. */
     cnode_wipe(n->args.curve_secret, sizeof n->args.curve_secret);
-    return rc < 0 ? s_fail("CURVE options") : 0;
+    return rc < 0 ? cnode_init_fail("CURVE options") : 0;
 }
 
 static int s_is(const struct cnode_zap_part *p, const char *text)

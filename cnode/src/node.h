@@ -70,6 +70,7 @@ int cnode_watchdog_stdin_gone(void);        /* after stdin polled ready: 1 at EO
 void cnode_watchdog_end_group(void);        /* SIGTERM to the rest of our process group */
 
 /* socket.c: ZeroMQ. */
+int cnode_init_fail(const char *what);      /* prints "cnode_init: what: <zmq_strerror>"; -1 */
 int cnode_socket_open(cnode_t *n);          /* prints its reason on failure */
 void cnode_socket_close(cnode_t *n);
 void cnode_socket_remove_ipc(cnode_t *n);   /* unlink the socket file, remove its directory */

@@ -12,7 +12,8 @@
 
 #include "node.h"
 
-static int s_fail(const char *what)
+/* Says why cnode_init failed, with ZeroMQ's reason for errno; returns -1 with errno kept. */
+int cnode_init_fail(const char *what)
 {
     int err = errno;
     fprintf(stderr, "cnode_init: %s: %s\n", what, zmq_strerror(err));
@@ -25,28 +26,28 @@ int cnode_socket_open(cnode_t *n)
     int zero = 0, one = 1;
     char address[4200], monitor[64];
 
-    if ((n->ctx = zmq_ctx_new()) == NULL) return s_fail("zmq_ctx_new");
-    if ((n->router = zmq_socket(n->ctx, ZMQ_ROUTER)) == NULL) return s_fail("zmq_socket");
+    if ((n->ctx = zmq_ctx_new()) == NULL) return cnode_init_fail("zmq_ctx_new");
+    if ((n->router = zmq_socket(n->ctx, ZMQ_ROUTER)) == NULL) return cnode_init_fail("zmq_socket");
     /* Linger 0: nothing queued for a vanished owner may hold up the exit (cnode_socket_close
        raises it while the owner is connected). Mandatory: a send to
        a routing id that is gone fails (EHOSTUNREACH) instead of being dropped silently, which
        is how run.c learns the owner is gone. */
     if (zmq_setsockopt(n->router, ZMQ_LINGER, &zero, sizeof zero) < 0
         || zmq_setsockopt(n->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0)
-        return s_fail("zmq_setsockopt");
+        return cnode_init_fail("zmq_setsockopt");
     /* The owner's limit, before anyone connects: libzmq drops a connection that sends a bigger
        frame instead of reading it into memory. */
     int64_t max = n->args.max_message_size;
     if (zmq_setsockopt(n->router, ZMQ_MAXMSGSIZE, &max, sizeof max) < 0)
-        return s_fail("ZMQ_MAXMSGSIZE");
+        return cnode_init_fail("ZMQ_MAXMSGSIZE");
 
     snprintf(monitor, sizeof monitor, "inproc://cnode-monitor-%p", (void *)n);
     if (zmq_socket_monitor(n->router, monitor, ZMQ_EVENT_DISCONNECTED) < 0)
-        return s_fail("zmq_socket_monitor");
+        return cnode_init_fail("zmq_socket_monitor");
     if ((n->monitor = zmq_socket(n->ctx, ZMQ_PAIR)) == NULL
         || zmq_setsockopt(n->monitor, ZMQ_LINGER, &zero, sizeof zero) < 0
         || zmq_connect(n->monitor, monitor) < 0)
-        return s_fail("monitor socket");
+        return cnode_init_fail("monitor socket");
 
     if (cnode_curve_open(n) < 0) return -1;
 
@@ -61,7 +62,7 @@ int cnode_socket_open(cnode_t *n)
     /* For tcp the port is the system's choice; for ipc this is the address itself. */
     size_t len = sizeof n->endpoint;
     if (zmq_getsockopt(n->router, ZMQ_LAST_ENDPOINT, n->endpoint, &len) < 0)
-        return s_fail("ZMQ_LAST_ENDPOINT");
+        return cnode_init_fail("ZMQ_LAST_ENDPOINT");
     return 0;
 }
 
