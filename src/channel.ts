@@ -221,15 +221,16 @@ export class Channel {
   }
 
   #dispatch(message: Buffer[]): void {
-    const bytes = message.reduce((n, part) => n + part.length, 0);
-    if (message.length !== 1) return this.#violation(`a message of ${message.length} parts (${bytes} bytes); version ${PROTOCOL_VERSION} frames have one`);
+    // Counted only for a report: this runs for every message.
+    const bytes = () => message.reduce((n, part) => n + part.length, 0);
+    if (message.length !== 1) return this.#violation(`a message of ${message.length} parts (${bytes()} bytes); version ${PROTOCOL_VERSION} frames have one`);
     let frame: WorkerFrame | undefined;
     try {
       frame = asWorkerFrame(decode(message[0]));
     } catch (error) {
-      return this.#violation(`a frame of ${bytes} bytes that is not MessagePack (${(error as Error).message})`);
+      return this.#violation(`a frame of ${bytes()} bytes that is not MessagePack (${(error as Error).message})`);
     }
-    if (!frame) return this.#violation(`a frame of ${bytes} bytes that is not a frame of protocol version ${PROTOCOL_VERSION}`);
+    if (!frame) return this.#violation(`a frame of ${bytes()} bytes that is not a frame of protocol version ${PROTOCOL_VERSION}`);
     if (this.#onWelcome) {
       return frame[0] === FrameKind.Welcome ? this.#onWelcome(frame) : this.#violation(`a frame of kind ${frame[0]} before the handshake`);
     }

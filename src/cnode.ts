@@ -365,7 +365,6 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #onDisconnect(): void {
     if (this.#state !== 'running' || this.#fault || this.#process.exited || this.#disconnectTimer) return;
     this.#disconnectTimer = setTimeout(() => {
-      if (this.#process.exited) return;
       this.#kill(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`, { node: this.name }));
     }, DISCONNECT_GRACE_MS);
     this.#disconnectTimer.unref();

@@ -31,7 +31,6 @@ export class WorkerProcess {
   readonly cookie = randomBytes(32).toString('hex');
   /** For tcp with curve on: the keys the owner connects with, made fresh for this start. */
   readonly curve: ClientCurve | undefined;
-  #serverSecretKey: string | undefined;
   /** Resolves, never rejects, once the process has exited and its resources are released. */
   readonly exit: Promise<Omit<ExitInfo, 'stopped' | 'fault'>>;
   #exited = false;
@@ -47,15 +46,16 @@ export class WorkerProcess {
     const prefix = (stream: NodeJS.WriteStream) => (line: string) => stream.write(`[${identity.node}] ${line}\n`);
     this.#onStdout = options.onStdout ?? prefix(process.stdout);
     const onStderr = options.onStderr ?? prefix(process.stderr);
+    // The worker's secret key goes to the worker only; the owner keeps the public half.
+    let serverSecretKey: string | undefined;
     if (options.transport === 'tcp' && options.curve) {
       const server = curveKeyPair();
       const client = curveKeyPair();
       this.curve = { serverKey: server.publicKey, publicKey: client.publicKey, secretKey: client.secretKey };
-      this.#serverSecretKey = server.secretKey;
+      serverSecretKey = server.secretKey;
     }
     if (options.transport === 'ipc') this.#ipcDir = fs.mkdtempSync(path.join(os.tmpdir(), `cnode-${process.pid}-`));
-    this.#child = this.#spawn(options);
-    this.#serverSecretKey = undefined; // the worker has it; the owner needs only the public half
+    this.#child = this.#spawn(options, serverSecretKey);
     this.pid = this.#child.pid ?? 0;
     if (this.pid) trackGroup(this.pid);
     const child = this.#child;
@@ -85,7 +85,7 @@ export class WorkerProcess {
     });
   }
 
-  #spawn(options: NormalizedOptions): ChildProcess {
+  #spawn(options: NormalizedOptions, serverSecretKey: string | undefined): ChildProcess {
     const { host, alive, node, creation } = this.identity;
     try {
       return spawn(options.executable, [host, alive, node, String(creation), ...options.args], {
@@ -98,7 +98,7 @@ export class WorkerProcess {
           CNODE_MAX_MESSAGE_SIZE: String(options.maxMessageSize),
           ...(this.#ipcDir && { CNODE_IPC_DIR: this.#ipcDir }),
           // Like the cookie: through the environment, which the worker clears at once.
-          ...(this.curve && { CNODE_CURVE_SECRET: this.#serverSecretKey, CNODE_CURVE_CLIENT: this.curve.publicKey }),
+          ...(this.curve && { CNODE_CURVE_SECRET: serverSecretKey, CNODE_CURVE_CLIENT: this.curve.publicKey }),
         },
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true, // its own process group, so its children can be signalled with it
