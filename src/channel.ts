@@ -1,5 +1,5 @@
 import { Dealer, type Observer } from 'zeromq';
-import { decode, encodeFrame } from './codec.js';
+import { decodeAll, encodeFrame } from './codec.js';
 import { CNodeError } from './errors.js';
 import { asWorkerFrame, FrameKind, PROTOCOL_VERSION, type WorkerFrame } from './protocol.js';
 import { closeOnExit } from './registry.js';
@@ -30,6 +30,8 @@ export interface ChannelHandlers {
 
 /** Withdrawn frames are swept out of the queue once there are this many and they are half of it. */
 const SWEEP_AT = 256;
+/** The most bytes of frames sent together in one message (the worker's CNODE_BATCH_BYTES). */
+const BATCH_BYTES = 65536;
 
 /**
  * The owner's ZeroMQ connection to one worker: a Dealer, one receive loop, and a send queue
@@ -46,6 +48,7 @@ export class Channel {
   #failHandshake: ((code: 'ERR_CNODE_CONNECT' | 'ERR_CNODE_PROTOCOL', why: string) => void) | undefined;
   #disconnected: Promise<void>;
   #forgetAtExit: () => void;
+  #batchBytes: number;
 
   constructor(
     endpoint: string,
@@ -62,6 +65,7 @@ export class Channel {
       maxMessageSize,
       ...(curve && { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
     });
+    this.#batchBytes = Math.min(BATCH_BYTES, maxMessageSize);
     this.#events = this.#socket.events; // read once: after the monitor closes, the getter makes a new one
     this.#disconnected = this.#watchDisconnect();
     this.#socket.connect(endpoint);
@@ -164,21 +168,35 @@ export class Channel {
     if (!this.#sending) void this.#pump();
   }
 
+  // Sends what is queued, in order. Frames that queued up while the last send was in progress go
+  // together in one ZeroMQ message, up to BATCH_BYTES: one message per call is what limits
+  // pipelined calls (docs/protocol.md section 2). A lone frame goes at once, on its own.
   async #pump(): Promise<void> {
     this.#sending = true;
     while (this.#queue.length > 0 && !this.#closed) {
-      const outgoing = this.#queue.shift()!;
-      const { data } = outgoing;
-      if (data === undefined) {
-        this.#withdrawn--;
-        continue;
+      const batch: Outgoing[] = [];
+      const frames: Buffer[] = [];
+      let bytes = 0;
+      let taken = 0;
+      for (; taken < this.#queue.length; taken++) {
+        const { data } = this.#queue[taken];
+        if (data === undefined) {
+          this.#withdrawn--;
+          continue;
+        }
+        if (frames.length > 0 && bytes + data.length > this.#batchBytes) break;
+        frames.push(data);
+        batch.push(this.#queue[taken]);
+        bytes += data.length;
       }
-      outgoing.data = undefined; // out of the queue: too late to withdraw
+      this.#queue.splice(0, taken);
+      if (batch.length === 0) continue;
+      for (const outgoing of batch) outgoing.data = undefined; // out of the queue: too late to withdraw
       try {
-        await this.#socket.send(data);
-        outgoing.resolve?.();
+        await this.#socket.send(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes));
+        for (const outgoing of batch) outgoing.resolve?.();
       } catch (error) {
-        outgoing.reject?.(error);
+        for (const outgoing of batch) outgoing.reject?.(error);
       }
     }
     this.#sending = false;
@@ -206,14 +224,7 @@ export class Channel {
   async #receiveLoop(): Promise<void> {
     try {
       for await (const message of this.#socket) {
-        try {
-          this.#dispatch(message);
-        } catch (error) {
-          // A user's listener threw: the loop must go on, and the error must not vanish.
-          process.nextTick(() => {
-            throw error;
-          });
-        }
+        this.#dispatch(message);
       }
     } catch (error) {
       if (!this.#closed) this.#violation(`nothing readable: receive failed (${(error as Error).message})`);
@@ -223,19 +234,34 @@ export class Channel {
   #dispatch(message: Buffer[]): void {
     // Counted only for a report: this runs for every message.
     const bytes = () => message.reduce((n, part) => n + part.length, 0);
-    if (message.length !== 1) return this.#violation(`a message of ${message.length} parts (${bytes()} bytes); version ${PROTOCOL_VERSION} frames have one`);
-    let frame: WorkerFrame | undefined;
+    if (message.length !== 1) return this.#violation(`a message of ${message.length} parts (${bytes()} bytes); version ${PROTOCOL_VERSION} messages have one`);
+    let values: unknown[];
     try {
-      frame = asWorkerFrame(decode(message[0]));
+      values = decodeAll(message[0]);
     } catch (error) {
-      return this.#violation(`a frame of ${bytes()} bytes that is not MessagePack (${(error as Error).message})`);
+      return this.#violation(`a message of ${bytes()} bytes that is not MessagePack (${(error as Error).message})`);
     }
-    if (!frame) return this.#violation(`a frame of ${bytes()} bytes that is not a frame of protocol version ${PROTOCOL_VERSION}`);
-    if (this.#onWelcome) {
-      return frame[0] === FrameKind.Welcome ? this.#onWelcome(frame) : this.#violation(`a frame of kind ${frame[0]} before the handshake`);
+    for (const value of values) {
+      if (this.#closed) return;
+      const frame = asWorkerFrame(value);
+      if (!frame) return this.#violation(`a message of ${bytes()} bytes that holds something other than frames of protocol version ${PROTOCOL_VERSION}`);
+      if (this.#onWelcome) {
+        if (frame[0] !== FrameKind.Welcome) return this.#violation(`a frame of kind ${frame[0]} before the handshake`);
+        this.#onWelcome(frame);
+      } else if (frame[0] === FrameKind.Welcome) {
+        return this.#violation('a second WELCOME');
+      } else {
+        try {
+          this.handlers.onFrame(frame);
+        } catch (error) {
+          // A user's listener threw: the frames after it must still be handled, and the error
+          // must not vanish.
+          process.nextTick(() => {
+            throw error;
+          });
+        }
+      }
     }
-    if (frame[0] === FrameKind.Welcome) return this.#violation('a second WELCOME');
-    this.handlers.onFrame(frame);
   }
 
   #violation(why: string): void {

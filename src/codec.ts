@@ -26,9 +26,9 @@ export function encodeMessageFrame(fields: readonly unknown[], message: unknown)
   return packr.pack([...fields, toWire(message, '$', [])]);
 }
 
-/** Decodes one frame. Binaries in the result share memory with `frame`. */
-export function decode(frame: Uint8Array): unknown {
-  return packr.unpack(frame);
+/** Decodes the frames in one message, back to back. Binaries in the result share memory with `message`. */
+export function decodeAll(message: Uint8Array): unknown[] {
+  return packr.unpackMultiple(message) as unknown[];
 }
 
 // Returns `value` itself unless something inside needs a wire form, so the common case allocates

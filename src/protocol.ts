@@ -1,5 +1,5 @@
-/** The wire protocol, version 1: docs/protocol.md. The C twin is cnode/src/protocol.h. */
-export const PROTOCOL_VERSION = 1;
+/** The wire protocol, version 2: docs/protocol.md. The C twin is cnode/src/protocol.h. */
+export const PROTOCOL_VERSION = 2;
 
 export const enum FrameKind {
   Hello = 1,

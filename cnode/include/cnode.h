@@ -62,7 +62,7 @@ extern "C" {
 #define CNODE_VERSION_PATCH 0
 
 /* The wire protocol version this library speaks (docs/protocol.md). */
-#define CNODE_PROTOCOL_VERSION 1
+#define CNODE_PROTOCOL_VERSION 2
 
 /* A running worker node. Opaque; made by cnode_init, released by cnode_destroy. */
 typedef struct cnode_t cnode_t;
@@ -146,7 +146,8 @@ char *const *cnode_argv(const cnode_t *node);
  * msgpack_sbuffer), with no ext value in it; it is copied, the caller keeps ownership.
  * Returns 0, or -1 with errno: EINVAL (not exactly one such object), ENOTCONN (no owner connected
  * yet), EHOSTUNREACH (the owner is gone), EMSGSIZE (the message makes the frame bigger than the
- * owner's maxMessageSize: nothing is sent, and the worker goes on), ENOMEM.
+ * owner's maxMessageSize: nothing is sent, and the worker goes on), ENOMEM, EIO (the replies held
+ * back for a batch, which go first, could not be sent; the reason is on stderr).
  */
 int cnode_send(cnode_t *node, const void *msgpack, size_t len);
 

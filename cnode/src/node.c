@@ -31,6 +31,7 @@ cnode_t *cnode_init(int argc, char **argv)
     n->name_len = strlen(n->args.name);
     n->owner_fd = -1;
     msgpack_sbuffer_init(&n->out);
+    msgpack_sbuffer_init(&n->batch);
     if (cnode_watchdog_start(n->args.owner_pid) < 0) {
         fputs("cnode_init: stdin is closed: the owner's watchdog pipe is missing\n", stderr);
         cnode_destroy(n);
@@ -57,6 +58,7 @@ void cnode_destroy(cnode_t *n)
     cnode_socket_close(n);
     cnode_socket_remove_ipc(n);
     msgpack_sbuffer_destroy(&n->out);
+    msgpack_sbuffer_destroy(&n->batch);
     cnode_args_free(&n->args);
     free(n);
     /* A worker that ends leaves no process behind: the ones it forked share its group. */
@@ -104,6 +106,11 @@ int cnode_send(cnode_t *n, const void *msgpack, size_t len)
     }
     if (msgpack == NULL || cnode_msgpack_count(msgpack, len, &count) < 0 || count != 1) {
         errno = EINVAL;
+        return -1;
+    }
+    /* Replies held back for a batch go first: the owner sees what the worker sent in order. */
+    if (cnode_flush(n) < 0 || n->owner_gone) {
+        errno = n->owner_gone ? EHOSTUNREACH : EIO;
         return -1;
     }
     /* Its own buffer: a handler may call this while its reply is half packed in n->out. */

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <cnode.h>
 
@@ -56,7 +57,14 @@ struct cnode_t {
     int failed;                /* cnode_fail was called during the current handler */
     char reason[1024];         /* its formatted reason */
     msgpack_sbuffer out;       /* the reply being built; its data is handed to ZeroMQ on send */
+    msgpack_sbuffer batch;     /* whole frames for the owner, held while more input waits */
+    struct timespec batch_since; /* when the first frame in `batch` was put there */
+    int more_frames;           /* the message being handled has frames after the current one */
 };
+
+/* run.c: sends the frames held in n->batch, if any, so that what follows cannot overtake them.
+   Returns 0, or -1 when the library failed (the reason is on stderr). */
+int cnode_flush(cnode_t *n);
 
 /* args.c: fills `a` from argv and the environment. On failure prints one line on stderr, frees
    what it copied, and returns -1 with errno EINVAL. */

@@ -1,5 +1,5 @@
 /*
- * protocol.h: the wire protocol, version 1 (docs/protocol.md), as the C library sees it: frame
+ * protocol.h: the wire protocol, version 2 (docs/protocol.md), as the C library sees it: frame
  * kinds, and the codec that turns frames into bytes and back without doing any I/O.
  * The TypeScript twin is src/protocol.ts; keep the numbers in step with it.
  */
@@ -30,6 +30,11 @@ enum cnode_frame_kind {
 /* More than any HELLO takes, however its integers are encoded (at most 3 + 9 + 9 + 5 + 64 bytes):
    a bigger frame from a peer that has not completed the handshake is dropped unread. */
 #define CNODE_HELLO_MAX_SIZE 128
+
+/* Replies held back to travel together (run.c): at most this many bytes in one message, and
+   no longer than this many microseconds after the first (plus the handler running then). */
+#define CNODE_BATCH_BYTES 65536
+#define CNODE_BATCH_MICROS 1000
 
 /* A frame received from the owner, decoded. Pointers reach into the received bytes and into the
    msgpack_unpacked given to cnode_frame_decode: valid while both are. */
@@ -66,5 +71,10 @@ int cnode_frame_pack_pong(msgpack_packer *pk, uint32_t seq);
    -2 when the bytes are not MessagePack, -3 at an ext value, which the protocol does not carry
    (*count then counts the whole objects before). */
 int cnode_msgpack_count(const void *data, size_t size, size_t *count);
+
+/* Measures the first MessagePack object in data[0..size), the same way: returns 0 with *len its
+   bytes and *ext set when it holds an ext value; -1 when it is cut short (or size is 0), -2 when
+   the bytes are not MessagePack. */
+int cnode_msgpack_next(const void *data, size_t size, size_t *len, int *ext);
 
 #endif /* CNODE_PROTOCOL_H */

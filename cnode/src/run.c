@@ -27,11 +27,12 @@ static void s_dropped(cnode_t *n, size_t size)
                     "bytes\n", n->args.name, size, (long long)n->args.max_message_size);
 }
 
-/* Sends n->out to the owner. A vanished owner is not an error: it ends the loop with status 0. */
-static int s_send_owner(cnode_t *n)
+/* Sends the frames in `buf` to the owner as one message. A vanished owner is not an error: it
+   ends the loop with status 0. */
+static int s_send_owner(cnode_t *n, msgpack_sbuffer *buf)
 {
-    size_t size = n->out.size;
-    if (cnode_socket_send(n, n->owner_id, n->owner_id_len, &n->out) == 0) return 0;
+    size_t size = buf->size;
+    if (cnode_socket_send(n, n->owner_id, n->owner_id_len, buf) == 0) return 0;
     if (errno == EHOSTUNREACH) {
         n->owner_gone = 1;
         return 0;
@@ -41,6 +42,52 @@ static int s_send_owner(cnode_t *n)
         return 0;
     }
     return s_broken(n, "send");
+}
+
+int cnode_flush(cnode_t *n)
+{
+    if (n->batch.size == 0) return 0;
+    if (n->owner_gone) {
+        msgpack_sbuffer_clear(&n->batch);
+        return 0;
+    }
+    return s_send_owner(n, &n->batch);
+}
+
+/* Whether more frames from the owner are already here: the current message has more, or the
+   next message is waiting. */
+static int s_more_input(cnode_t *n)
+{
+    if (n->more_frames) return 1;
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt(n->router, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
+static int64_t s_micros_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - t->tv_sec) * 1000000 + (now.tv_nsec - t->tv_nsec) / 1000;
+}
+
+/* Sends the whole frame in n->out. While more input waits, small frames are held in n->batch
+   and go as one message: one ZeroMQ message per reply is what limits pipelined calls, above all
+   on the owner's side. A lone call's reply is never held: nothing else is waiting. A held reply
+   waits at most CNODE_BATCH_MICROS and the handler running when they pass. */
+static int s_emit(cnode_t *n)
+{
+    size_t limit = (uint64_t)n->args.max_message_size < CNODE_BATCH_BYTES
+                       ? (size_t)n->args.max_message_size : CNODE_BATCH_BYTES;
+    if (n->out.size <= limit - n->batch.size && n->batch.size <= limit && s_more_input(n)) {
+        if (n->batch.size == 0) clock_gettime(CLOCK_MONOTONIC, &n->batch_since);
+        if (msgpack_sbuffer_write(&n->batch, n->out.data, n->out.size) < 0)
+            return s_broken(n, "batch");
+        msgpack_sbuffer_clear(&n->out);
+        return s_micros_since(&n->batch_since) < CNODE_BATCH_MICROS ? 0 : cnode_flush(n);
+    }
+    if (cnode_flush(n) < 0) return -1;
+    return n->owner_gone ? 0 : s_send_owner(n, &n->out);
 }
 
 static msgpack_packer s_packer(cnode_t *n)
@@ -87,7 +134,7 @@ static int s_hello(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame, const struct cno
     n->has_owner = 1;
     /* Nobody else may connect, and nothing is left on disk whatever happens next. */
     cnode_socket_remove_ipc(n);
-    return s_send_owner(n);
+    return s_send_owner(n, &n->out);
 }
 
 static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
@@ -126,7 +173,7 @@ static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
         if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len, reason) < 0)
             return s_broken(n, "pack");
     }
-    return s_send_owner(n);
+    return s_emit(n);
 }
 
 /* Answered at once, between handlers: a PONG late by a handler's run time is how the owner's
@@ -135,7 +182,7 @@ static int s_ping(cnode_t *n, uint32_t seq)
 {
     msgpack_packer pk = s_packer(n);
     if (cnode_frame_pack_pong(&pk, seq) < 0) return s_broken(n, "pack");
-    return s_send_owner(n);
+    return s_emit(n);
 }
 
 static void s_cast(cnode_t *n, const msgpack_object *message)
@@ -151,10 +198,10 @@ static void s_cast(cnode_t *n, const msgpack_object *message)
 /* A frame from the owner that is not one the protocol allows: said once, then dropped quietly,
    so that a broken owner cannot flood stderr. A CALL whose message alone is undecodable is still
    answered, so that the call fails at once instead of timing out. */
-static int s_malformed(cnode_t *n, zmq_msg_t *frame)
+static int s_malformed(cnode_t *n, const char *data, size_t size)
 {
     uint32_t id;
-    if (cnode_frame_peek_call_id(zmq_msg_data(frame), zmq_msg_size(frame), &id) == 0) {
+    if (cnode_frame_peek_call_id(data, size, &id) == 0) {
         msgpack_packer pk = s_packer(n);
         if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len,
                                   "the worker cannot decode this message: it is not MessagePack, "
@@ -162,42 +209,72 @@ static int s_malformed(cnode_t *n, zmq_msg_t *frame)
                                   "msgpack-c's limit of 31 levels")
             < 0)
             return s_broken(n, "pack");
-        return s_send_owner(n);
+        return s_emit(n);
     }
     if (!n->reported_malformed)
         fprintf(stderr, "cnode %s: dropped a malformed frame from the owner (%zu bytes); further "
-                        "ones are dropped silently\n", n->args.name, zmq_msg_size(frame));
+                        "ones are dropped silently\n", n->args.name, size);
     n->reported_malformed = 1;
     return 0;
 }
 
-static int s_frame(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
+/* One frame from the owner, after the handshake. */
+static int s_owner_frame(cnode_t *n, const char *data, size_t size)
 {
-    int owner = n->has_owner && zmq_msg_size(id) == n->owner_id_len
-                && memcmp(zmq_msg_data(id), n->owner_id, n->owner_id_len) == 0;
-    /* Decoding costs memory in proportion to the frame (msgpack-c makes an object of every
-       element): a stranger gets no more than a HELLO's worth. */
-    if (!owner && zmq_msg_size(frame) > CNODE_HELLO_MAX_SIZE) return 0;
     struct cnode_frame f;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = 0;
-    if (cnode_frame_decode(&u, zmq_msg_data(frame), zmq_msg_size(frame), &f) < 0) {
-        if (owner) rc = s_malformed(n, frame); /* from anyone else: dropped without a word */
-    } else if (f.kind == CNODE_FRAME_HELLO) {
-        rc = s_hello(n, id, frame, &f);
-    } else if (!owner) {
-        /* not handshaken: dropped without an answer */
-    } else if (f.kind == CNODE_FRAME_CALL) {
-        rc = s_call(n, f.id, f.message);
-    } else if (f.kind == CNODE_FRAME_CAST) {
-        s_cast(n, f.message);
-    } else if (f.kind == CNODE_FRAME_STOP) {
-        n->stopping = 1;
-    } else if (f.kind == CNODE_FRAME_PING) {
-        rc = s_ping(n, f.seq);
-    }
+    if (cnode_frame_decode(&u, data, size, &f) < 0) rc = s_malformed(n, data, size);
+    else if (f.kind == CNODE_FRAME_CALL) rc = s_call(n, f.id, f.message);
+    else if (f.kind == CNODE_FRAME_CAST) s_cast(n, f.message);
+    else if (f.kind == CNODE_FRAME_STOP) n->stopping = 1;
+    else if (f.kind == CNODE_FRAME_PING) rc = s_ping(n, f.seq);
+    /* a HELLO from the owner: it has shaken hands already */
     msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* A message from a peer that is not the owner: one HELLO, or nothing worth an answer. */
+static int s_stranger(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
+{
+    /* Decoding costs memory in proportion to the frame (msgpack-c makes an object of every
+       element): a stranger gets no more than a HELLO's worth. */
+    if (zmq_msg_size(frame) > CNODE_HELLO_MAX_SIZE) return 0;
+    struct cnode_frame f;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = 0;
+    if (cnode_frame_decode(&u, zmq_msg_data(frame), zmq_msg_size(frame), &f) == 0
+        && f.kind == CNODE_FRAME_HELLO)
+        rc = s_hello(n, id, frame, &f);
+    /* anything else: dropped without an answer */
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* One message: the owner's holds one frame or more, back to back (docs/protocol.md section 2),
+   handled in order until a STOP. */
+static int s_message(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
+{
+    int owner = n->has_owner && zmq_msg_size(id) == n->owner_id_len
+                && memcmp(zmq_msg_data(id), n->owner_id, n->owner_id_len) == 0;
+    if (!owner) return s_stranger(n, id, frame);
+    const char *data = zmq_msg_data(frame);
+    size_t size = zmq_msg_size(frame), off = 0;
+    int rc = 0;
+    while (rc == 0 && off < size && !n->stopping && !n->owner_gone) {
+        size_t len;
+        int ext;
+        if (cnode_msgpack_next(data + off, size - off, &len, &ext) < 0) {
+            /* Where the next frame would start is unknown: the rest is one malformed frame. */
+            len = size - off;
+        }
+        n->more_frames = off + len < size;
+        rc = s_owner_frame(n, data + off, len);
+        off += len;
+    }
+    n->more_frames = 0;
     return rc;
 }
 
@@ -261,11 +338,13 @@ int cnode_run(cnode_t *n, cnode_handler handler, void *user)
                 return 1;
             }
             if (got == 0) break;
-            int rc = s_frame(n, &id, &frame);
+            int rc = s_message(n, &id, &frame);
             zmq_msg_close(&id);
             zmq_msg_close(&frame);
             if (rc < 0) return 1;
         }
+        /* Nothing more is waiting: what was held for a batch goes now. */
+        if (cnode_flush(n) < 0) return 1;
         if (n->stopping || n->owner_gone) break;
         if (items[1].revents) {
             int closed = cnode_socket_owner_closed(n);

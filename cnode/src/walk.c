@@ -27,11 +27,10 @@ static const struct {
     {3, 2, S_MAP},   {5, 4, S_MAP},                    /* de-df map 16/32 */
 };
 
-/* Steps over the header at p (and the bytes of a str or bin). Returns the bytes stepped over
-   with *owed set to the elements that follow, 0 when the object is cut short, -1 when p is not
-   MessagePack, -2 at an ext value (the protocol carries none: msgpackr would decode an unknown
-   ext type as an error, and some known ones as its own objects). */
-static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed)
+/* Steps over the header at p (and the bytes of a str, bin or ext). Returns the bytes stepped
+   over with *owed set to the elements that follow and *ext set at an ext value, 0 when the
+   object is cut short, -1 when p is not MessagePack. */
+static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed, int *ext)
 {
     unsigned b = p[0];
     uint64_t size = 1;
@@ -41,8 +40,8 @@ static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed)
     else if (b <= 0x9f) *owed = b & 0x0f;
     else if (b <= 0xbf) size = 1 + (b & 0x1f);
     else if (b == 0xc1) return -1; /* never used */
-    else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) return -2;
     else {
+        *ext |= (b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8);
         unsigned head = s_types[b - 0xc4].head, width = s_types[b - 0xc4].len;
         if (avail < head) return 0;
         uint64_t n = 0;
@@ -57,22 +56,38 @@ static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed)
     return size <= avail ? (int64_t)size : 0;
 }
 
+int cnode_msgpack_next(const void *data, size_t size, size_t *len, int *ext)
+{
+    const unsigned char *start = data, *p = start, *end = p + size;
+    uint64_t owed = 1;
+    *ext = 0;
+    while (owed > 0) {
+        uint64_t more;
+        int64_t step = p < end ? s_step(p, (size_t)(end - p), &more, ext) : 0;
+        if (step <= 0) return step == 0 ? -1 : -2;
+        p += step;
+        owed += more - 1;
+        /* each element owed takes at least one byte: more than are left means cut short, and
+           it keeps `owed` far from overflowing */
+        if (owed > (uint64_t)(end - p)) return -1;
+    }
+    *len = (size_t)(p - start);
+    return 0;
+}
+
 int cnode_msgpack_count(const void *data, size_t size, size_t *count)
 {
-    const unsigned char *p = data, *end = p + size;
+    const char *p = data;
     *count = 0;
-    while (p < end) {
-        uint64_t owed = 1;
-        while (owed > 0) {
-            uint64_t more;
-            int64_t step = p < end ? s_step(p, (size_t)(end - p), &more) : 0;
-            if (step <= 0) return step == 0 ? -1 : step == -1 ? -2 : -3;
-            p += step;
-            owed += more - 1;
-            /* each element owed takes at least one byte: more than are left means cut short,
-               and it keeps `owed` far from overflowing */
-            if (owed > (uint64_t)(end - p)) return -1;
-        }
+    while (size > 0) {
+        size_t len;
+        int ext, rc = cnode_msgpack_next(p, size, &len, &ext);
+        if (rc < 0) return rc;
+        /* The protocol carries no ext value: msgpackr would decode an unknown ext type as an
+           error, and some known ones as its own objects. */
+        if (ext) return -3;
+        p += len;
+        size -= len;
         ++*count;
     }
     return 0;

@@ -95,7 +95,7 @@ describe('a worker that sends garbage during the handshake', () => {
     expect(ready()).toBeGreaterThan(0);
     expect(Date.now() - ready()).toBeLessThan(1000); // not readyTimeout, which the handshake may also take
     expect(error.code).toBe('ERR_CNODE_PROTOCOL');
-    expect(error.message).toMatch(/broke the protocol during the handshake: it sent a frame of \d+ bytes that is not (MessagePack|a frame)/);
+    expect(error.message).toMatch(/broke the protocol during the handshake: it sent a message of \d+ bytes that (is not MessagePack|holds something other than frames)/);
     expect(pid()).toBeGreaterThan(0);
     expect(isAlive(pid())).toBe(false);
     await settle();
@@ -134,15 +134,15 @@ const notFrames = ['map', 'unknown-kind', 'string-id', 'short-reply', 'fail-with
 
 describe('a worker that sends garbage after the handshake: killed, every call fails at once, one frame counted', () => {
   it('welcome-then-random: random bytes for a reply', async () => {
-    await expectViolation('welcome-then-random', /it sent a frame of \d+ bytes that is not (MessagePack|a frame of protocol version 1)/);
+    await expectViolation('welcome-then-random', /it sent a message of \d+ bytes that (is not MessagePack|holds something other than frames of protocol version 2)/);
   });
 
   it('truncated: a reply cut in the middle', async () => {
-    await expectViolation('truncated', /it sent a frame of \d+ bytes that is not MessagePack/);
+    await expectViolation('truncated', /it sent a message of \d+ bytes that is not MessagePack/);
   });
 
   it(`not-a-frame: MessagePack that is no frame (${notFrames.join(', ')})`, async () => {
-    await Promise.all(notFrames.map((variant) => expectViolation('not-a-frame', /it sent a frame of \d+ bytes that is not a frame of protocol version 1/, variant)));
+    await Promise.all(notFrames.map((variant) => expectViolation('not-a-frame', /it sent a message of \d+ bytes that holds something other than frames of protocol version 2/, variant)));
   });
 
   it('multipart: a reply in a two-part message', async () => {

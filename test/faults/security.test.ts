@@ -17,6 +17,7 @@ import { binary, isAlive, liveChildren, rejection, socketDirectories, waitUntil,
 
 // Frames built by hand, as docs/protocol.md has them.
 const packr = new Packr({ useRecords: false });
+const VERSION = 2;
 const HELLO = 1;
 const CALL = 3;
 const CAST = 4;
@@ -140,7 +141,7 @@ async function stranger(endpoint: string, frames: (Buffer | unknown[])[], until:
       throw new Error(`${error.message}; it reported ${JSON.stringify(events)}`);
     });
     try {
-      for (;;) answers.push(packr.unpack((await socket.receive())[0]));
+      for (;;) answers.push(...packr.unpackMultiple((await socket.receive())[0])); // replies may come in batches
     } catch (error) {
       if (!isTimeout(error)) throw error; // else the receive timed out: no more answers
     }
@@ -263,8 +264,22 @@ describe('a stranger on plain tcp (curve: false): the cookie is the lock', () =>
 
   it('(control) with no owner yet, a peer with the right cookie is welcomed and answered', async () => {
     await byHand(undefined, async ({ endpoint, cookie, name }) => {
-      const first = await stranger(endpoint, [[HELLO, 1, cookie], [CALL, 1, { op: 'add', a: 1, b: 2 }]], /^handshake$/);
-      expect(first.answers).toEqual([[WELCOME, 1, name], [REPLY, 1, name, 3]]);
+      const first = await stranger(endpoint, [[HELLO, VERSION, cookie], [CALL, 1, { op: 'add', a: 1, b: 2 }]], /^handshake$/);
+      expect(first.answers).toEqual([[WELCOME, VERSION, name], [REPLY, 1, name, 3]]);
+    });
+  });
+
+  it('(control) one message of several frames is handled frame by frame; bytes that are no frame end the message, not the worker', async () => {
+    await byHand(undefined, async ({ endpoint, cookie, name }) => {
+      const batch = Buffer.concat([
+        packr.pack([CALL, 1, { op: 'add', a: 1, b: 2 }]),
+        packr.pack([CAST, { op: 'set', value: 'batched' }]),
+        packr.pack([CALL, 2, { op: 'get' }]),
+        Buffer.from([0xc1]), // never used in MessagePack: where a next frame would start is unknown
+        packr.pack([CALL, 3, { op: 'get' }]),
+      ]);
+      const owner = await stranger(endpoint, [[HELLO, VERSION, cookie], batch, [CALL, 4, { op: 'get' }]], /^handshake$/);
+      expect(owner.answers).toEqual([[WELCOME, VERSION, name], [REPLY, 1, name, 3], [REPLY, 2, name, 'batched'], [REPLY, 4, name, 'batched']]);
     });
   });
 
@@ -278,9 +293,9 @@ describe('a stranger on plain tcp (curve: false): the cookie is the lock', () =>
     const nearly = `${cookie.slice(0, 63)}${cookie[63] === '0' ? '1' : '0'}`; // only the last character wrong
     await expectShutOut(
       node,
-      [[HELLO, 1, nearly], [CAST, HACK], [CALL, 1, { op: 'get' }]],
-      [[HELLO, 1, '0'.repeat(64)], [CAST, HACK], [CALL, 2, HACK]],
-      [[HELLO, 1, cookie.slice(0, 32)], [HELLO, 1], [HELLO], [HELLO, 1, `${cookie}0`], [CAST, HACK]],
+      [[HELLO, VERSION, nearly], [CAST, HACK], [CALL, 1, { op: 'get' }]],
+      [[HELLO, VERSION, '0'.repeat(64)], [CAST, HACK], [CALL, 2, HACK]],
+      [[HELLO, VERSION, cookie.slice(0, 32)], [HELLO, VERSION], [HELLO], [HELLO, VERSION, `${cookie}0`], [CAST, HACK]],
     );
   });
 
@@ -291,7 +306,7 @@ describe('a stranger on plain tcp (curve: false): the cookie is the lock', () =>
 
   it('(d) a HELLO with the right cookie, after the owner connected, gets no WELCOME', async () => {
     const { node, cookie } = await target();
-    await expectShutOut(node, [[HELLO, 1, cookie], [CAST, HACK], [CALL, 7, HACK], [CALL, 8, { op: 'get' }]]);
+    await expectShutOut(node, [[HELLO, VERSION, cookie], [CAST, HACK], [CALL, 7, HACK], [CALL, 8, { op: 'get' }]]);
     await expect(node.call({ op: 'set', value: 'still the owner' })).resolves.toBe(true);
     await expect(node.call({ op: 'get' })).resolves.toBe('still the owner');
   });
@@ -312,22 +327,22 @@ describe('a stranger on tcp with CurveZMQ (the default)', () => {
     const [server, client, other] = [curveKeyPair(), curveKeyPair(), curveKeyPair()];
     expect(publicKeyOf(server.secretKey)).toBe(server.publicKey); // publicKeyOf, used below, is right
     await byHand({ server, client }, async ({ endpoint, cookie, name }) => {
-      const hello = [[HELLO, 1, cookie], [CALL, 1, { op: 'add', a: 1, b: 2 }]];
+      const hello = [[HELLO, VERSION, cookie], [CALL, 1, { op: 'add', a: 1, b: 2 }]];
       const [refused, wrongCookie] = await Promise.all([
         stranger(endpoint, hello, /^handshake:error:auth$/, { serverKey: server.publicKey, ...other }),
-        stranger(endpoint, [[HELLO, 1, '0'.repeat(64)], [CALL, 1, 'x']], /^handshake$/, { serverKey: server.publicKey, ...client }),
+        stranger(endpoint, [[HELLO, VERSION, '0'.repeat(64)], [CALL, 1, 'x']], /^handshake$/, { serverKey: server.publicKey, ...client }),
       ]);
       expect(refused.answers).toEqual([]);
       expect(wrongCookie.answers).toEqual([]);
       const owner = await stranger(endpoint, hello, /^handshake$/, { serverKey: server.publicKey, ...client });
-      expect(owner.answers).toEqual([[WELCOME, 1, name], [REPLY, 1, name, 3]]);
+      expect(owner.answers).toEqual([[WELCOME, VERSION, name], [REPLY, 1, name, 3]]);
     });
   });
 
   it('(a) a plain stranger fails the ZeroMQ handshake and changes nothing, even with the right cookie', async () => {
     const { node, env } = await target();
     const [{ answers, events }, sum] = await Promise.all([
-      stranger(node.endpoint, [[HELLO, 1, env.CNODE_COOKIE], [CAST, HACK], [CALL, 1, { op: 'get' }]], /^handshake:error:/),
+      stranger(node.endpoint, [[HELLO, VERSION, env.CNODE_COOKIE], [CAST, HACK], [CALL, 1, { op: 'get' }]], /^handshake:error:/),
       node.call({ op: 'add', a: 1, b: 2 }),
     ]);
     expect(events).not.toContain('handshake');
@@ -345,7 +360,7 @@ describe('a stranger on tcp with CurveZMQ (the default)', () => {
     // 'handshake:error:auth' is the ZAP handler's refusal (status 400); a wrong server key would
     // fail the handshake before ZAP is asked, as 'handshake:error:other'.
     const [{ answers, events }, sum] = await Promise.all([
-      stranger(node.endpoint, [[HELLO, 1, env.CNODE_COOKIE], [CAST, HACK], [CALL, 1, { op: 'get' }]], /^handshake:error:auth$/, { serverKey, ...own }),
+      stranger(node.endpoint, [[HELLO, VERSION, env.CNODE_COOKIE], [CAST, HACK], [CALL, 1, { op: 'get' }]], /^handshake:error:auth$/, { serverKey, ...own }),
       node.call({ op: 'add', a: 1, b: 2 }),
     ]);
     expect(events).not.toContain('handshake');

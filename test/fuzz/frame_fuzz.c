@@ -78,6 +78,32 @@ static void s_frame(const uint8_t *data, size_t size)
     msgpack_unpacked_destroy(&u);
 }
 
+/* The same bytes as a message of frames back to back, split as run.c splits it; where the walk
+   says the count is whole, the split must agree with it. */
+static void s_message(const uint8_t *data, size_t size)
+{
+    size_t count, pieces = 0, off = 0;
+    int walked = cnode_msgpack_count(data, size, &count);
+    while (off < size) {
+        size_t len;
+        int ext;
+        if (cnode_msgpack_next(data + off, size - off, &len, &ext) < 0) break;
+        if (len == 0 || len > size - off) {
+            fprintf(stderr, "frame_fuzz: cnode_msgpack_next measured %zu bytes of %zu\n", len,
+                    size - off);
+            abort();
+        }
+        if (len != size) s_frame(data + off, len); /* a whole-input frame was checked already */
+        off += len;
+        pieces++;
+    }
+    if (walked == 0 && (off != size || pieces != count)) {
+        fprintf(stderr, "frame_fuzz: %zu objects by count, %zu pieces over %zu of %zu bytes\n",
+                count, pieces, off, size);
+        abort();
+    }
+}
+
 /* The same bytes as a ZAP request: a part count (0..15) in the first byte's low bits, then each
    part as one length byte and that many bytes, cut short where the input ends. */
 static void s_zap(const uint8_t *data, size_t size)
@@ -101,6 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     s_frame(data, size);
+    s_message(data, size);
     s_zap(data, size);
     return 0;
 }

@@ -12,9 +12,9 @@ const cookie = 'ab'.repeat(32);
 const node = 'cnode_1_1@host';
 
 const frames = {
-  hello: [1, 1, cookie],
-  'hello-other-version': [1, 2, cookie],
-  welcome: [2, 1, node],
+  hello: [1, 2, cookie],
+  'hello-other-version': [1, 1, cookie],
+  welcome: [2, 2, node],
   'call-int': [3, 1, 42],
   'call-map': [3, 7, { op: 'echo', value: [1, 'two', 3.5, null, true, false, -7, Buffer.from([0, 1, 2])] }],
   'call-nested': [3, 0xffffffff, [[[[{ a: [1] }]]]]],
@@ -31,6 +31,9 @@ const bytes = Object.fromEntries(Object.entries(frames).map(([name, frame]) => [
 // (0xc1), which the worker still answers with FAIL.
 bytes['call-array16'] = Buffer.from([0xdc, 0x00, 0x03, 0x03, 0xcd, 0x01, 0x00, 0xc0]);
 bytes['call-undecodable'] = Buffer.from([0x93, 0x03, 0x05, 0xc1]);
+// A message of frames back to back (version 2 batches), the last one cut short.
+bytes.batch = Buffer.concat([bytes['call-int'], bytes.cast, bytes['call-map'], bytes.ping, bytes.stop]);
+bytes['batch-cut'] = Buffer.concat([bytes['call-int'], bytes.cast, bytes['call-map'].subarray(0, 9)]);
 // A ZAP request as frame_fuzz.c reads one: 7 parts, each a length byte then its bytes.
 const zapParts = ['1.0', '1', '', '127.0.0.1', '', 'CURVE', "the owner's 32-byte public key!\0"];
 bytes['zap-curve'] = Buffer.concat([Buffer.from([7]), ...zapParts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')]))]);
