@@ -1,0 +1,67 @@
+/*
+ * shared.h: the worker's mappings of its owner's shared buffers (SharedBuffer in Node,
+ * src/shared-buffer.ts). Private to the library: the message loop maps what a call names, and
+ * forgets what the owner released.
+ *
+ * The owner makes a sealed memfd (its size can never change) and names it by its pid, its
+ * descriptor number there and the file's inode. The worker opens /proc/<pid>/fd/<fd>, which gives
+ * it its own descriptor for the same file (the owner must be the worker's parent or share its
+ * uid: the kernel checks ptrace read access), maps it, and closes the descriptor: the mapping
+ * alone keeps the memory alive. The owner's fd number may have been closed and reused for
+ * another file since the message was sent, so the inode is checked.
+ *
+ * Errors: as in cnode.h: NULL with errno set. Not thread-safe: one cache per thread (the node's
+ * belongs to the thread that runs cnode_run).
+ */
+#ifndef CNODE_SHARED_H
+#define CNODE_SHARED_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* How many buffers stay mapped at once; mapping one more unmaps the least recently used. */
+#define CNODE_SHARED_MAPS 64
+
+/* One mapping of an owner's buffer. */
+struct cnode_shared_map {
+    uint64_t inode;     /* the memfd's inode; 0 marks a free slot */
+    void *addr;         /* the mapping: the whole file, read-write, shared */
+    uint64_t size;      /* its size: the file's size when it was mapped */
+    uint64_t used;      /* the cache's clock when last returned, for LRU eviction */
+};
+
+/* The cache. Plain data: zero it or call cnode_shared_init; release it with cnode_shared_clear. */
+struct cnode_shared_maps {
+    struct cnode_shared_map slot[CNODE_SHARED_MAPS];
+    uint64_t clock;     /* counts cnode_shared_map calls */
+};
+
+void cnode_shared_init(struct cnode_shared_maps *m);
+
+/*
+ * Maps the owner's buffer named by (owner_pid, fd, inode) and returns its first byte; at least
+ * `size` bytes from there are valid. A buffer already mapped (same inode, at least `size` bytes)
+ * is returned from the cache without a system call. Otherwise: opens /proc/<owner_pid>/fd/<fd>
+ * (O_RDWR | O_CLOEXEC), checks that it is the same file (st_ino == inode, and sealed against
+ * shrinking and growing as the owner's buffers are, so that no page can vanish under the worker
+ * and raise SIGBUS) and holds at least `size` bytes, maps all of it MAP_SHARED read-write, and
+ * closes the descriptor. When the cache is full the least recently returned mapping is unmapped
+ * to make room.
+ *
+ * The pointer belongs to the cache: it stays valid until cnode_shared_forget(inode),
+ * cnode_shared_clear, or until CNODE_SHARED_MAPS other buffers have been mapped since it was
+ * last returned. Returns NULL with errno: EINVAL (owner_pid, fd, inode or size is 0 or out of
+ * range, or the file holds fewer than `size` bytes), ESTALE (the fd now names another file),
+ * ENOENT (no such process, or no such descriptor in it), EACCES or EPERM (no right to open it),
+ * ENOMEM, or what open or mmap reported.
+ */
+void *cnode_shared_map(struct cnode_shared_maps *m, pid_t owner_pid, uint32_t fd, uint64_t inode,
+                       uint64_t size);
+
+/* The owner released the buffer: unmaps it if it is mapped. Pointers to it become invalid. */
+void cnode_shared_forget(struct cnode_shared_maps *m, uint64_t inode);
+
+/* Unmaps everything (at cnode_destroy). The cache stays usable, empty. */
+void cnode_shared_clear(struct cnode_shared_maps *m);
+
+#endif /* CNODE_SHARED_H */
