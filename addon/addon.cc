@@ -1,11 +1,17 @@
 // The Node.js addon: what Node's own API cannot do for the library. Built by cmake-js from the
 // project's CMakeLists.txt into build/addon/cnode.node; loaded by src/native.ts.
+//
+//  - reap(pid): collect an exited child (worker_thread owners).
+//  - sharedCreate / sharedRelease / sharedStats: memory the owner shares with its workers
+//    (shared.h).
 #include <napi.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <sys/wait.h>
+
+#include "shared.h"
 
 namespace {
 
@@ -47,6 +53,9 @@ Napi::Value Reap(const Napi::CallbackInfo &info)
 Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
     exports.Set("reap", Napi::Function::New(env, Reap, "reap"));
+    exports.Set("sharedCreate", Napi::Function::New(env, cnode_addon::SharedCreate, "sharedCreate"));
+    exports.Set("sharedRelease", Napi::Function::New(env, cnode_addon::SharedRelease, "sharedRelease"));
+    exports.Set("sharedStats", Napi::Function::New(env, cnode_addon::SharedStats, "sharedStats"));
     return exports;
 }
 
