@@ -1,5 +1,5 @@
 import { Dealer, type Observer } from 'zeromq';
-import { decodeAll, encodeFrame } from './codec.js';
+import { decodeAll, encodeFrame, MAX_SIDES } from './codec.js';
 import { CNodeError } from './errors.js';
 import { asWorkerFrame, FrameKind, PROTOCOL_VERSION, type WorkerFrame } from './protocol.js';
 import { closeOnExit } from './registry.js';
@@ -8,6 +8,8 @@ import { settlesWithin } from './wait.js';
 /** A frame waiting for its turn to be handed to ZeroMQ. `data` is dropped when it is withdrawn. */
 export interface Outgoing {
   data: Buffer | undefined;
+  /** Binaries that travel beside the frame as the message's further parts. */
+  sides?: Buffer[];
   resolve?: () => void;
   reject?: (error: unknown) => void;
 }
@@ -114,16 +116,16 @@ export class Channel {
     });
   }
 
-  /** Queues one encoded frame. Returns its place in the queue, for withdraw(). */
-  send(data: Buffer): Outgoing {
-    const outgoing: Outgoing = { data };
+  /** Queues one encoded frame and its side parts. Returns its place in the queue, for withdraw(). */
+  send(data: Buffer, sides?: Buffer[]): Outgoing {
+    const outgoing: Outgoing = { data, sides };
     if (!this.#closed) this.#enqueue(outgoing);
     return outgoing;
   }
 
   /** Queues one encoded frame; resolves once ZeroMQ has taken it, rejects if the channel closes first. */
-  sendAndWait(data: Buffer): { outgoing: Outgoing; taken: Promise<void> } {
-    const outgoing: Outgoing = { data };
+  sendAndWait(data: Buffer, sides?: Buffer[]): { outgoing: Outgoing; taken: Promise<void> } {
+    const outgoing: Outgoing = { data, sides };
     const taken = new Promise<void>((resolve, reject) => {
       outgoing.resolve = resolve;
       outgoing.reject = reject;
@@ -139,7 +141,7 @@ export class Channel {
    */
   withdraw(outgoing: Outgoing): void {
     if (outgoing.data === undefined) return;
-    outgoing.data = undefined;
+    outgoing.data = outgoing.sides = undefined;
     outgoing.reject?.(new Error('withdrawn'));
     if (++this.#withdrawn >= SWEEP_AT && this.#withdrawn * 2 >= this.#queue.length) {
       this.#queue = this.#queue.filter((queued) => queued.data !== undefined);
@@ -170,7 +172,8 @@ export class Channel {
 
   // Sends what is queued, in order. Frames that queued up while the last send was in progress go
   // together in one ZeroMQ message, up to BATCH_BYTES: one message per call is what limits
-  // pipelined calls (docs/protocol.md section 2). A lone frame goes at once, on its own.
+  // pipelined calls (docs/protocol.md section 2). A lone frame goes at once, on its own, and so
+  // does a frame with side parts, whose indexes count the parts of its own message.
   async #pump(): Promise<void> {
     this.#sending = true;
     while (this.#queue.length > 0 && !this.#closed) {
@@ -178,22 +181,30 @@ export class Channel {
       const frames: Buffer[] = [];
       let bytes = 0;
       let taken = 0;
+      let sides: Buffer[] = [];
       for (; taken < this.#queue.length; taken++) {
-        const { data } = this.#queue[taken];
-        if (data === undefined) {
+        const outgoing = this.#queue[taken];
+        if (outgoing.data === undefined) {
           this.#withdrawn--;
           continue;
         }
-        if (frames.length > 0 && bytes + data.length > this.#batchBytes) break;
-        frames.push(data);
-        batch.push(this.#queue[taken]);
-        bytes += data.length;
+        const hasSides = outgoing.sides !== undefined && outgoing.sides.length > 0;
+        if (frames.length > 0 && (hasSides || bytes + outgoing.data.length > this.#batchBytes)) break;
+        frames.push(outgoing.data);
+        batch.push(outgoing);
+        bytes += outgoing.data.length;
+        if (hasSides) {
+          sides = outgoing.sides!;
+          taken++;
+          break;
+        }
       }
       this.#queue.splice(0, taken);
       if (batch.length === 0) continue;
-      for (const outgoing of batch) outgoing.data = undefined; // out of the queue: too late to withdraw
+      for (const outgoing of batch) outgoing.data = outgoing.sides = undefined; // out of the queue: too late to withdraw
       try {
-        await this.#socket.send(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes));
+        const framesPart = frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes);
+        await this.#socket.send(sides.length > 0 ? [framesPart, ...sides] : framesPart);
         for (const outgoing of batch) outgoing.resolve?.();
       } catch (error) {
         for (const outgoing of batch) outgoing.reject?.(error);
@@ -234,12 +245,12 @@ export class Channel {
   #dispatch(message: Buffer[]): void {
     // Counted only for a report: this runs for every message.
     const bytes = () => message.reduce((n, part) => n + part.length, 0);
-    if (message.length !== 1) return this.#violation(`a message of ${message.length} parts (${bytes()} bytes); version ${PROTOCOL_VERSION} messages have one`);
+    if (message.length > 1 + MAX_SIDES) return this.#violation(`a message of ${message.length} parts (${bytes()} bytes); version ${PROTOCOL_VERSION} messages have at most ${1 + MAX_SIDES}`);
     let values: unknown[];
     try {
-      values = decodeAll(message[0]);
+      values = decodeAll(message[0], message.slice(1));
     } catch (error) {
-      return this.#violation(`a message of ${bytes()} bytes that is not MessagePack (${(error as Error).message})`);
+      return this.#violation(`a message of ${bytes()} bytes that cannot be decoded (${(error as Error).message})`);
     }
     for (const value of values) {
       if (this.#closed) return;

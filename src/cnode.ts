@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Channel, type Outgoing } from './channel.js';
-import { encodeFrame, encodeMessageFrame } from './codec.js';
+import { encodeFrame, encodeMessageFrame, type Encoded } from './codec.js';
 import { CNodeError, describeExit, exitedError, type ExitInfo } from './errors.js';
 import { checkTimeout, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
 import { Heartbeat } from './heartbeat.js';
@@ -193,9 +193,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
       return Promise.reject(error);
     }
     const id = this.#allocateId();
-    let frame: Buffer;
+    let encoded: Encoded;
     try {
-      frame = this.#encode([FrameKind.Call, id], message);
+      encoded = this.#encode([FrameKind.Call, id], message);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -223,7 +223,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
         reject: (error) => (settle(), reject(error)),
       });
       // A frame not sent means the socket closed: the worker is ending, and its exit settles the call.
-      outgoing = this.#channel.send(frame);
+      outgoing = this.#channel.send(encoded.frame, encoded.sides);
     });
   }
 
@@ -237,7 +237,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const { timeout = this.#options.callTimeout } = options;
     checkTimeout('timeout', timeout);
     this.#checkCanSend();
-    const { outgoing, taken } = this.#channel.sendAndWait(this.#encode([FrameKind.Cast], message));
+    const { frame, sides } = this.#encode([FrameKind.Cast], message);
+    const { outgoing, taken } = this.#channel.sendAndWait(frame, sides);
     this.#queuedSends++;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -387,13 +388,16 @@ export class CNode extends EventEmitter<CNodeEvents> {
     return this.#dropped;
   }
 
-  /** Encodes a frame with the user's message, refusing what is over maxMessageSize. */
-  #encode(fields: readonly unknown[], message: unknown): Buffer {
-    const frame = encodeMessageFrame(fields, message);
-    if (frame.length > this.#options.maxMessageSize) {
-      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `a message to cnode ${this.name} encodes to ${frame.length} bytes, over maxMessageSize (${this.#options.maxMessageSize} bytes); nothing was sent`, { node: this.name });
+  /** Encodes a frame with the user's message, refusing a frame or binary over maxMessageSize. */
+  #encode(fields: readonly unknown[], message: unknown): Encoded {
+    const encoded = encodeMessageFrame(fields, message);
+    const limit = this.#options.maxMessageSize;
+    const biggestSide = Math.max(0, ...encoded.sides.map((side) => side.length)); // at most MAX_SIDES
+    const over = encoded.frame.length > limit ? `encodes to ${encoded.frame.length} bytes` : biggestSide > limit ? `carries a binary of ${biggestSide} bytes` : undefined;
+    if (over) {
+      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `a message to cnode ${this.name} ${over}, over maxMessageSize (${limit} bytes); nothing was sent`, { node: this.name });
     }
-    return frame;
+    return encoded;
   }
 
   #checkCanSend(): void {

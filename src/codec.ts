@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { addExtension, Packr } from 'msgpackr';
 import { CNodeError } from './errors.js';
 
 // Records and structured cloning are msgpackr extensions a C peer cannot read; 'auto' gives a
@@ -13,6 +13,46 @@ const UINT32_MAX = 0xffff_ffff;
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
+/**
+ * Binaries of this many bytes or more travel as their own ZeroMQ part beside the frames, not
+ * copied through MessagePack (docs/protocol.md section 2; the worker's CNODE_SIDE_MIN).
+ */
+export const SIDE_MIN = 32768;
+/** The most side parts in one message (the worker's CNODE_MAX_SIDES). */
+export const MAX_SIDES = 64;
+/** The ext type that stands for a side part in a frame: its data is the part's index, 4 bytes big-endian. */
+const EXT_SIDE = 1;
+
+/** A binary's place among the side parts of the message being encoded. */
+class SideRef {
+  constructor(readonly index: number) {}
+}
+
+/** The side parts of the message being decoded: what EXT_SIDE values resolve to. */
+let receivedSides: Buffer[] = [];
+
+addExtension({
+  Class: SideRef,
+  type: EXT_SIDE,
+  pack: (ref: SideRef) => {
+    const data = Buffer.alloc(4);
+    data.writeUInt32BE(ref.index);
+    return data;
+  },
+  unpack: (data: Buffer) => {
+    const index = data.length === 4 ? data.readUInt32BE(0) : 0;
+    const side = receivedSides[index - 1];
+    if (!side) throw new Error(`a side-part reference to part ${index} of a message with ${receivedSides.length + 1} parts`);
+    return side;
+  },
+});
+
+/** A frame and the binaries that travel beside it, in order: parts 1, 2, ... of its message. */
+export interface Encoded {
+  frame: Buffer;
+  sides: Buffer[];
+}
+
 /** Encodes a frame made of the protocol's own fields only. */
 export function encodeFrame(fields: readonly unknown[]): Buffer {
   return packr.pack(fields);
@@ -20,20 +60,39 @@ export function encodeFrame(fields: readonly unknown[]): Buffer {
 
 /**
  * Encodes a frame whose last field is the user's message. Throws ERR_CNODE_BAD_MESSAGE, naming
- * where in the message, for what MessagePack cannot carry.
+ * where in the message, for what MessagePack cannot carry. Binaries of SIDE_MIN bytes or more
+ * (the first MAX_SIDES of them) become side parts, copied: the caller may change its buffers as
+ * soon as this returns.
  */
-export function encodeMessageFrame(fields: readonly unknown[], message: unknown): Buffer {
-  return packr.pack([...fields, toWire(message, '$', [])]);
+export function encodeMessageFrame(fields: readonly unknown[], message: unknown): Encoded {
+  const sides: Buffer[] = [];
+  const frame = packr.pack([...fields, toWire(message, '$', [], sides)]);
+  return { frame, sides };
 }
 
-/** Decodes the frames in one message, back to back. Binaries in the result share memory with `message`. */
-export function decodeAll(message: Uint8Array): unknown[] {
-  return packr.unpackMultiple(message) as unknown[];
+/**
+ * Decodes the frames in one message, back to back, with its side parts. Binaries in the result
+ * share memory with the message's parts.
+ */
+export function decodeAll(frames: Uint8Array, sides: Buffer[]): unknown[] {
+  receivedSides = sides;
+  try {
+    return packr.unpackMultiple(frames) as unknown[];
+  } finally {
+    receivedSides = [];
+  }
+}
+
+/** Copies a big binary into its own side part; smaller ones, and those past MAX_SIDES, stay inline. */
+function wireBinary(bytes: Uint8Array, sides: Buffer[]): Uint8Array | SideRef {
+  if (bytes.byteLength < SIDE_MIN || sides.length === MAX_SIDES) return bytes;
+  sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
+  return new SideRef(sides.length);
 }
 
 // Returns `value` itself unless something inside needs a wire form, so the common case allocates
 // nothing: containers are copied only on the path to a changed value.
-function toWire(value: unknown, path: string, ancestors: object[]): unknown {
+function toWire(value: unknown, path: string, ancestors: object[], sides: Buffer[]): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -48,18 +107,18 @@ function toWire(value: unknown, path: string, ancestors: object[]): unknown {
       return value;
     case 'object':
       if (value === null) return null;
-      if (value instanceof Uint8Array) return value;
-      if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-      if (value instanceof ArrayBuffer) return new Uint8Array(value);
+      if (value instanceof Uint8Array) return wireBinary(value, sides);
+      if (ArrayBuffer.isView(value)) return wireBinary(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), sides);
+      if (value instanceof ArrayBuffer) return wireBinary(new Uint8Array(value), sides);
       if (ancestors.includes(value)) throw bad(path, 'a cycle', value);
       if (ancestors.length === MAX_DEPTH) throw bad(path, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
       ancestors.push(value);
       try {
-        if (Array.isArray(value)) return wireArray(value, path, ancestors);
-        if (value instanceof Map) return wireMap(value, path, ancestors);
+        if (Array.isArray(value)) return wireArray(value, path, ancestors, sides);
+        if (value instanceof Map) return wireMap(value, path, ancestors, sides);
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) throw bad(path, `a ${proto?.constructor?.name ?? 'class'} instance`, value);
-        return wireObject(value as Record<string, unknown>, path, ancestors);
+        return wireObject(value as Record<string, unknown>, path, ancestors, sides);
       } finally {
         ancestors.pop();
       }
@@ -68,28 +127,28 @@ function toWire(value: unknown, path: string, ancestors: object[]): unknown {
   }
 }
 
-function wireArray(array: unknown[], path: string, ancestors: object[]): unknown[] {
+function wireArray(array: unknown[], path: string, ancestors: object[], sides: Buffer[]): unknown[] {
   let out: unknown[] | undefined;
   for (let i = 0; i < array.length; i++) {
-    const wired = toWire(array[i], `${path}[${i}]`, ancestors);
+    const wired = toWire(array[i], `${path}[${i}]`, ancestors, sides);
     if (wired !== array[i]) (out ??= array.slice())[i] = wired;
   }
   return out ?? array;
 }
 
-function wireObject(object: Record<string, unknown>, path: string, ancestors: object[]): Record<string, unknown> {
+function wireObject(object: Record<string, unknown>, path: string, ancestors: object[], sides: Buffer[]): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(object)) {
-    const wired = toWire(object[key], `${path}.${key}`, ancestors);
+    const wired = toWire(object[key], `${path}.${key}`, ancestors, sides);
     if (wired !== object[key]) (out ??= { ...object })[key] = wired;
   }
   return out ?? object;
 }
 
-function wireMap(map: Map<unknown, unknown>, path: string, ancestors: object[]): Map<unknown, unknown> {
+function wireMap(map: Map<unknown, unknown>, path: string, ancestors: object[], sides: Buffer[]): Map<unknown, unknown> {
   const out = new Map<unknown, unknown>();
   for (const [key, item] of map) {
-    out.set(toWire(key, `${path} key`, ancestors), toWire(item, `${path}.get(${String(key)})`, ancestors));
+    out.set(toWire(key, `${path} key`, ancestors, sides), toWire(item, `${path}.get(${String(key)})`, ancestors, sides));
   }
   return out;
 }

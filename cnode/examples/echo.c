@@ -3,6 +3,7 @@
  *
  *   anything but a map with an "op" -> the same object back
  *   {op: "echo", value}        -> value
+ *   {op: "scale", factor, data} -> data (float64 values as a binary) multiplied in place
  *   {op: "add", a, b}          -> a + b (an integer if both are, otherwise a float)
  *   {op: "sum", values: [...]} -> the sum of the numbers
  *   {op: "fail", reason}       -> the call fails with that reason
@@ -115,12 +116,28 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
         reply = &nowhere;
     }
     const msgpack_object *op = cnode_map_get(request, "op");
-    if (op == NULL) return msgpack_pack_object(reply, *request);
+    if (op == NULL) return cnode_pack_object(node, reply, request);
     if (op->type != MSGPACK_OBJECT_STR) return cnode_fail(node, "op must be a string");
     const msgpack_object *value = cnode_map_get(request, "value");
 
     if (OP("echo")) {
-        return value ? msgpack_pack_object(reply, *value) : msgpack_pack_nil(reply);
+        return value ? cnode_pack_object(node, reply, value) : msgpack_pack_nil(reply);
+    }
+    if (OP("scale")) {
+        /* In place, in the request's own bytes, which then go back without a copy. */
+        const msgpack_object *factor = cnode_map_get(request, "factor");
+        const msgpack_object *data = cnode_map_get(request, "data");
+        if (!is_number(factor)) return cnode_fail(node, "scale: factor must be a number");
+        if (data == NULL || data->type != MSGPACK_OBJECT_BIN || data->via.bin.size % 8 != 0)
+            return cnode_fail(node, "scale: data must be a binary of float64 values");
+        char *bytes = (char *)data->via.bin.ptr;
+        double by = as_double(factor), x;
+        for (uint32_t i = 0; i < data->via.bin.size; i += 8) { /* memcpy: maybe unaligned */
+            memcpy(&x, bytes + i, sizeof x);
+            x *= by;
+            memcpy(bytes + i, &x, sizeof x);
+        }
+        return cnode_pack_bin(node, reply, bytes, data->via.bin.size);
     }
     if (OP("add")) {
         const msgpack_object *a = cnode_map_get(request, "a"), *b = cnode_map_get(request, "b");
@@ -178,7 +195,8 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
         return msgpack_pack_true(reply);
     }
     if (OP("get")) {
-        return store->has_value ? msgpack_pack_object(reply, store->value.data)
+        /* The store's own bytes: cnode_pack_object copies its big binaries into side parts. */
+        return store->has_value ? cnode_pack_object(node, reply, &store->value.data)
                                 : msgpack_pack_nil(reply);
     }
     if (OP("info")) {

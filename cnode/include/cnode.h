@@ -71,7 +71,9 @@ typedef struct cnode_t cnode_t;
  * Called once per message, in arrival order, on the thread that called cnode_run.
  *  - node:    the worker.
  *  - request: the message the owner sent. It and everything it points to (strings, binaries)
- *             are valid only until the handler returns: copy what you keep.
+ *             are valid only until the handler returns: copy what you keep. Binaries point
+ *             into the received message without a copy, big ones too (they travel as their
+ *             own ZeroMQ parts); the handler may change their bytes in place.
  *  - reply:   for a call, pack exactly one object into it: that is the response. Packing nothing
  *             answers nil; packing more than one object, or an ext value anywhere, fails the
  *             call. For a cast (node.send in Node) reply is NULL.
@@ -150,6 +152,22 @@ char *const *cnode_argv(const cnode_t *node);
  * back for a batch, which go first, could not be sent; the reason is on stderr).
  */
 int cnode_send(cnode_t *node, const void *msgpack, size_t len);
+
+/*
+ * Packs a binary into a reply, as msgpack_pack_bin and msgpack_pack_bin_body would, but a binary
+ * of 32 KiB or more travels beside the frame as its own ZeroMQ part instead of being copied into
+ * it. When `data` is a whole binary of the request (which a handler may change in place: the
+ * bytes are the worker's own), it goes back without any copy. The owner receives a Buffer
+ * either way. Binaries past the 64th of a reply, or packed anywhere but into `reply`, are packed
+ * inline. Returns 0, or -1 with errno EINVAL or ENOMEM.
+ */
+int cnode_pack_bin(cnode_t *node, msgpack_packer *pk, const void *data, size_t size);
+
+/*
+ * Packs a copy of `object`, as msgpack_pack_object would, with every binary in it packed by
+ * cnode_pack_bin: echoing a request's big binaries back copies none of them. Returns 0, or -1.
+ */
+int cnode_pack_object(cnode_t *node, msgpack_packer *pk, const msgpack_object *object);
 
 /*
  * Records the reason the current call fails, formatted as printf does (cut at 1023 bytes), and

@@ -10,7 +10,44 @@
 
 static int s_is_uint(const msgpack_object *o) { return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER; }
 
-int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size, struct cnode_frame *f)
+/* Turns the side-part references in o into BIN objects over the parts. msgpack-c nests at most
+   32 levels, which bounds the recursion. Returns the references resolved, or -1 for one to a
+   part that is not there. */
+static int64_t s_resolve_sides(msgpack_object *o, const struct cnode_side *sides, size_t nsides)
+{
+    int64_t found = 0, rc;
+    switch (o->type) {
+    case MSGPACK_OBJECT_EXT: {
+        const unsigned char *p = (const unsigned char *)o->via.ext.ptr;
+        if (o->via.ext.type != CNODE_EXT_SIDE || o->via.ext.size != 4) return -1;
+        uint32_t index = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        if (index == 0 || index > nsides || sides[index - 1].size > UINT32_MAX) return -1;
+        o->type = MSGPACK_OBJECT_BIN;
+        o->via.bin.ptr = sides[index - 1].data;
+        o->via.bin.size = (uint32_t)sides[index - 1].size;
+        return 1;
+    }
+    case MSGPACK_OBJECT_ARRAY:
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            if ((rc = s_resolve_sides(&o->via.array.ptr[i], sides, nsides)) < 0) return -1;
+            found += rc;
+        }
+        return found;
+    case MSGPACK_OBJECT_MAP:
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            if ((rc = s_resolve_sides(&o->via.map.ptr[i].key, sides, nsides)) < 0) return -1;
+            found += rc;
+            if ((rc = s_resolve_sides(&o->via.map.ptr[i].val, sides, nsides)) < 0) return -1;
+            found += rc;
+        }
+        return found;
+    default:
+        return 0;
+    }
+}
+
+int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size,
+                       const struct cnode_side *sides, size_t nsides, struct cnode_frame *f)
 {
     /* msgpack-c points str, bin and ext objects into `data` rather than copying them: the
        received message must outlive the decoded frame, and run.c keeps it open until the
@@ -19,11 +56,15 @@ int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size, struc
        header, so 5 bytes claiming 2^32 elements would have it ask for up to 192 GiB before it
        finds the bytes missing. A frame the walk accepts has a byte for every element it claims,
        which bounds what msgpack-c allocates by the frame's size. It also refuses ext values,
-       which no frame carries. */
-    size_t count, off = 0;
-    if (cnode_msgpack_count(data, size, &count) < 0 || count != 1) return -1;
+       which no frame carries, but for side-part references. */
+    struct cnode_walk w;
+    size_t off = 0;
+    if (cnode_msgpack_next(data, size, &w) < 0 || w.len != size || w.exts > 0
+        || (w.sides > 0 && nsides == 0))
+        return -1;
     if (msgpack_unpack_next(u, data, size, &off) != MSGPACK_UNPACK_SUCCESS || off != size)
         return -1;
+    if (w.sides > 0 && s_resolve_sides(&u->data, sides, nsides) != (int64_t)w.sides) return -1;
     const msgpack_object *o = &u->data;
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size == 0 || !s_is_uint(o->via.array.ptr))
         return -1;

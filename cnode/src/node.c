@@ -117,12 +117,54 @@ int cnode_send(cnode_t *n, const void *msgpack, size_t len)
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     int err = s_pack_info(n, &buf, msgpack, len);
-    int rc = err ? -1 : cnode_socket_send(n, n->owner_id, n->owner_id_len, &buf);
+    int rc = err ? -1 : cnode_socket_send(n, n->owner_id, n->owner_id_len, &buf, NULL, 0);
     if (rc < 0 && !err) err = errno;
     msgpack_sbuffer_destroy(&buf);
     if (err == EHOSTUNREACH) n->owner_gone = 1; /* cnode_run returns after the handler */
     if (rc < 0) errno = err;
     return rc;
+}
+
+int cnode_pack_bin(cnode_t *n, msgpack_packer *pk, const void *data, size_t size)
+{
+    if (n == NULL || pk == NULL || (data == NULL && size > 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Only a reply carries side parts; a small binary costs less inline than as a part. */
+    if (size < CNODE_SIDE_MIN || pk->data != &n->out || n->reply_nsides == CNODE_MAX_SIDES
+        || size > (uint64_t)n->args.max_message_size) {
+        if (msgpack_pack_bin(pk, size) < 0 || msgpack_pack_bin_body(pk, data, size) < 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        return 0;
+    }
+    zmq_msg_t *part = &n->reply_sides[n->reply_nsides];
+    size_t i = 0;
+    while (i < n->request_nsides
+           && (n->request_sides[i].data != data || n->request_sides[i].size != size))
+        i++;
+    if (i < n->request_nsides) {
+        /* A binary the request brought, whole (changed in place, perhaps): ZeroMQ sends the
+           same bytes back, counting references instead of copying. */
+        zmq_msg_init(part);
+        if (zmq_msg_copy(part, &n->request_parts[i]) < 0) return -1;
+    } else {
+        if (zmq_msg_init_size(part, size) < 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        memcpy(zmq_msg_data(part), data, size);
+    }
+    uint32_t index = (uint32_t)++n->reply_nsides;
+    const unsigned char ref[4] = {index >> 24, index >> 16 & 0xff, index >> 8 & 0xff, index & 0xff};
+    if (msgpack_pack_ext(pk, sizeof ref, CNODE_EXT_SIDE) < 0
+        || msgpack_pack_ext_body(pk, ref, sizeof ref) < 0) {
+        errno = ENOMEM;
+        return -1; /* the part is let go with the failed reply */
+    }
+    return 0;
 }
 
 const char *cnode_strerror(int errnum)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
+#include <zmq.h>
 
 #include <cnode.h>
 
@@ -60,6 +61,11 @@ struct cnode_t {
     msgpack_sbuffer batch;     /* whole frames for the owner, held while more input waits */
     struct timespec batch_since; /* when the first frame in `batch` was put there */
     int more_frames;           /* the message being handled has frames after the current one */
+    zmq_msg_t *request_parts;  /* the side parts of the message being handled ... */
+    const struct cnode_side *request_sides; /* ... and their bytes, for cnode_pack_bin */
+    size_t request_nsides;
+    zmq_msg_t reply_sides[CNODE_MAX_SIDES]; /* side parts of the reply being built */
+    size_t reply_nsides;
 };
 
 /* run.c: sends the frames held in n->batch, if any, so that what follows cannot overtake them.
@@ -82,10 +88,12 @@ int cnode_init_fail(const char *what);      /* prints "cnode_init: what: <zmq_st
 int cnode_socket_open(cnode_t *n);          /* prints its reason on failure */
 void cnode_socket_close(cnode_t *n);
 void cnode_socket_remove_ipc(cnode_t *n);   /* unlink the socket file, remove its directory */
-/* Sends the packed frame in `buf` to peer `id`, handing its memory to ZeroMQ (buf is left empty).
-   Returns 0, or -1 with errno (EHOSTUNREACH: the peer is gone; EMSGSIZE: the frame is over the
-   owner's CNODE_MAX_MESSAGE_SIZE, nothing is sent and buf is left as it was). */
-int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer *buf);
+/* Sends the packed frames in `buf` to peer `id`, handing its memory to ZeroMQ (buf is left
+   empty), then the `nsides` side parts, which are consumed whatever happens. Returns 0, or -1
+   with errno (EHOSTUNREACH: the peer is gone; EMSGSIZE: the frames are over the owner's
+   CNODE_MAX_MESSAGE_SIZE, nothing is sent and buf is left as it was). */
+int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer *buf,
+                      zmq_msg_t *sides, size_t nsides);
 /* Reads the monitor's events: 1 when the owner's connection closed, 0 if not, -1 on failure. */
 int cnode_socket_owner_closed(cnode_t *n);
 

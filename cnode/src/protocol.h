@@ -31,6 +31,20 @@ enum cnode_frame_kind {
    a bigger frame from a peer that has not completed the handshake is dropped unread. */
 #define CNODE_HELLO_MAX_SIZE 128
 
+/* Side parts (docs/protocol.md section 2): a binary of CNODE_SIDE_MIN bytes or more travels as
+   its own ZeroMQ part after the frames, at most CNODE_MAX_SIDES per message. In the frame it is
+   an ext value of type CNODE_EXT_SIDE whose 4 bytes are the part's index (1 is the first part
+   after the frames), big-endian. */
+#define CNODE_EXT_SIDE 1
+#define CNODE_SIDE_MIN 32768
+#define CNODE_MAX_SIDES 64
+
+/* A side part as received: the worker's own bytes, which a handler may change in place. */
+struct cnode_side {
+    char *data;
+    size_t size;
+};
+
 /* Replies held back to travel together (run.c): at most this many bytes in one message, and
    no longer than this many microseconds after the first (plus the handler running then). */
 #define CNODE_BATCH_BYTES 65536
@@ -49,9 +63,11 @@ struct cnode_frame {
 };
 
 /* Decodes one frame an owner may send (HELLO, CALL, CAST, STOP, PING) and checks its shape. `u`
-   must be initialized; the caller destroys it. Returns 0, or -1 when the bytes are not exactly
-   one such frame, or hold an ext value (no frame carries one). */
-int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size, struct cnode_frame *f);
+   must be initialized; the caller destroys it. Side-part references become BIN objects over
+   sides[index - 1]. Returns 0, or -1 when the bytes are not exactly one such frame, hold an ext
+   value other than a side-part reference, or refer to a part beyond the `nsides` given. */
+int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size,
+                       const struct cnode_side *sides, size_t nsides, struct cnode_frame *f);
 
 /* Reads only the head of a CALL frame, [3, id, ...], for a call whose message could not be
    decoded, so that it can still be answered with FAIL. Returns 0 with *id set, or -1. */
@@ -72,9 +88,15 @@ int cnode_frame_pack_pong(msgpack_packer *pk, uint32_t seq);
    (*count then counts the whole objects before). */
 int cnode_msgpack_count(const void *data, size_t size, size_t *count);
 
-/* Measures the first MessagePack object in data[0..size), the same way: returns 0 with *len its
-   bytes and *ext set when it holds an ext value; -1 when it is cut short (or size is 0), -2 when
-   the bytes are not MessagePack. */
-int cnode_msgpack_next(const void *data, size_t size, size_t *len, int *ext);
+/* What cnode_msgpack_next found in one object. */
+struct cnode_walk {
+    size_t len;   /* the object's bytes */
+    size_t sides; /* side-part references in it (ext CNODE_EXT_SIDE, fixext 4) */
+    size_t exts;  /* other ext values in it, which the protocol does not carry */
+};
+
+/* Measures the first MessagePack object in data[0..size), the same way: returns 0 with *w
+   filled; -1 when it is cut short (or size is 0), -2 when the bytes are not MessagePack. */
+int cnode_msgpack_next(const void *data, size_t size, struct cnode_walk *w);
 
 #endif /* CNODE_PROTOCOL_H */

@@ -11,6 +11,14 @@
 
 #include "node.h"
 
+/* One router message: the sender's routing id, then the frames, then up to CNODE_MAX_SIDES side
+   parts. */
+struct s_received {
+    zmq_msg_t id;
+    zmq_msg_t parts[1 + CNODE_MAX_SIDES];
+    size_t count;
+};
+
 /* A failure of the library itself (not of the owner, not of a handler): cnode_run returns 1. */
 static int s_broken(cnode_t *n, const char *what)
 {
@@ -27,12 +35,12 @@ static void s_dropped(cnode_t *n, size_t size)
                     "bytes\n", n->args.name, size, (long long)n->args.max_message_size);
 }
 
-/* Sends the frames in `buf` to the owner as one message. A vanished owner is not an error: it
-   ends the loop with status 0. */
-static int s_send_owner(cnode_t *n, msgpack_sbuffer *buf)
+/* Sends the frames in `buf`, and the side parts, to the owner as one message. A vanished owner
+   is not an error: it ends the loop with status 0. */
+static int s_send_owner(cnode_t *n, msgpack_sbuffer *buf, zmq_msg_t *sides, size_t nsides)
 {
     size_t size = buf->size;
-    if (cnode_socket_send(n, n->owner_id, n->owner_id_len, buf) == 0) return 0;
+    if (cnode_socket_send(n, n->owner_id, n->owner_id_len, buf, sides, nsides) == 0) return 0;
     if (errno == EHOSTUNREACH) {
         n->owner_gone = 1;
         return 0;
@@ -51,7 +59,7 @@ int cnode_flush(cnode_t *n)
         msgpack_sbuffer_clear(&n->batch);
         return 0;
     }
-    return s_send_owner(n, &n->batch);
+    return s_send_owner(n, &n->batch, NULL, 0);
 }
 
 /* Whether more frames from the owner are already here: the current message has more, or the
@@ -87,7 +95,7 @@ static int s_emit(cnode_t *n)
         return s_micros_since(&n->batch_since) < CNODE_BATCH_MICROS ? 0 : cnode_flush(n);
     }
     if (cnode_flush(n) < 0) return -1;
-    return n->owner_gone ? 0 : s_send_owner(n, &n->out);
+    return n->owner_gone ? 0 : s_send_owner(n, &n->out, NULL, 0);
 }
 
 static msgpack_packer s_packer(cnode_t *n)
@@ -118,7 +126,7 @@ static int s_hello(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame, const struct cno
     if (f->version != CNODE_PROTOCOL_VERSION) {
         n->refused = 1;
         size_t size = n->out.size;
-        if (cnode_socket_send(n, zmq_msg_data(id), zmq_msg_size(id), &n->out) == 0) return 0;
+        if (cnode_socket_send(n, zmq_msg_data(id), zmq_msg_size(id), &n->out, NULL, 0) == 0) return 0;
         if (errno == EMSGSIZE) s_dropped(n, size);
         else if (errno != EHOSTUNREACH) return s_broken(n, "send");
         return 0;
@@ -134,7 +142,40 @@ static int s_hello(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame, const struct cno
     n->has_owner = 1;
     /* Nobody else may connect, and nothing is left on disk whatever happens next. */
     cnode_socket_remove_ipc(n);
-    return s_send_owner(n, &n->out);
+    return s_send_owner(n, &n->out, NULL, 0);
+}
+
+/* Lets go of the side parts cnode_pack_bin made for a reply that is not sent. */
+static void s_drop_reply_sides(cnode_t *n)
+{
+    for (size_t i = 0; i < n->reply_nsides; i++) zmq_msg_close(&n->reply_sides[i]);
+    n->reply_nsides = 0;
+}
+
+/* Checks what the handler packed after the REPLY head: at most one object, and no ext value
+   but the side-part references cnode_pack_bin made. Returns NULL, or why the call fails. */
+static const char *s_check_response(cnode_t *n, size_t head, size_t *count, char *why,
+                                    size_t why_size)
+{
+    const char *p = n->out.data + head;
+    size_t left = n->out.size - head, sides = 0;
+    *count = 0;
+    while (left > 0) {
+        struct cnode_walk w;
+        int rc = cnode_msgpack_next(p, left, &w);
+        if (rc == -1) return "handler packed an incomplete object";
+        if (rc == -2) return "handler packed bytes that are not MessagePack";
+        if (w.exts > 0) break;
+        sides += w.sides;
+        p += w.len;
+        left -= w.len;
+        ++*count;
+    }
+    if (left > 0 || sides != n->reply_nsides)
+        return "handler packed a MessagePack ext value, which cnode does not carry";
+    if (*count <= 1) return NULL;
+    snprintf(why, why_size, "handler packed %zu objects", *count);
+    return why;
 }
 
 static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
@@ -149,19 +190,14 @@ static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
     const char *reason = NULL;
 
     n->failed = 0;
+    n->reply_nsides = 0;
     int rc = n->handler(n, message, &pk, n->user);
     if (rc != 0) {
         snprintf(why, sizeof why, "handler returned %d", rc);
         reason = n->failed ? n->reason : why;
-    } else {
-        int walk = cnode_msgpack_count(n->out.data + head, n->out.size - head, &count);
-        if (walk == -1) reason = "handler packed an incomplete object";
-        else if (walk == -2) reason = "handler packed bytes that are not MessagePack";
-        else if (walk == -3) reason = "handler packed a MessagePack ext value, which cnode does not carry";
-        else if (count > 1) {
-            snprintf(why, sizeof why, "handler packed %zu objects", count);
-            reason = why;
-        } else if (count == 0 && msgpack_pack_nil(&pk) < 0) reason = "out of memory";
+    } else if ((reason = s_check_response(n, head, &count, why, sizeof why)) == NULL && count == 0
+               && msgpack_pack_nil(&pk) < 0) {
+        reason = "out of memory";
     }
     if (reason == NULL && n->out.size > (uint64_t)n->args.max_message_size) {
         snprintf(why, sizeof why, "the reply is %zu bytes, over the owner's maxMessageSize of "
@@ -169,11 +205,21 @@ static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
         reason = why;
     }
     if (reason != NULL) {
+        s_drop_reply_sides(n);
         pk = s_packer(n);
         if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len, reason) < 0)
             return s_broken(n, "pack");
     }
-    return s_emit(n);
+    if (n->reply_nsides == 0) return s_emit(n);
+    /* A reply with side parts goes alone, after what was held for a batch. */
+    size_t nsides = n->reply_nsides;
+    n->reply_nsides = 0;
+    if (cnode_flush(n) < 0 || n->owner_gone) {
+        n->reply_nsides = nsides;
+        s_drop_reply_sides(n);
+        return n->owner_gone ? 0 : -1;
+    }
+    return s_send_owner(n, &n->out, n->reply_sides, nsides);
 }
 
 /* Answered at once, between handlers: a PONG late by a handler's run time is how the owner's
@@ -225,7 +271,8 @@ static int s_owner_frame(cnode_t *n, const char *data, size_t size)
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = 0;
-    if (cnode_frame_decode(&u, data, size, &f) < 0) rc = s_malformed(n, data, size);
+    if (cnode_frame_decode(&u, data, size, n->request_sides, n->request_nsides, &f) < 0)
+        rc = s_malformed(n, data, size);
     else if (f.kind == CNODE_FRAME_CALL) rc = s_call(n, f.id, f.message);
     else if (f.kind == CNODE_FRAME_CAST) s_cast(n, f.message);
     else if (f.kind == CNODE_FRAME_STOP) n->stopping = 1;
@@ -245,7 +292,7 @@ static int s_stranger(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = 0;
-    if (cnode_frame_decode(&u, zmq_msg_data(frame), zmq_msg_size(frame), &f) == 0
+    if (cnode_frame_decode(&u, zmq_msg_data(frame), zmq_msg_size(frame), NULL, 0, &f) == 0
         && f.kind == CNODE_FRAME_HELLO)
         rc = s_hello(n, id, frame, &f);
     /* anything else: dropped without an answer */
@@ -253,53 +300,72 @@ static int s_stranger(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
     return rc;
 }
 
-/* One message: the owner's holds one frame or more, back to back (docs/protocol.md section 2),
-   handled in order until a STOP. */
-static int s_message(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
+/* One message: the owner's holds one frame or more, back to back, and the side parts they refer
+   to (docs/protocol.md section 2), handled in order until a STOP. */
+static int s_message(cnode_t *n, struct s_received *m)
 {
-    int owner = n->has_owner && zmq_msg_size(id) == n->owner_id_len
-                && memcmp(zmq_msg_data(id), n->owner_id, n->owner_id_len) == 0;
-    if (!owner) return s_stranger(n, id, frame);
-    const char *data = zmq_msg_data(frame);
-    size_t size = zmq_msg_size(frame), off = 0;
+    int owner = n->has_owner && zmq_msg_size(&m->id) == n->owner_id_len
+                && memcmp(zmq_msg_data(&m->id), n->owner_id, n->owner_id_len) == 0;
+    if (!owner) return m->count == 1 ? s_stranger(n, &m->id, &m->parts[0]) : 0;
+    struct cnode_side sides[CNODE_MAX_SIDES];
+    for (size_t i = 1; i < m->count; i++)
+        sides[i - 1] = (struct cnode_side){zmq_msg_data(&m->parts[i]), zmq_msg_size(&m->parts[i])};
+    n->request_parts = &m->parts[1];
+    n->request_sides = sides;
+    n->request_nsides = m->count - 1;
+    const char *data = zmq_msg_data(&m->parts[0]);
+    size_t size = zmq_msg_size(&m->parts[0]), off = 0;
     int rc = 0;
     while (rc == 0 && off < size && !n->stopping && !n->owner_gone) {
-        size_t len;
-        int ext;
-        if (cnode_msgpack_next(data + off, size - off, &len, &ext) < 0) {
-            /* Where the next frame would start is unknown: the rest is one malformed frame. */
-            len = size - off;
-        }
+        struct cnode_walk w;
+        /* Where the next frame would start is unknown: the rest is one malformed frame. */
+        size_t len = cnode_msgpack_next(data + off, size - off, &w) == 0 ? w.len : size - off;
         n->more_frames = off + len < size;
         rc = s_owner_frame(n, data + off, len);
         off += len;
     }
     n->more_frames = 0;
+    n->request_parts = NULL;
+    n->request_sides = NULL;
+    n->request_nsides = 0;
     return rc;
 }
 
-/* Receives one router message. Version 1 messages are [routing id, frame]; others are read
-   whole and dropped. Returns 1, 0 when nothing is waiting, -1 on failure. */
-static int s_recv(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
+static void s_message_close(struct s_received *m)
+{
+    zmq_msg_close(&m->id);
+    for (size_t i = 0; i < m->count; i++) zmq_msg_close(&m->parts[i]);
+    m->count = 0;
+}
+
+/* Receives one router message; one with more parts than that is read whole and dropped.
+   Returns 1, 0 when nothing is waiting, -1 on failure. */
+static int s_recv(cnode_t *n, struct s_received *m)
 {
     for (;;) {
-        zmq_msg_init(id);
-        if (zmq_msg_recv(id, n->router, ZMQ_DONTWAIT) < 0) {
+        m->count = 0;
+        zmq_msg_init(&m->id);
+        if (zmq_msg_recv(&m->id, n->router, ZMQ_DONTWAIT) < 0) {
             int err = errno;
-            zmq_msg_close(id);
+            zmq_msg_close(&m->id);
             errno = err;
             return err == EAGAIN || err == EINTR ? 0 : -1;
         }
         /* The other parts arrive with the first, so these receives do not wait. Parts past the
-           second overwrite `frame`: such a message is dropped anyway. */
-        int parts = 1, more = zmq_msg_more(id), rc = 0;
-        zmq_msg_init(frame);
-        for (; more && rc >= 0; parts++, more = zmq_msg_more(frame))
-            while ((rc = zmq_msg_recv(frame, n->router, 0)) < 0 && errno == EINTR) {}
-        if (rc >= 0 && parts == 2) return 1;
+           cap are read and let go: such a message is dropped. */
+        int more = zmq_msg_more(&m->id), rc = 0, too_many = 0;
+        while (more && rc >= 0) {
+            zmq_msg_t extra, *part = &extra;
+            if (m->count < 1 + CNODE_MAX_SIDES) part = &m->parts[m->count++];
+            else too_many = 1;
+            zmq_msg_init(part);
+            while ((rc = zmq_msg_recv(part, n->router, 0)) < 0 && errno == EINTR) {}
+            more = rc >= 0 && zmq_msg_more(part);
+            if (part == &extra) zmq_msg_close(&extra);
+        }
+        if (rc >= 0 && m->count > 0 && !too_many) return 1;
         int err = errno;
-        zmq_msg_close(id);
-        zmq_msg_close(frame);
+        s_message_close(m);
         errno = err;
         if (rc < 0) return -1;
     }
@@ -323,6 +389,7 @@ int cnode_run(cnode_t *n, cnode_handler handler, void *user)
         {n->zap, 0, ZMQ_POLLIN, 0}, /* polled only with curve */
     };
     int polled = n->zap ? 4 : 3;
+    struct s_received message;
     while (!n->stopping && !n->owner_gone) {
         if (zmq_poll(items, polled, -1) < 0) {
             if (errno == EINTR) continue;
@@ -331,16 +398,14 @@ int cnode_run(cnode_t *n, cnode_handler handler, void *user)
         }
         /* Every waiting frame, in order, until a STOP or the owner's end. */
         while (items[0].revents && !n->stopping && !n->owner_gone) {
-            zmq_msg_t id, frame;
-            int got = s_recv(n, &id, &frame);
+            int got = s_recv(n, &message);
             if (got < 0) {
                 s_broken(n, "receive");
                 return 1;
             }
             if (got == 0) break;
-            int rc = s_message(n, &id, &frame);
-            zmq_msg_close(&id);
-            zmq_msg_close(&frame);
+            int rc = s_message(n, &message);
+            s_message_close(&message);
             if (rc < 0) return 1;
         }
         /* Nothing more is waiting: what was held for a batch goes now. */

@@ -101,12 +101,15 @@ static void s_free(void *data, void *hint)
     free(data);
 }
 
-int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer *buf)
+int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer *buf,
+                      zmq_msg_t *sides, size_t nsides)
 {
+    size_t sent = 0;
+    int rc = -1;
     /* The owner's DEALER would drop the whole connection on a bigger frame. */
     if (buf->size > (uint64_t)n->args.max_message_size) {
         errno = EMSGSIZE;
-        return -1;
+        goto done;
     }
     /* The packed bytes become the message as they are: ZeroMQ frees them when it is done. */
     size_t size = buf->size;
@@ -114,22 +117,30 @@ int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer
     zmq_msg_t msg;
     if (zmq_msg_init_data(&msg, data, size, s_free, NULL) < 0) {
         free(data);
-        return -1;
+        goto done;
     }
-    int rc;
     do rc = zmq_send(n->router, id, id_len, ZMQ_SNDMORE);
     while (rc < 0 && errno == EINTR);
     if (rc >= 0) {
-        do rc = zmq_msg_send(&msg, n->router, 0);
+        do rc = zmq_msg_send(&msg, n->router, nsides > 0 ? ZMQ_SNDMORE : 0);
         while (rc < 0 && errno == EINTR);
     }
     if (rc < 0) {
         int err = errno;
         zmq_msg_close(&msg);
         errno = err;
-        return -1;
+        goto done;
     }
-    return 0;
+    /* A ROUTER queues a message's parts together: once the first is taken, so are the rest. */
+    for (; sent < nsides && rc >= 0; sent++) {
+        do rc = zmq_msg_send(&sides[sent], n->router, sent + 1 < nsides ? ZMQ_SNDMORE : 0);
+        while (rc < 0 && errno == EINTR);
+    }
+done:;
+    int err = errno;
+    for (size_t i = sent; i < nsides; i++) zmq_msg_close(&sides[i]);
+    errno = err;
+    return rc < 0 ? -1 : 0;
 }
 
 int cnode_socket_owner_closed(cnode_t *n)

@@ -28,9 +28,9 @@ static const struct {
 };
 
 /* Steps over the header at p (and the bytes of a str, bin or ext). Returns the bytes stepped
-   over with *owed set to the elements that follow and *ext set at an ext value, 0 when the
+   over with *owed set to the elements that follow, and counts an ext value in w; 0 when the
    object is cut short, -1 when p is not MessagePack. */
-static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed, int *ext)
+static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed, struct cnode_walk *w)
 {
     unsigned b = p[0];
     uint64_t size = 1;
@@ -41,7 +41,8 @@ static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed, int 
     else if (b <= 0xbf) size = 1 + (b & 0x1f);
     else if (b == 0xc1) return -1; /* never used */
     else {
-        *ext |= (b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8);
+        if (b == 0xd6 && avail >= 2 && p[1] == CNODE_EXT_SIDE) w->sides++; /* fixext 4 */
+        else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) w->exts++;
         unsigned head = s_types[b - 0xc4].head, width = s_types[b - 0xc4].len;
         if (avail < head) return 0;
         uint64_t n = 0;
@@ -56,14 +57,14 @@ static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed, int 
     return size <= avail ? (int64_t)size : 0;
 }
 
-int cnode_msgpack_next(const void *data, size_t size, size_t *len, int *ext)
+int cnode_msgpack_next(const void *data, size_t size, struct cnode_walk *w)
 {
     const unsigned char *start = data, *p = start, *end = p + size;
     uint64_t owed = 1;
-    *ext = 0;
+    *w = (struct cnode_walk){0};
     while (owed > 0) {
         uint64_t more;
-        int64_t step = p < end ? s_step(p, (size_t)(end - p), &more, ext) : 0;
+        int64_t step = p < end ? s_step(p, (size_t)(end - p), &more, w) : 0;
         if (step <= 0) return step == 0 ? -1 : -2;
         p += step;
         owed += more - 1;
@@ -71,7 +72,7 @@ int cnode_msgpack_next(const void *data, size_t size, size_t *len, int *ext)
            it keeps `owed` far from overflowing */
         if (owed > (uint64_t)(end - p)) return -1;
     }
-    *len = (size_t)(p - start);
+    w->len = (size_t)(p - start);
     return 0;
 }
 
@@ -80,14 +81,14 @@ int cnode_msgpack_count(const void *data, size_t size, size_t *count)
     const char *p = data;
     *count = 0;
     while (size > 0) {
-        size_t len;
-        int ext, rc = cnode_msgpack_next(p, size, &len, &ext);
+        struct cnode_walk w;
+        int rc = cnode_msgpack_next(p, size, &w);
         if (rc < 0) return rc;
-        /* The protocol carries no ext value: msgpackr would decode an unknown ext type as an
-           error, and some known ones as its own objects. */
-        if (ext) return -3;
-        p += len;
-        size -= len;
+        /* No ext value here, not even a side-part reference: msgpackr would decode an unknown
+           ext type as an error, and some known ones as its own objects. */
+        if (w.exts > 0 || w.sides > 0) return -3;
+        p += w.len;
+        size -= w.len;
         ++*count;
     }
     return 0;

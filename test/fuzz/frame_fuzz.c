@@ -61,17 +61,24 @@ static void s_frame(const uint8_t *data, size_t size)
     (void)cnode_frame_peek_call_id(bytes, size, &id);
     int walked = cnode_msgpack_count(data, size, &count);
 
+    /* Two side parts, as a message may bring: references to parts 1 and 2 resolve, others fail. */
+    static char side_one[3] = "abc", side_two[1] = "x";
+    const struct cnode_side sides[2] = {{side_one, sizeof side_one}, {side_two, sizeof side_two}};
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     struct cnode_frame f;
-    if (cnode_frame_decode(&u, bytes, size, &f) == 0) {
+    if (cnode_frame_decode(&u, bytes, size, sides, 2, &f) == 0) {
         unsigned sum = 0;
         for (size_t i = 0; i < f.cookie_len; i++) sum += (unsigned char)f.cookie[i];
         if (f.message != NULL) sum += s_touch(f.message);
         s_sink = sum;
-        if (walked != 0 || count != 1) {
-            fprintf(stderr, "frame_fuzz: the decoder accepted a frame that cnode_msgpack_count "
-                            "reads as %d (count %zu)\n", walked, count);
+        struct cnode_walk w;
+        int measured = cnode_msgpack_next(data, size, &w);
+        if (measured != 0 || w.len != size || w.exts > 0
+            || (w.sides == 0 && (walked != 0 || count != 1))) {
+            fprintf(stderr, "frame_fuzz: the decoder accepted a frame that the walk reads as %d "
+                            "(count %zu, %d: %zu sides, %zu exts)\n", walked, count, measured,
+                    w.sides, w.exts);
             abort();
         }
     }
@@ -85,9 +92,9 @@ static void s_message(const uint8_t *data, size_t size)
     size_t count, pieces = 0, off = 0;
     int walked = cnode_msgpack_count(data, size, &count);
     while (off < size) {
-        size_t len;
-        int ext;
-        if (cnode_msgpack_next(data + off, size - off, &len, &ext) < 0) break;
+        struct cnode_walk w;
+        if (cnode_msgpack_next(data + off, size - off, &w) < 0) break;
+        size_t len = w.len;
         if (len == 0 || len > size - off) {
             fprintf(stderr, "frame_fuzz: cnode_msgpack_next measured %zu bytes of %zu\n", len,
                     size - off);

@@ -31,6 +31,10 @@ const bytes = Object.fromEntries(Object.entries(frames).map(([name, frame]) => [
 // (0xc1), which the worker still answers with FAIL.
 bytes['call-array16'] = Buffer.from([0xdc, 0x00, 0x03, 0x03, 0xcd, 0x01, 0x00, 0xc0]);
 bytes['call-undecodable'] = Buffer.from([0x93, 0x03, 0x05, 0xc1]);
+// A CALL whose message refers to side parts 1 and 2 (ext type 1, fixext 4), which frame_fuzz.c
+// supplies, and one to part 3, which it does not.
+bytes['call-sides'] = Buffer.from([0x93, 0x03, 0x01, 0x92, 0xd6, 0x01, 0, 0, 0, 1, 0xd6, 0x01, 0, 0, 0, 2]);
+bytes['call-side-missing'] = Buffer.from([0x93, 0x03, 0x01, 0xd6, 0x01, 0, 0, 0, 3]);
 // A message of frames back to back (version 2 batches), the last one cut short.
 bytes.batch = Buffer.concat([bytes['call-int'], bytes.cast, bytes['call-map'], bytes.ping, bytes.stop]);
 bytes['batch-cut'] = Buffer.concat([bytes['call-int'], bytes.cast, bytes['call-map'].subarray(0, 9)]);
