@@ -1,0 +1,60 @@
+// The transport floor: a zeromq.js Dealer talking to bench/workers/zmq_echo.c (plain libzmq
+// ROUTER, no cnode library, no MessagePack). Payloads travel as their bytes; a string goes as
+// UTF-8 and comes back as a string, like the bridge's. Answers come in order (FIFO).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Dealer } from 'zeromq';
+import { bin } from '../paths.js';
+import { endChild, Fifo, firstLine } from './child.js';
+
+export class ZeromqRaw {
+  name = 'zeromq-raw';
+  #child;
+  #dir;
+  #socket;
+  #answers = new Fifo();
+  #queue = []; // zeromq.js takes one send at a time per socket (EBUSY otherwise): ours wait here
+  #sending = false;
+
+  async start() {
+    this.#dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-bench-zmq-'));
+    this.#child = spawn(bin('zmq_echo'), [this.#dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.#child.stdin.on('error', () => {});
+    this.#child.on('exit', () => this.#answers.rejectAll(new Error('zmq_echo exited')));
+    const line = await firstLine(this.#child, 5000);
+    if (!line.startsWith('ready ')) throw new Error(`zmq_echo printed ${JSON.stringify(line)}`);
+    this.#socket = new Dealer({ linger: 0 }); // as the bridge's channel sets it
+    this.#socket.connect(line.slice('ready '.length));
+    void this.#receive();
+  }
+
+  call(payload) {
+    const text = typeof payload === 'string';
+    const answer = this.#answers.push();
+    this.#queue.push(text ? Buffer.from(payload) : payload);
+    if (!this.#sending) void this.#pump();
+    return text ? answer.then((bytes) => bytes.toString('utf8')) : answer;
+  }
+
+  async #pump() {
+    this.#sending = true;
+    while (this.#queue.length > 0) await this.#socket.send(this.#queue.shift());
+    this.#sending = false;
+  }
+
+  async #receive() {
+    try {
+      for await (const [message] of this.#socket) this.#answers.resolve(message);
+    } catch {
+      // the socket closed
+    }
+  }
+
+  async stop() {
+    this.#socket?.close();
+    if (this.#child) await endChild(this.#child, () => this.#child.stdin.end());
+    if (this.#dir) fs.rmSync(this.#dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,60 @@
+// How a scenario runs its contenders: warm each up, then measure them in interleaved rounds
+// (A B C D, B C D A, ...) so that a burst of noise on a shared machine hits them all alike,
+// and no contender always goes first or last.
+
+/**
+ * Runs `measure(contender, round)` for each contender in each round, after one unmeasured
+ * `warmup(contender)` each. Returns a Map from contender name to the list of per-round results.
+ */
+export async function interleave(contenders, { rounds, warmup, measure }) {
+  for (const contender of contenders) await warmup(contender);
+  const results = new Map(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(round + i) % contenders.length];
+      results.get(contender.name).push(await measure(contender, round));
+    }
+  }
+  return results;
+}
+
+/** Starts the contenders one after the other, and stops those started if one fails. */
+export async function startAll(factories) {
+  const started = [];
+  try {
+    for (const create of factories) {
+      const contender = create();
+      await contender.start();
+      started.push(contender);
+    }
+    return started;
+  } catch (error) {
+    await stopAll(started);
+    throw error;
+  }
+}
+
+export async function stopAll(contenders) {
+  await Promise.allSettled(contenders.map((c) => c.stop()));
+}
+
+/**
+ * Issues `total` calls of `call()` keeping `inFlight` of them outstanding, and resolves with the
+ * elapsed milliseconds once the last has answered. Rejects with the first failure.
+ */
+export function pipelined(call, total, inFlight) {
+  return new Promise((resolve, reject) => {
+    let issued = 0;
+    let answered = 0;
+    const start = performance.now();
+    const next = () => {
+      if (issued === total) return;
+      issued++;
+      call().then(() => {
+        if (++answered === total) resolve(performance.now() - start);
+        else next();
+      }, reject);
+    };
+    for (let i = 0; i < Math.min(inFlight, total); i++) next();
+  });
+}

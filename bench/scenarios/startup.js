@@ -1,0 +1,85 @@
+// startup: from the CNode.start() call until it resolves (ready line, connect, handshake),
+// against spawning build/bin/echo by hand, with the argv and environment the library gives it,
+// until its first stdout line (its "ready"). Neither side's teardown is timed.
+// Target: the bridge's median at most 1.5× the bare spawn's.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CNode } from '../../dist/index.js';
+import { firstLine } from '../contenders/child.js';
+import { bin } from '../paths.js';
+import { interleave } from '../rounds.js';
+import { compareToBridge, judge, makeRow } from '../rows.js';
+import { summarize } from '../stats.js';
+
+const ROUNDS = 50;
+const WARMUP = 3;
+
+const bridge = {
+  name: 'bridge',
+  async once() {
+    const start = performance.now();
+    const node = await CNode.start({ executable: bin('echo') });
+    const ms = performance.now() - start;
+    await node.stop();
+    return ms;
+  },
+};
+
+let spawned = 0;
+
+// What src/worker-process.ts does up to the ready line, and nothing more: a fresh 0700 socket
+// directory, a cookie, the four standard arguments, the CNODE_* environment, a process group.
+const bareSpawn = {
+  name: 'bare spawn',
+  async once() {
+    const start = performance.now();
+    const host = os.hostname();
+    const alive = `bench_${process.pid}_${++spawned}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cnode-bench-${process.pid}-`));
+    const child = spawn(bin('echo'), [host, alive, `${alive}@${host}`, '1'], {
+      env: {
+        ...process.env,
+        CNODE_COOKIE: randomBytes(32).toString('hex'),
+        CNODE_TRANSPORT: 'ipc',
+        CNODE_OWNER_PID: String(process.pid),
+        CNODE_MAX_MESSAGE_SIZE: String(64 * 1024 * 1024),
+        CNODE_IPC_DIR: dir,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    try {
+      const line = await firstLine(child, 5000);
+      const ms = performance.now() - start;
+      if (!line.startsWith('ready ')) throw new Error(`build/bin/echo printed ${JSON.stringify(line)}`);
+      return ms;
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default {
+  name: 'startup',
+  summary: `CNode.start() until resolved vs spawning build/bin/echo until its ready line, ${ROUNDS} each, alternating`,
+  async run() {
+    const results = await interleave([bridge, bareSpawn], {
+      rounds: ROUNDS,
+      warmup: async (c) => {
+        for (let i = 0; i < WARMUP; i++) await c.once();
+      },
+      measure: (c) => c.once(),
+    });
+    const rows = [bridge, bareSpawn].map((c) => makeRow('startup', 'to ready', c.name, { unit: 'ms', ...summarize(results.get(c.name)) }));
+    compareToBridge(rows, 'median');
+    judge(rows[1], { goal: 'bridge median ≤ 1.5× bare spawn', value: rows[1].ratio, op: '<=', threshold: 1.5, unit: '×' });
+    return { rows };
+  },
+};
