@@ -12,7 +12,8 @@ const CAST = 4;
 
 let node: CNode;
 beforeAll(async () => {
-  node = await CNode.start(workerOptions('echo', { transport: 'tcp' }).options); // tcp: a stranger can connect
+  // tcp without CurveZMQ: a stranger can connect, and only the cookie keeps it out.
+  node = await CNode.start(workerOptions('echo', { transport: 'tcp', curve: false }).options);
   await node.send({ op: 'set', value: 'owner' });
 });
 afterAll(async () => {
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 /** Connects a stranger, sends `frames`, and returns what the worker answered within 300 ms. */
 async function stranger(frames: unknown[][]): Promise<unknown[]> {
-  const socket = new Dealer({ linger: 0, receiveTimeout: 300 });
+  const socket = new Dealer({ linger: 0, receiveTimeout: 300, sendTimeout: 1000 });
   socket.connect(node.endpoint);
   const answers: unknown[] = [];
   try {
