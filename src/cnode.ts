@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Channel, type Outgoing } from './channel.js';
 import { encodeFrame, encodeMessageFrame, type Encoded } from './codec.js';
+import type { SharedBuffer } from './shared-buffer.js';
 import { CNodeError, describeExit, exitedError, type ExitInfo } from './errors.js';
 import { checkTimeout, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
 import { Heartbeat } from './heartbeat.js';
@@ -91,6 +92,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #stopping: Promise<ExitInfo> | undefined;
   #stopRequested = false; // stop() came while the process still ran: its exit is not abnormal
   #pending = new Map<number, PendingCall>();
+  /** The SharedBuffers this worker was sent, by inode: ends the onRelease listener that tells it to unmap one. */
+  #sharedSent = new Map<number, () => void>();
   #nextId = 0;
   #queuedSends = 0;
   #dropped = 0;
@@ -200,11 +203,15 @@ export class CNode extends EventEmitter<CNodeEvents> {
       return Promise.reject(error);
     }
     let outgoing: Outgoing;
+    // Each SharedBuffer's descriptor stays open until the call settles: the worker opens it
+    // through /proc while it handles the call.
+    const holds = encoded.shared.map((shared) => this.#holdShared(shared));
     return new Promise<unknown>((resolve, reject) => {
       const settle = () => {
         this.#pending.delete(id);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        for (const endHold of holds) endHold();
       };
       // A call given up on is withdrawn from the send queue if it is still there: a worker that
       // stopped reading must not make the owner hold calls nobody waits for.
@@ -237,7 +244,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const { timeout = this.#options.callTimeout } = options;
     checkTimeout('timeout', timeout);
     this.#checkCanSend();
-    const { frame, sides } = this.#encode([FrameKind.Cast], message);
+    const { frame, sides, shared } = this.#encode([FrameKind.Cast], message);
+    if (shared.length > 0) {
+      // No answer would say when the worker has opened the descriptor, which must stay open till then.
+      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `a SharedBuffer travels in call() only, not in send(): nothing was sent to cnode ${this.name}`, { node: this.name });
+    }
     const { outgoing, taken } = this.#channel.sendAndWait(frame, sides);
     this.#queuedSends++;
     let timer: NodeJS.Timeout | undefined;
@@ -304,10 +315,28 @@ export class CNode extends EventEmitter<CNodeEvents> {
     throw new CNodeError('ERR_CNODE_STOP_TIMEOUT', `cnode ${this.name} (pid ${this.pid}) did not exit within ${killWait} ms of SIGKILL`, { node: this.name });
   }
 
+  /**
+   * Holds `shared` for a call in flight; the first time this worker is sent it, also arranges for
+   * the worker to unmap it once the owner releases it. Returns the end of the hold.
+   */
+  #holdShared(shared: SharedBuffer): () => void {
+    const endHold = shared.retain();
+    if (!this.#sharedSent.has(shared.inode)) {
+      const stopListening = shared.onRelease((inode) => {
+        this.#sharedSent.delete(inode);
+        if (this.#state !== 'exited') this.#channel.send(encodeFrame([FrameKind.Release, BigInt(inode)])); // an integer on the wire, however big
+      });
+      this.#sharedSent.set(shared.inode, stopListening);
+    }
+    return endHold;
+  }
+
   #onExit(info: ExitInfo): ExitInfo {
     this.#state = 'exited';
     this.#exitInfo = info;
     this.#channel.close();
+    for (const stopListening of this.#sharedSent.values()) stopListening(); // its mappings died with it
+    this.#sharedSent.clear();
     const error = info.fault ?? exitedError(info, 'with a call in flight');
     for (const call of [...this.#pending.values()]) call.reject(error);
     if (this.#linked && !info.stopped && (info.signal !== null || info.exitCode !== 0)) {

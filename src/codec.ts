@@ -1,5 +1,6 @@
 import { addExtension, Packr } from 'msgpackr';
 import { CNodeError } from './errors.js';
+import { SharedBuffer, sharedBufferOf } from './shared-buffer.js';
 
 // Records and structured cloning are msgpackr extensions a C peer cannot read; 'auto' gives a
 // number for every safe integer and a bigint beyond 2^53.
@@ -28,6 +29,33 @@ class SideRef {
   constructor(readonly index: number) {}
 }
 
+/** The ext type that names bytes of a SharedBuffer: fd (4), inode (8), offset (8), length (8), big-endian. */
+const EXT_SHARED = 2;
+/** The most SharedBuffers one message may name (the worker's CNODE_MAX_SHARED). */
+export const MAX_SHARED = 16;
+
+/** Bytes of a SharedBuffer, named in a message instead of copied into it. */
+class SharedRef {
+  constructor(
+    readonly shared: SharedBuffer,
+    readonly offset: number,
+    readonly length: number,
+  ) {}
+}
+
+addExtension({
+  Class: SharedRef,
+  type: EXT_SHARED,
+  pack: ({ shared, offset, length }: SharedRef) => {
+    const data = Buffer.alloc(28);
+    data.writeUInt32BE(shared.fd, 0);
+    data.writeBigUInt64BE(BigInt(shared.inode), 4);
+    data.writeBigUInt64BE(BigInt(offset), 12);
+    data.writeBigUInt64BE(BigInt(length), 20);
+    return data;
+  },
+});
+
 /** The side parts of the message being decoded: what EXT_SIDE values resolve to. */
 let receivedSides: Buffer[] = [];
 
@@ -47,10 +75,11 @@ addExtension({
   },
 });
 
-/** A frame and the binaries that travel beside it, in order: parts 1, 2, ... of its message. */
+/** A frame, the binaries that travel beside it (parts 1, 2, ... of its message), and the SharedBuffers it names. */
 export interface Encoded {
   frame: Buffer;
   sides: Buffer[];
+  shared: SharedBuffer[];
 }
 
 /** Encodes a frame made of the protocol's own fields only. */
@@ -65,9 +94,9 @@ export function encodeFrame(fields: readonly unknown[]): Buffer {
  * soon as this returns.
  */
 export function encodeMessageFrame(fields: readonly unknown[], message: unknown): Encoded {
-  const sides: Buffer[] = [];
-  const frame = packr.pack([...fields, toWire(message, '$', [], sides)]);
-  return { frame, sides };
+  const parts: Parts = { sides: [], shared: [] };
+  const frame = packr.pack([...fields, toWire(message, '$', [], parts)]);
+  return { frame, ...parts };
 }
 
 /**
@@ -83,16 +112,38 @@ export function decodeAll(frames: Uint8Array, sides: Buffer[]): unknown[] {
   }
 }
 
-/** Copies a big binary into its own side part; smaller ones, and those past MAX_SIDES, stay inline. */
-function wireBinary(bytes: Uint8Array, sides: Buffer[]): Uint8Array | SideRef {
-  if (bytes.byteLength < SIDE_MIN || sides.length === MAX_SIDES) return bytes;
-  sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
-  return new SideRef(sides.length);
+/** What travels beside the frame being encoded. */
+interface Parts {
+  sides: Buffer[];
+  shared: SharedBuffer[];
+}
+
+/**
+ * The wire form of binary bytes: a SharedBuffer's are named, not copied; a big binary is copied
+ * into its own side part; smaller ones, and those past MAX_SIDES, stay inline.
+ */
+function wireBinary(value: ArrayBufferView | ArrayBuffer, path: string, parts: Parts): Uint8Array | SideRef | SharedRef {
+  const view = ArrayBuffer.isView(value) ? value : { buffer: value, byteOffset: 0, byteLength: value.byteLength };
+  const shared = sharedBufferOf(view.buffer); // before any new view: a released one is detached
+  if (shared) return wireShared(shared, view.byteOffset, view.byteLength, path, parts);
+  const bytes = value instanceof Uint8Array ? value : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  if (bytes.byteLength < SIDE_MIN || parts.sides.length === MAX_SIDES) return bytes;
+  parts.sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
+  return new SideRef(parts.sides.length);
+}
+
+function wireShared(shared: SharedBuffer, offset: number, length: number, path: string, parts: Parts): SharedRef {
+  if (shared.released) throw bad(path, `a released SharedBuffer (inode ${shared.inode})`, shared);
+  if (!parts.shared.includes(shared)) {
+    if (parts.shared.length === MAX_SHARED) throw bad(path, `more than ${MAX_SHARED} SharedBuffers in one message`, shared);
+    parts.shared.push(shared);
+  }
+  return new SharedRef(shared, offset, length);
 }
 
 // Returns `value` itself unless something inside needs a wire form, so the common case allocates
 // nothing: containers are copied only on the path to a changed value.
-function toWire(value: unknown, path: string, ancestors: object[], sides: Buffer[]): unknown {
+function toWire(value: unknown, path: string, ancestors: object[], parts: Parts): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -107,18 +158,17 @@ function toWire(value: unknown, path: string, ancestors: object[], sides: Buffer
       return value;
     case 'object':
       if (value === null) return null;
-      if (value instanceof Uint8Array) return wireBinary(value, sides);
-      if (ArrayBuffer.isView(value)) return wireBinary(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), sides);
-      if (value instanceof ArrayBuffer) return wireBinary(new Uint8Array(value), sides);
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return wireBinary(value, path, parts);
+      if (value instanceof SharedBuffer) return wireShared(value, 0, value.byteLength, path, parts);
       if (ancestors.includes(value)) throw bad(path, 'a cycle', value);
       if (ancestors.length === MAX_DEPTH) throw bad(path, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
       ancestors.push(value);
       try {
-        if (Array.isArray(value)) return wireArray(value, path, ancestors, sides);
-        if (value instanceof Map) return wireMap(value, path, ancestors, sides);
+        if (Array.isArray(value)) return wireArray(value, path, ancestors, parts);
+        if (value instanceof Map) return wireMap(value, path, ancestors, parts);
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) throw bad(path, `a ${proto?.constructor?.name ?? 'class'} instance`, value);
-        return wireObject(value as Record<string, unknown>, path, ancestors, sides);
+        return wireObject(value as Record<string, unknown>, path, ancestors, parts);
       } finally {
         ancestors.pop();
       }
@@ -127,28 +177,28 @@ function toWire(value: unknown, path: string, ancestors: object[], sides: Buffer
   }
 }
 
-function wireArray(array: unknown[], path: string, ancestors: object[], sides: Buffer[]): unknown[] {
+function wireArray(array: unknown[], path: string, ancestors: object[], parts: Parts): unknown[] {
   let out: unknown[] | undefined;
   for (let i = 0; i < array.length; i++) {
-    const wired = toWire(array[i], `${path}[${i}]`, ancestors, sides);
+    const wired = toWire(array[i], `${path}[${i}]`, ancestors, parts);
     if (wired !== array[i]) (out ??= array.slice())[i] = wired;
   }
   return out ?? array;
 }
 
-function wireObject(object: Record<string, unknown>, path: string, ancestors: object[], sides: Buffer[]): Record<string, unknown> {
+function wireObject(object: Record<string, unknown>, path: string, ancestors: object[], parts: Parts): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(object)) {
-    const wired = toWire(object[key], `${path}.${key}`, ancestors, sides);
+    const wired = toWire(object[key], `${path}.${key}`, ancestors, parts);
     if (wired !== object[key]) (out ??= { ...object })[key] = wired;
   }
   return out ?? object;
 }
 
-function wireMap(map: Map<unknown, unknown>, path: string, ancestors: object[], sides: Buffer[]): Map<unknown, unknown> {
+function wireMap(map: Map<unknown, unknown>, path: string, ancestors: object[], parts: Parts): Map<unknown, unknown> {
   const out = new Map<unknown, unknown>();
   for (const [key, item] of map) {
-    out.set(toWire(key, `${path} key`, ancestors, sides), toWire(item, `${path}.get(${String(key)})`, ancestors, sides));
+    out.set(toWire(key, `${path} key`, ancestors, parts), toWire(item, `${path}.get(${String(key)})`, ancestors, parts));
   }
   return out;
 }

@@ -12,6 +12,7 @@ export const enum FrameKind {
   Stop = 8,
   Ping = 9,
   Pong = 10,
+  Release = 11,
 }
 
 /** Owner → worker. */
@@ -20,6 +21,8 @@ export type CallFrame = [FrameKind.Call, id: number, message: unknown];
 export type CastFrame = [FrameKind.Cast, message: unknown];
 export type StopFrame = [FrameKind.Stop];
 export type PingFrame = [FrameKind.Ping, seq: number];
+/** The owner is done with a SharedBuffer: the worker unmaps it. */
+export type ReleaseFrame = [FrameKind.Release, inode: bigint];
 
 /** Worker → owner. */
 export type WelcomeFrame = [FrameKind.Welcome, version: number, node: string];

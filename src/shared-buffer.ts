@@ -39,6 +39,14 @@ function notify(state: ReleaseState): void {
   }
 }
 
+/** Each SharedBuffer by its ArrayBuffer, so that a view of one can travel as the shared bytes it is. */
+const byArrayBuffer = new WeakMap<ArrayBufferLike, SharedBuffer>();
+
+/** The SharedBuffer whose memory `buffer` is, if any. */
+export function sharedBufferOf(buffer: ArrayBufferLike): SharedBuffer | undefined {
+  return byArrayBuffer.get(buffer);
+}
+
 /** A SharedBuffer dropped without release(): its ArrayBuffer's finalizer unmaps it; here its listeners hear of it. */
 const collected = new FinalizationRegistry<ReleaseState>(notify);
 
@@ -78,6 +86,7 @@ export class SharedBuffer implements Disposable {
     this.#state = { inode: created.inode, listeners: new Set() };
     markAsUntransferable(this.#buffer); // postMessage copies it: the mapping stays with this thread
     collected.register(this, this.#state, this);
+    byArrayBuffer.set(this.#buffer, this);
   }
 
   /** Makes a zero-filled shared buffer of `byteLength` bytes (an integer from 1 to MAX_SHARED_BYTES). */

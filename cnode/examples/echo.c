@@ -4,6 +4,8 @@
  *   anything but a map with an "op" -> the same object back
  *   {op: "echo", value}        -> value
  *   {op: "scale", factor, data} -> data (float64 values as a binary) multiplied in place
+ *   {op: "scale", factor, data, answer: "count"} -> the same, answering how many values (for a
+ *                                SharedBuffer, whose bytes the owner sees changed already)
  *   {op: "add", a, b}          -> a + b (an integer if both are, otherwise a float)
  *   {op: "sum", values: [...]} -> the sum of the numbers
  *   {op: "fail", reason}       -> the call fails with that reason
@@ -137,6 +139,11 @@ static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *
             x *= by;
             memcpy(bytes + i, &x, sizeof x);
         }
+        /* A SharedBuffer's bytes are the owner's already: answer how many values, not them. */
+        const msgpack_object *answer = cnode_map_get(request, "answer");
+        if (answer != NULL && answer->type == MSGPACK_OBJECT_STR && answer->via.str.size == 5
+            && memcmp(answer->via.str.ptr, "count", 5) == 0)
+            return msgpack_pack_uint64(reply, data->via.bin.size / 8);
         return cnode_pack_bin(node, reply, bytes, data->via.bin.size);
     }
     if (OP("add")) {

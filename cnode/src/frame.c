@@ -10,44 +10,60 @@
 
 static int s_is_uint(const msgpack_object *o) { return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER; }
 
-/* Turns the side-part references in o into BIN objects over the parts. msgpack-c nests at most
-   32 levels, which bounds the recursion. Returns the references resolved, or -1 for one to a
-   part that is not there. */
-static int64_t s_resolve_sides(msgpack_object *o, const struct cnode_side *sides, size_t nsides)
+/* Big-endian unsigned of n bytes, as MessagePack writes lengths and integers. */
+static uint64_t s_be(const unsigned char *p, int n)
 {
-    int64_t found = 0, rc;
-    switch (o->type) {
-    case MSGPACK_OBJECT_EXT: {
-        const unsigned char *p = (const unsigned char *)o->via.ext.ptr;
-        if (o->via.ext.type != CNODE_EXT_SIDE || o->via.ext.size != 4) return -1;
-        uint32_t index = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        if (index == 0 || index > nsides || sides[index - 1].size > UINT32_MAX) return -1;
-        o->type = MSGPACK_OBJECT_BIN;
-        o->via.bin.ptr = sides[index - 1].data;
-        o->via.bin.size = (uint32_t)sides[index - 1].size;
-        return 1;
-    }
-    case MSGPACK_OBJECT_ARRAY:
-        for (uint32_t i = 0; i < o->via.array.size; i++) {
-            if ((rc = s_resolve_sides(&o->via.array.ptr[i], sides, nsides)) < 0) return -1;
-            found += rc;
-        }
-        return found;
-    case MSGPACK_OBJECT_MAP:
+    uint64_t v = 0;
+    while (n-- > 0) v = v << 8 | *p++;
+    return v;
+}
+
+/* Turns the references in o into BIN objects: a side part, or the owner's shared buffer. Sets
+   *failed to -1 for a reference to nothing there, -2 when mapping failed (errno is set). */
+static void s_resolve(msgpack_object *o, const struct cnode_refs *refs, int *failed)
+{
+    if (*failed) return;
+    if (o->type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < o->via.array.size; i++) s_resolve(&o->via.array.ptr[i], refs, failed);
+    } else if (o->type == MSGPACK_OBJECT_MAP) {
         for (uint32_t i = 0; i < o->via.map.size; i++) {
-            if ((rc = s_resolve_sides(&o->via.map.ptr[i].key, sides, nsides)) < 0) return -1;
-            found += rc;
-            if ((rc = s_resolve_sides(&o->via.map.ptr[i].val, sides, nsides)) < 0) return -1;
-            found += rc;
+            s_resolve(&o->via.map.ptr[i].key, refs, failed);
+            s_resolve(&o->via.map.ptr[i].val, refs, failed);
         }
-        return found;
-    default:
-        return 0;
+    } else if (o->type == MSGPACK_OBJECT_EXT) {
+        const unsigned char *p = (const unsigned char *)o->via.ext.ptr;
+        char *data = NULL;
+        uint64_t size = 0;
+        if (o->via.ext.type == CNODE_EXT_SIDE && o->via.ext.size == 4) {
+            uint64_t index = s_be(p, 4);
+            if (index == 0 || index > refs->nsides) goto bad;
+            data = refs->sides[index - 1].data;
+            size = refs->sides[index - 1].size;
+        } else if (o->via.ext.type == CNODE_EXT_SHARED && o->via.ext.size == CNODE_SHARED_REF_SIZE) {
+            uint64_t fd = s_be(p, 4), inode = s_be(p + 4, 8), offset = s_be(p + 12, 8);
+            size = s_be(p + 20, 8);
+            if (refs->map_shared == NULL || offset > UINT64_MAX - size) goto bad;
+            char *base = refs->map_shared(refs->ctx, (uint32_t)fd, inode, offset + size);
+            if (base == NULL) {
+                *failed = -2;
+                return;
+            }
+            data = base + offset;
+        } else {
+            goto bad;
+        }
+        if (size > UINT32_MAX) goto bad; /* a BIN's size is 32 bits */
+        o->type = MSGPACK_OBJECT_BIN;
+        o->via.bin.ptr = data;
+        o->via.bin.size = (uint32_t)size;
     }
+    return;
+bad:
+    *failed = -1;
 }
 
 int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size,
-                       const struct cnode_side *sides, size_t nsides, struct cnode_frame *f)
+                       const struct cnode_refs *refs, struct cnode_frame *f)
 {
     /* msgpack-c points str, bin and ext objects into `data` rather than copying them: the
        received message must outlive the decoded frame, and run.c keeps it open until the
@@ -56,15 +72,17 @@ int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size,
        header, so 5 bytes claiming 2^32 elements would have it ask for up to 192 GiB before it
        finds the bytes missing. A frame the walk accepts has a byte for every element it claims,
        which bounds what msgpack-c allocates by the frame's size. It also refuses ext values,
-       which no frame carries, but for side-part references. */
+       which no frame carries, but for references. */
     struct cnode_walk w;
     size_t off = 0;
     if (cnode_msgpack_next(data, size, &w) < 0 || w.len != size || w.exts > 0
-        || (w.sides > 0 && nsides == 0))
+        || w.shared > CNODE_MAX_SHARED)
         return -1;
     if (msgpack_unpack_next(u, data, size, &off) != MSGPACK_UNPACK_SUCCESS || off != size)
         return -1;
-    if (w.sides > 0 && s_resolve_sides(&u->data, sides, nsides) != (int64_t)w.sides) return -1;
+    int failed = 0;
+    if (w.sides + w.shared > 0) s_resolve(&u->data, refs, &failed);
+    if (failed) return failed;
     const msgpack_object *o = &u->data;
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size == 0 || !s_is_uint(o->via.array.ptr))
         return -1;
@@ -94,19 +112,15 @@ int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size,
         if (n != 2 || !s_is_uint(&e[1]) || e[1].via.u64 > UINT32_MAX) return -1;
         f->seq = (uint32_t)e[1].via.u64;
         break;
+    case CNODE_FRAME_RELEASE:
+        if (n != 2 || !s_is_uint(&e[1])) return -1;
+        f->inode = e[1].via.u64;
+        break;
     default: /* the worker's own kinds, or unknown: nothing an owner sends */
         return -1;
     }
     f->kind = (enum cnode_frame_kind)e[0].via.u64;
     return 0;
-}
-
-/* Big-endian unsigned of n bytes, as MessagePack writes lengths and integers. */
-static uint64_t s_be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    while (n-- > 0) v = v << 8 | *p++;
-    return v;
 }
 
 int cnode_frame_peek_call_id(const char *data, size_t size, uint32_t *id)

@@ -32,6 +32,7 @@ cnode_t *cnode_init(int argc, char **argv)
     n->owner_fd = -1;
     msgpack_sbuffer_init(&n->out);
     msgpack_sbuffer_init(&n->batch);
+    cnode_shared_init(&n->shared);
     if (cnode_watchdog_start(n->args.owner_pid) < 0) {
         fputs("cnode_init: stdin is closed: the owner's watchdog pipe is missing\n", stderr);
         cnode_destroy(n);
@@ -59,6 +60,7 @@ void cnode_destroy(cnode_t *n)
     cnode_socket_remove_ipc(n);
     msgpack_sbuffer_destroy(&n->out);
     msgpack_sbuffer_destroy(&n->batch);
+    cnode_shared_clear(&n->shared);
     cnode_args_free(&n->args);
     free(n);
     /* A worker that ends leaves no process behind: the ones it forked share its group. */
@@ -142,10 +144,10 @@ int cnode_pack_bin(cnode_t *n, msgpack_packer *pk, const void *data, size_t size
     }
     zmq_msg_t *part = &n->reply_sides[n->reply_nsides];
     size_t i = 0;
-    while (i < n->request_nsides
-           && (n->request_sides[i].data != data || n->request_sides[i].size != size))
+    while (i < n->request.nsides
+           && (n->request.sides[i].data != data || n->request.sides[i].size != size))
         i++;
-    if (i < n->request_nsides) {
+    if (i < n->request.nsides) {
         /* A binary the request brought, whole (changed in place, perhaps): ZeroMQ sends the
            same bytes back, counting references instead of copying. */
         zmq_msg_init(part);

@@ -13,6 +13,7 @@
 #include <cnode.h>
 
 #include "protocol.h"
+#include "shared.h"
 
 /* What the owner passed at launch (docs/protocol.md section 1). Strings are copies: the node owns
    them. */
@@ -62,8 +63,8 @@ struct cnode_t {
     struct timespec batch_since; /* when the first frame in `batch` was put there */
     int more_frames;           /* the message being handled has frames after the current one */
     zmq_msg_t *request_parts;  /* the side parts of the message being handled ... */
-    const struct cnode_side *request_sides; /* ... and their bytes, for cnode_pack_bin */
-    size_t request_nsides;
+    struct cnode_refs request; /* ... their bytes, and how to map shared buffers */
+    struct cnode_shared_maps shared; /* the owner's shared buffers mapped here */
     zmq_msg_t reply_sides[CNODE_MAX_SIDES]; /* side parts of the reply being built */
     size_t reply_nsides;
 };

@@ -22,6 +22,7 @@ enum cnode_frame_kind {
     CNODE_FRAME_STOP = 8,    /* owner -> worker  [8] */
     CNODE_FRAME_PING = 9,    /* owner -> worker  [9, seq] */
     CNODE_FRAME_PONG = 10,   /* worker -> owner  [10, seq] */
+    CNODE_FRAME_RELEASE = 11, /* owner -> worker  [11, inode] */
 };
 
 /* The cookie is 64 hex characters (32 random bytes), fresh per start. */
@@ -38,6 +39,14 @@ enum cnode_frame_kind {
 #define CNODE_EXT_SIDE 1
 #define CNODE_SIDE_MIN 32768
 #define CNODE_MAX_SIDES 64
+
+/* A SharedBuffer (docs/protocol.md section 5): in a CALL, an ext value of type CNODE_EXT_SHARED
+   whose 28 bytes are, big-endian: the memfd's descriptor in the owner (4), its inode (8), and
+   the offset (8) and length (8) of the bytes meant. At most CNODE_MAX_SHARED per message, well
+   below the worker's cache of mappings, so that none is unmapped while its message is handled. */
+#define CNODE_EXT_SHARED 2
+#define CNODE_SHARED_REF_SIZE 28
+#define CNODE_MAX_SHARED 16
 
 /* A side part as received: the worker's own bytes, which a handler may change in place. */
 struct cnode_side {
@@ -59,15 +68,28 @@ struct cnode_frame {
     size_t cookie_len;              /* HELLO */
     uint32_t id;                    /* CALL */
     uint32_t seq;                   /* PING */
+    uint64_t inode;                 /* RELEASE */
     const msgpack_object *message;  /* CALL, CAST */
 };
 
-/* Decodes one frame an owner may send (HELLO, CALL, CAST, STOP, PING) and checks its shape. `u`
-   must be initialized; the caller destroys it. Side-part references become BIN objects over
-   sides[index - 1]. Returns 0, or -1 when the bytes are not exactly one such frame, hold an ext
-   value other than a side-part reference, or refer to a part beyond the `nsides` given. */
+/* What the references in a frame resolve to. */
+struct cnode_refs {
+    const struct cnode_side *sides; /* the side parts of the frame's message */
+    size_t nsides;
+    /* Maps the owner's shared buffer and returns its first byte (at least `size` bytes), or NULL
+       with errno set; NULL where shared buffers are not accepted. */
+    void *(*map_shared)(void *ctx, uint32_t fd, uint64_t inode, uint64_t size);
+    void *ctx;
+};
+
+/* Decodes one frame an owner may send (HELLO, CALL, CAST, STOP, PING, RELEASE) and checks its
+   shape. `u` must be initialized; the caller destroys it. References become BIN objects: over
+   the side part they name, or over the bytes of the shared buffer they name (refs->map_shared
+   maps it). Returns 0; -1 when the bytes are not exactly one such frame, hold an ext value that
+   is no reference, or a reference to a part not there, or more than CNODE_MAX_SHARED shared
+   buffers; -2 when map_shared failed (errno is its). */
 int cnode_frame_decode(msgpack_unpacked *u, const char *data, size_t size,
-                       const struct cnode_side *sides, size_t nsides, struct cnode_frame *f);
+                       const struct cnode_refs *refs, struct cnode_frame *f);
 
 /* Reads only the head of a CALL frame, [3, id, ...], for a call whose message could not be
    decoded, so that it can still be answered with FAIL. Returns 0 with *id set, or -1. */
@@ -90,9 +112,10 @@ int cnode_msgpack_count(const void *data, size_t size, size_t *count);
 
 /* What cnode_msgpack_next found in one object. */
 struct cnode_walk {
-    size_t len;   /* the object's bytes */
-    size_t sides; /* side-part references in it (ext CNODE_EXT_SIDE, fixext 4) */
-    size_t exts;  /* other ext values in it, which the protocol does not carry */
+    size_t len;    /* the object's bytes */
+    size_t sides;  /* side-part references in it (ext CNODE_EXT_SIDE, fixext 4) */
+    size_t shared; /* shared-buffer references in it (ext CNODE_EXT_SHARED, ext 8 of 28 bytes) */
+    size_t exts;   /* other ext values in it, which the protocol does not carry */
 };
 
 /* Measures the first MessagePack object in data[0..size), the same way: returns 0 with *w

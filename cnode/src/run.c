@@ -165,7 +165,7 @@ static const char *s_check_response(cnode_t *n, size_t head, size_t *count, char
         int rc = cnode_msgpack_next(p, left, &w);
         if (rc == -1) return "handler packed an incomplete object";
         if (rc == -2) return "handler packed bytes that are not MessagePack";
-        if (w.exts > 0) break;
+        if (w.exts > 0 || w.shared > 0) break;
         sides += w.sides;
         p += w.len;
         left -= w.len;
@@ -264,19 +264,40 @@ static int s_malformed(cnode_t *n, const char *data, size_t size)
     return 0;
 }
 
+static void *s_map_shared(void *ctx, uint32_t fd, uint64_t inode, uint64_t size)
+{
+    cnode_t *n = ctx;
+    return cnode_shared_map(&n->shared, n->args.owner_pid, fd, inode, size);
+}
+
+/* A CALL naming a shared buffer the worker could not map fails at once, saying why. */
+static int s_unmappable(cnode_t *n, const char *data, size_t size, int err)
+{
+    uint32_t id;
+    if (cnode_frame_peek_call_id(data, size, &id) < 0) return 0;
+    char why[160];
+    snprintf(why, sizeof why, "the worker cannot map a SharedBuffer the call names: %s",
+             strerror(err));
+    msgpack_packer pk = s_packer(n);
+    if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len, why) < 0)
+        return s_broken(n, "pack");
+    return s_emit(n);
+}
+
 /* One frame from the owner, after the handshake. */
 static int s_owner_frame(cnode_t *n, const char *data, size_t size)
 {
     struct cnode_frame f;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    int rc = 0;
-    if (cnode_frame_decode(&u, data, size, n->request_sides, n->request_nsides, &f) < 0)
-        rc = s_malformed(n, data, size);
+    int rc = 0, decoded = cnode_frame_decode(&u, data, size, &n->request, &f);
+    if (decoded == -2) rc = s_unmappable(n, data, size, errno);
+    else if (decoded < 0) rc = s_malformed(n, data, size);
     else if (f.kind == CNODE_FRAME_CALL) rc = s_call(n, f.id, f.message);
     else if (f.kind == CNODE_FRAME_CAST) s_cast(n, f.message);
     else if (f.kind == CNODE_FRAME_STOP) n->stopping = 1;
     else if (f.kind == CNODE_FRAME_PING) rc = s_ping(n, f.seq);
+    else if (f.kind == CNODE_FRAME_RELEASE) cnode_shared_forget(&n->shared, f.inode);
     /* a HELLO from the owner: it has shaken hands already */
     msgpack_unpacked_destroy(&u);
     return rc;
@@ -292,7 +313,8 @@ static int s_stranger(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame)
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = 0;
-    if (cnode_frame_decode(&u, zmq_msg_data(frame), zmq_msg_size(frame), NULL, 0, &f) == 0
+    const struct cnode_refs none = {0};
+    if (cnode_frame_decode(&u, zmq_msg_data(frame), zmq_msg_size(frame), &none, &f) == 0
         && f.kind == CNODE_FRAME_HELLO)
         rc = s_hello(n, id, frame, &f);
     /* anything else: dropped without an answer */
@@ -311,8 +333,7 @@ static int s_message(cnode_t *n, struct s_received *m)
     for (size_t i = 1; i < m->count; i++)
         sides[i - 1] = (struct cnode_side){zmq_msg_data(&m->parts[i]), zmq_msg_size(&m->parts[i])};
     n->request_parts = &m->parts[1];
-    n->request_sides = sides;
-    n->request_nsides = m->count - 1;
+    n->request = (struct cnode_refs){sides, m->count - 1, s_map_shared, n};
     const char *data = zmq_msg_data(&m->parts[0]);
     size_t size = zmq_msg_size(&m->parts[0]), off = 0;
     int rc = 0;
@@ -326,8 +347,7 @@ static int s_message(cnode_t *n, struct s_received *m)
     }
     n->more_frames = 0;
     n->request_parts = NULL;
-    n->request_sides = NULL;
-    n->request_nsides = 0;
+    n->request = (struct cnode_refs){0};
     return rc;
 }
 

@@ -42,6 +42,8 @@ static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed, stru
     else if (b == 0xc1) return -1; /* never used */
     else {
         if (b == 0xd6 && avail >= 2 && p[1] == CNODE_EXT_SIDE) w->sides++; /* fixext 4 */
+        else if (b == 0xc7 && avail >= 3 && p[1] == CNODE_SHARED_REF_SIZE && p[2] == CNODE_EXT_SHARED)
+            w->shared++; /* ext 8 */
         else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) w->exts++;
         unsigned head = s_types[b - 0xc4].head, width = s_types[b - 0xc4].len;
         if (avail < head) return 0;
@@ -86,7 +88,7 @@ int cnode_msgpack_count(const void *data, size_t size, size_t *count)
         if (rc < 0) return rc;
         /* No ext value here, not even a side-part reference: msgpackr would decode an unknown
            ext type as an error, and some known ones as its own objects. */
-        if (w.exts > 0 || w.sides > 0) return -3;
+        if (w.exts > 0 || w.sides > 0 || w.shared > 0) return -3;
         p += w.len;
         size -= w.len;
         ++*count;

@@ -9,6 +9,7 @@
  * Besides crashes, it checks that the decoder and the counter agree: a frame the decoder accepts
  * is exactly one object to the counter, which is what lets run.c trust the counter's checks.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,18 @@ static unsigned s_touch(const msgpack_object *o)
     return sum;
 }
 
+/* Stands in for the worker's mapping of an owner's shared buffer: 64 bytes of its own. */
+static void *s_map_shared(void *ctx, uint32_t fd, uint64_t inode, uint64_t size)
+{
+    static char shared[64];
+    (void)ctx, (void)fd, (void)inode;
+    if (size > sizeof shared) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return shared;
+}
+
 static void s_frame(const uint8_t *data, size_t size)
 {
     const char *bytes = (const char *)data;
@@ -61,21 +74,23 @@ static void s_frame(const uint8_t *data, size_t size)
     (void)cnode_frame_peek_call_id(bytes, size, &id);
     int walked = cnode_msgpack_count(data, size, &count);
 
-    /* Two side parts, as a message may bring: references to parts 1 and 2 resolve, others fail. */
+    /* Two side parts, as a message may bring: references to parts 1 and 2 resolve, others fail;
+       and one shared buffer of 64 bytes, whatever its fd and inode. */
     static char side_one[3] = "abc", side_two[1] = "x";
     const struct cnode_side sides[2] = {{side_one, sizeof side_one}, {side_two, sizeof side_two}};
+    const struct cnode_refs refs = {sides, 2, s_map_shared, NULL};
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     struct cnode_frame f;
-    if (cnode_frame_decode(&u, bytes, size, sides, 2, &f) == 0) {
+    if (cnode_frame_decode(&u, bytes, size, &refs, &f) == 0) {
         unsigned sum = 0;
         for (size_t i = 0; i < f.cookie_len; i++) sum += (unsigned char)f.cookie[i];
         if (f.message != NULL) sum += s_touch(f.message);
         s_sink = sum;
         struct cnode_walk w;
         int measured = cnode_msgpack_next(data, size, &w);
-        if (measured != 0 || w.len != size || w.exts > 0
-            || (w.sides == 0 && (walked != 0 || count != 1))) {
+        if (measured != 0 || w.len != size || w.exts > 0 || w.shared > CNODE_MAX_SHARED
+            || (w.sides + w.shared == 0 && (walked != 0 || count != 1))) {
             fprintf(stderr, "frame_fuzz: the decoder accepted a frame that the walk reads as %d "
                             "(count %zu, %d: %zu sides, %zu exts)\n", walked, count, measured,
                     w.sides, w.exts);

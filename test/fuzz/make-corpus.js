@@ -35,6 +35,14 @@ bytes['call-undecodable'] = Buffer.from([0x93, 0x03, 0x05, 0xc1]);
 // supplies, and one to part 3, which it does not.
 bytes['call-sides'] = Buffer.from([0x93, 0x03, 0x01, 0x92, 0xd6, 0x01, 0, 0, 0, 1, 0xd6, 0x01, 0, 0, 0, 2]);
 bytes['call-side-missing'] = Buffer.from([0x93, 0x03, 0x01, 0xd6, 0x01, 0, 0, 0, 3]);
+// A CALL naming a shared buffer: fd 3, inode 7, bytes 8 to 40 (within frame_fuzz.c's 64).
+const sharedRef = Buffer.alloc(28);
+sharedRef.writeUInt32BE(3, 0);
+sharedRef.writeBigUInt64BE(7n, 4);
+sharedRef.writeBigUInt64BE(8n, 12);
+sharedRef.writeBigUInt64BE(32n, 20);
+bytes['call-shared'] = Buffer.concat([Buffer.from([0x93, 0x03, 0x01, 0xc7, 28, 0x02]), sharedRef]);
+bytes.release = packr.pack([11, 7]);
 // A message of frames back to back (version 2 batches), the last one cut short.
 bytes.batch = Buffer.concat([bytes['call-int'], bytes.cast, bytes['call-map'], bytes.ping, bytes.stop]);
 bytes['batch-cut'] = Buffer.concat([bytes['call-int'], bytes.cast, bytes['call-map'].subarray(0, 9)]);
