@@ -12,12 +12,13 @@ import failure from './scenarios/failure.js';
 import large from './scenarios/large.js';
 import latency from './scenarios/latency.js';
 import scale from './scenarios/scale.js';
+import shared from './scenarios/shared.js';
 import startup from './scenarios/startup.js';
 import throughput from './scenarios/throughput.js';
 
 // In the order they run. A scenario is { name, summary, run(): Promise<{ rows }> } (rows.js says
 // what a row holds); add one by importing it and listing it here (e.g. `shared`, next).
-const scenarios = [latency, throughput, large, startup, failure, scale];
+const scenarios = [latency, throughput, large, shared, startup, failure, scale];
 
 const usage = `usage: npm run bench [-- [scenario ...]]
 scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all, which also writes bench/results.*)`;
