@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Channel, type Outgoing } from './channel.js';
 import { encodeFrame, encodeMessageFrame, type Encoded } from './codec.js';
 import type { SharedBuffer } from './shared-buffer.js';
+import { Deadlines } from './deadlines.js';
 import { CNodeError, describeExit, exitedError, type ExitInfo } from './errors.js';
 import { checkTimeout, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
 import { Heartbeat } from './heartbeat.js';
@@ -92,6 +93,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #stopping: Promise<ExitInfo> | undefined;
   #stopRequested = false; // stop() came while the process still ran: its exit is not abnormal
   #pending = new Map<number, PendingCall>();
+  #deadlines = new Deadlines();
   /** The SharedBuffers this worker was sent, by inode: ends the onRelease listener that tells it to unmap one. */
   #sharedSent = new Map<number, () => void>();
   #nextId = 0;
@@ -209,7 +211,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     return new Promise<unknown>((resolve, reject) => {
       const settle = () => {
         this.#pending.delete(id);
-        clearTimeout(timer);
+        this.#deadlines.cancel(deadline, timeout);
         signal?.removeEventListener('abort', onAbort);
         for (const endHold of holds) endHold();
       };
@@ -221,9 +223,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
         reject(error);
       };
       const onAbort = () => giveUp(this.#aborted(signal!));
-      const timer = setTimeout(() => {
+      const deadline = this.#deadlines.add(timeout, () => {
         giveUp(new CNodeError('ERR_CNODE_CALL_TIMEOUT', `cnode ${this.name} did not answer a call within ${timeout} ms`, { node: this.name }));
-      }, timeout);
+      });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(id, {
         resolve: (response) => (settle(), resolve(response)),
@@ -339,6 +341,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#sharedSent.clear();
     const error = info.fault ?? exitedError(info, 'with a call in flight');
     for (const call of [...this.#pending.values()]) call.reject(error);
+    this.#deadlines.clear();
     if (this.#linked && !info.stopped && (info.signal !== null || info.exitCode !== 0)) {
       // Emitted from a plain callback, not a promise chain: unhandled, it is an uncaught exception.
       setImmediate(() => this.emit('error', info.fault ?? exitedError(info, 'unexpectedly')));
@@ -407,6 +410,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#heartbeat?.stop();
     this.#process.signal('SIGKILL');
     for (const call of [...this.#pending.values()]) call.reject(error);
+    this.#deadlines.clear();
   }
 
   /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CNode } from '../src/index.js';
+import { CNode, type CNodeError } from '../src/index.js';
 import { rejection, workerOptions } from './helpers.js';
 
 let node: CNode;
@@ -80,6 +80,22 @@ describe('call', () => {
     expect(error.message).toContain('50 ms');
     await expect(node.call('after')).resolves.toBe('after'); // queued behind the sleep; the late reply was dropped
     expect(node.droppedFrames).toBe(1); // the late reply, counted
+  });
+
+  it('times each call out at its own deadline, whatever the mix of timeouts and answers', async () => {
+    // Behind a 400 ms sleep nothing is answered in time; the calls with 1 s are.
+    const started = performance.now();
+    const settledAt = (promise: Promise<unknown>) => promise.then(() => 'answered', (error: CNodeError) => error.code).then((outcome) => ({ outcome, at: performance.now() - started }));
+    const sleep = settledAt(node.call({ op: 'sleep', ms: 400 }));
+    const calls = [300, 100, 1000, 200, 100, 1000].map((timeout) => settledAt(node.call(timeout, { timeout })));
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.outcome)).toEqual(['ERR_CNODE_CALL_TIMEOUT', 'ERR_CNODE_CALL_TIMEOUT', 'answered', 'ERR_CNODE_CALL_TIMEOUT', 'ERR_CNODE_CALL_TIMEOUT', 'answered']);
+    for (const [i, timeout] of [300, 100, 1000, 200, 100].entries()) {
+      if (timeout < 1000) expect(results[i].at, `the ${timeout} ms call`).toBeGreaterThanOrEqual(timeout - 1);
+    }
+    expect(results[1].at).toBeLessThan(results[3].at); // 100 ms before 200 ms before 300 ms
+    expect(results[3].at).toBeLessThan(results[0].at);
+    expect((await sleep).outcome).toBe('answered');
   });
 
   it('rejects with ERR_CNODE_ABORTED when the signal fires, before or during the call', async () => {
