@@ -59,9 +59,8 @@ struct cnode_t {
     int failed;                /* cnode_fail was called during the current handler */
     char reason[1024];         /* its formatted reason */
     msgpack_sbuffer out;       /* the reply being built; its data is handed to ZeroMQ on send */
-    msgpack_sbuffer batch;     /* whole frames for the owner, held while more input waits */
+    msgpack_sbuffer batch;     /* whole frames for the owner, held until no input waits */
     struct timespec batch_since; /* when the first frame in `batch` was put there */
-    int more_frames;           /* the message being handled has frames after the current one */
     zmq_msg_t *request_parts;  /* the side parts of the message being handled ... */
     struct cnode_refs request; /* ... their bytes, and how to map shared buffers */
     struct cnode_shared_maps shared; /* the owner's shared buffers mapped here */

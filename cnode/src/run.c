@@ -62,16 +62,6 @@ int cnode_flush(cnode_t *n)
     return s_send_owner(n, &n->batch, NULL, 0);
 }
 
-/* Whether more frames from the owner are already here: the current message has more, or the
-   next message is waiting. */
-static int s_more_input(cnode_t *n)
-{
-    if (n->more_frames) return 1;
-    int events = 0;
-    size_t size = sizeof events;
-    return zmq_getsockopt(n->router, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
-}
-
 static int64_t s_micros_since(const struct timespec *t)
 {
     struct timespec now;
@@ -79,15 +69,16 @@ static int64_t s_micros_since(const struct timespec *t)
     return (int64_t)(now.tv_sec - t->tv_sec) * 1000000 + (now.tv_nsec - t->tv_nsec) / 1000;
 }
 
-/* Sends the whole frame in n->out. While more input waits, small frames are held in n->batch
-   and go as one message: one ZeroMQ message per reply is what limits pipelined calls, above all
-   on the owner's side. A lone call's reply is never held: nothing else is waiting. A held reply
-   waits at most CNODE_BATCH_MICROS and the handler running when they pass. */
+/* Sends the whole frame in n->out, or holds it in n->batch: the loop flushes the batch as soon as
+   no more input is waiting, so many replies to frames that came together travel as one message
+   (one ZeroMQ message per reply is what limits pipelined calls, above all on the owner's side),
+   and a lone call's reply goes at once. A held reply waits at most CNODE_BATCH_MICROS and the
+   handler running when they pass. A frame too big to batch goes alone, after the batch. */
 static int s_emit(cnode_t *n)
 {
     size_t limit = (uint64_t)n->args.max_message_size < CNODE_BATCH_BYTES
                        ? (size_t)n->args.max_message_size : CNODE_BATCH_BYTES;
-    if (n->out.size <= limit - n->batch.size && n->batch.size <= limit && s_more_input(n)) {
+    if (n->out.size <= limit - n->batch.size && n->batch.size <= limit) {
         if (n->batch.size == 0) clock_gettime(CLOCK_MONOTONIC, &n->batch_since);
         if (msgpack_sbuffer_write(&n->batch, n->out.data, n->out.size) < 0)
             return s_broken(n, "batch");
@@ -341,11 +332,9 @@ static int s_message(cnode_t *n, struct s_received *m)
         struct cnode_walk w;
         /* Where the next frame would start is unknown: the rest is one malformed frame. */
         size_t len = cnode_msgpack_next(data + off, size - off, &w) == 0 ? w.len : size - off;
-        n->more_frames = off + len < size;
         rc = s_owner_frame(n, data + off, len);
         off += len;
     }
-    n->more_frames = 0;
     n->request_parts = NULL;
     n->request = (struct cnode_refs){0};
     return rc;
