@@ -17,7 +17,7 @@ import startup from './scenarios/startup.js';
 import throughput from './scenarios/throughput.js';
 
 // In the order they run. A scenario is { name, summary, run(): Promise<{ rows }> } (rows.js says
-// what a row holds); add one by importing it and listing it here (e.g. `shared`, next).
+// what a row holds); add one by importing it and listing it here.
 const scenarios = [latency, throughput, large, shared, startup, failure, scale];
 
 const usage = `usage: npm run bench [-- [scenario ...]]
