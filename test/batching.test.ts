@@ -1,20 +1,10 @@
 // Batching (docs/protocol.md section 2): frames that queue up travel together in one ZeroMQ
 // message each way. These tests check that batching keeps every reply with its own call, keeps
 // order, and holds nothing back; how much faster it is, is bench/'s question.
-import { afterEach, describe, expect, it } from 'vitest';
-import { CNode } from '../src/index.js';
-import { workerOptions } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { echoNodes } from './helpers.js';
 
-const nodes: CNode[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((node) => node.stop()));
-});
-
-async function echo(): Promise<CNode> {
-  const node = await CNode.start(workerOptions('echo').options);
-  nodes.push(node);
-  return node;
-}
+const echo = echoNodes();
 
 describe('batched frames', () => {
   it('give each of 5,000 pipelined calls its own reply, whatever their sizes', async () => {
@@ -53,6 +43,23 @@ describe('batched frames', () => {
       if (i % 3 === 0) expect(result).toMatchObject({ status: 'rejected', reason: { code: 'ERR_CNODE_REMOTE', message: expect.stringContaining(`no ${i}`) } });
       else expect(result).toEqual({ status: 'fulfilled', value: i });
     });
+  });
+
+  it('hold a reply back no longer than about 1 ms when the frames behind it keep the worker busy', async () => {
+    const node = await echo();
+    const started = performance.now();
+    const answered = node.call('first').then(() => performance.now() - started);
+    for (let i = 0; i < 100; i++) void node.send({ op: 'sleep', ms: 5 }); // 500 ms of casts behind it
+    expect(await answered).toBeLessThan(250); // not after the casts
+  });
+
+  it('hold no reply back while a slow handler runs, once handlers have been slow', async () => {
+    const node = await echo();
+    await node.call({ op: 'sleep', ms: 100 }); // handlers are slow lately
+    const started = performance.now();
+    const at = (promise: Promise<unknown>) => promise.then(() => performance.now() - started);
+    const [fast, slow] = await Promise.all([at(node.call('fast')), at(node.call({ op: 'sleep', ms: 200 }))]);
+    expect(slow - fast).toBeGreaterThan(100); // the fast reply went before the slow handler ran
   });
 
   it('hold no reply back: the last of a burst resolves without another call behind it', async () => {

@@ -61,6 +61,7 @@ struct cnode_t {
     msgpack_sbuffer out;       /* the reply being built; its data is handed to ZeroMQ on send */
     msgpack_sbuffer batch;     /* whole frames for the owner, held until no input waits */
     struct timespec batch_since; /* when the first frame in `batch` was put there */
+    int64_t handler_micros;    /* how long handlers have lately run, on average */
     zmq_msg_t *request_parts;  /* the side parts of the message being handled ... */
     struct cnode_refs request; /* ... their bytes, and how to map shared buffers */
     struct cnode_shared_maps shared; /* the owner's shared buffers mapped here */

@@ -55,9 +55,11 @@ struct cnode_side {
 };
 
 /* Replies held back to travel together (run.c): at most this many bytes in one message, and
-   no longer than this many microseconds after the first (plus the handler running then). */
+   no longer than this many microseconds after the first (plus the handler running then); and
+   none while handlers take longer than CNODE_BATCH_SLOW_MICROS on average. */
 #define CNODE_BATCH_BYTES 65536
 #define CNODE_BATCH_MICROS 1000
+#define CNODE_BATCH_SLOW_MICROS 50
 
 /* A frame received from the owner, decoded. Pointers reach into the received bytes and into the
    msgpack_unpacked given to cnode_frame_decode: valid while both are. */

@@ -69,11 +69,17 @@ static int64_t s_micros_since(const struct timespec *t)
     return (int64_t)(now.tv_sec - t->tv_sec) * 1000000 + (now.tv_nsec - t->tv_nsec) / 1000;
 }
 
+/* Sends what the batch holds once its first reply has waited CNODE_BATCH_MICROS. */
+static int s_flush_if_due(cnode_t *n)
+{
+    if (n->batch.size == 0 || s_micros_since(&n->batch_since) < CNODE_BATCH_MICROS) return 0;
+    return cnode_flush(n);
+}
+
 /* Sends the whole frame in n->out, or holds it in n->batch: the loop flushes the batch as soon as
    no more input is waiting, so many replies to frames that came together travel as one message
    (one ZeroMQ message per reply is what limits pipelined calls, above all on the owner's side),
-   and a lone call's reply goes at once. A held reply waits at most CNODE_BATCH_MICROS and the
-   handler running when they pass. A frame too big to batch goes alone, after the batch. */
+   and a lone call's reply goes at once. A frame too big to batch goes alone, after the batch. */
 static int s_emit(cnode_t *n)
 {
     size_t limit = (uint64_t)n->args.max_message_size < CNODE_BATCH_BYTES
@@ -83,10 +89,26 @@ static int s_emit(cnode_t *n)
         if (msgpack_sbuffer_write(&n->batch, n->out.data, n->out.size) < 0)
             return s_broken(n, "batch");
         msgpack_sbuffer_clear(&n->out);
-        return s_micros_since(&n->batch_since) < CNODE_BATCH_MICROS ? 0 : cnode_flush(n);
+        return s_flush_if_due(n);
     }
     if (cnode_flush(n) < 0) return -1;
     return n->owner_gone ? 0 : s_send_owner(n, &n->out, NULL, 0);
+}
+
+/* Runs the handler, its result in *rc; -1 when the library failed. Replies held for a batch must not wait for a slow handler: while handlers
+   have lately run longer than CNODE_BATCH_SLOW_MICROS on average, what is held is sent before the
+   next one runs. (Only a slow handler among fast ones still holds back the replies before it.) */
+static int s_handle(cnode_t *n, const msgpack_object *message, msgpack_packer *reply, int *rc)
+{
+    if (n->batch.size > 0 && n->handler_micros > CNODE_BATCH_SLOW_MICROS && cnode_flush(n) < 0)
+        return -1;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    n->failed = 0;
+    *rc = n->handler(n, message, reply, n->user);
+    /* An average over the last eight or so handler runs. */
+    n->handler_micros += (s_micros_since(&start) - n->handler_micros) / 8;
+    return 0;
 }
 
 static msgpack_packer s_packer(cnode_t *n)
@@ -180,9 +202,9 @@ static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
     char why[128];
     const char *reason = NULL;
 
-    n->failed = 0;
     n->reply_nsides = 0;
-    int rc = n->handler(n, message, &pk, n->user);
+    int rc;
+    if (s_handle(n, message, &pk, &rc) < 0) return -1;
     if (rc != 0) {
         snprintf(why, sizeof why, "handler returned %d", rc);
         reason = n->failed ? n->reason : why;
@@ -213,7 +235,7 @@ static int s_call(cnode_t *n, uint32_t id, const msgpack_object *message)
     return s_send_owner(n, &n->out, n->reply_sides, nsides);
 }
 
-/* Answered at once, between handlers: a PONG late by a handler's run time is how the owner's
+/* Answered between handlers, like a call: a PONG late by a handler's run time is how the owner's
    heartbeat tells a hung worker. */
 static int s_ping(cnode_t *n, uint32_t seq)
 {
@@ -222,14 +244,15 @@ static int s_ping(cnode_t *n, uint32_t seq)
     return s_emit(n);
 }
 
-static void s_cast(cnode_t *n, const msgpack_object *message)
+static int s_cast(cnode_t *n, const msgpack_object *message)
 {
-    n->failed = 0;
-    int rc = n->handler(n, message, NULL, n->user);
+    int rc;
+    if (s_handle(n, message, NULL, &rc) < 0) return -1;
     if (rc != 0) {
         if (n->failed) fprintf(stderr, "cnode %s: cast failed: %s\n", n->args.name, n->reason);
         else fprintf(stderr, "cnode %s: cast failed: handler returned %d\n", n->args.name, rc);
     }
+    return 0;
 }
 
 /* A frame from the owner that is not one the protocol allows: said once, then dropped quietly,
@@ -285,7 +308,7 @@ static int s_owner_frame(cnode_t *n, const char *data, size_t size)
     if (decoded == -2) rc = s_unmappable(n, data, size, errno);
     else if (decoded < 0) rc = s_malformed(n, data, size);
     else if (f.kind == CNODE_FRAME_CALL) rc = s_call(n, f.id, f.message);
-    else if (f.kind == CNODE_FRAME_CAST) s_cast(n, f.message);
+    else if (f.kind == CNODE_FRAME_CAST) rc = s_cast(n, f.message);
     else if (f.kind == CNODE_FRAME_STOP) n->stopping = 1;
     else if (f.kind == CNODE_FRAME_PING) rc = s_ping(n, f.seq);
     else if (f.kind == CNODE_FRAME_RELEASE) cnode_shared_forget(&n->shared, f.inode);
@@ -333,6 +356,7 @@ static int s_message(cnode_t *n, struct s_received *m)
         /* Where the next frame would start is unknown: the rest is one malformed frame. */
         size_t len = cnode_msgpack_next(data + off, size - off, &w) == 0 ? w.len : size - off;
         rc = s_owner_frame(n, data + off, len);
+        if (rc == 0) rc = s_flush_if_due(n); /* a cast, say, does not emit: the age is checked here */
         off += len;
     }
     n->request_parts = NULL;
