@@ -41,7 +41,13 @@ export class Deadlines {
   cancel(deadline: Deadline, timeoutMs: number): void {
     if (deadline.expire === undefined) return;
     deadline.expire = undefined;
-    if (--this.#live === 0) return this.clear(); // no timer is left to keep the process alive
+    if (--this.#live === 0) {
+      // Nothing left to expire: drop the queues, but leave the timer, which does not keep the
+      // process alive, to fire once for nothing: re-arming it for every call of a sequence of
+      // calls would cost more.
+      this.#queues.clear();
+      return;
+    }
     const queue = this.#queues.get(timeoutMs)!;
     if (++queue.cancelled >= SWEEP_AT && queue.cancelled * 2 >= queue.size) {
       queue.items = queue.items.slice(queue.head).filter((item) => item.expire !== undefined);
@@ -63,7 +69,8 @@ export class Deadlines {
   #arm(at: number): void {
     clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, Math.ceil(at - performance.now())));
+    // Unref'd: a call in flight keeps the process alive by its socket's pending receive already.
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, Math.ceil(at - performance.now()))).unref();
   }
 
   #fire(): void {
