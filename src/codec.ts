@@ -31,8 +31,10 @@ class SideRef {
 
 /** The ext type that names bytes of a SharedBuffer: fd (4), inode (8), offset (8), length (8), big-endian. */
 const EXT_SHARED = 2;
-/** The most SharedBuffers one message may name (the worker's CNODE_MAX_SHARED). */
+/** The most SharedBuffer references one message may hold (the worker's CNODE_MAX_SHARED). */
 export const MAX_SHARED = 16;
+/** The most bytes one reference may name: a C handler's BIN has a 32-bit size. */
+const MAX_SHARED_VIEW = 0xffff_ffff;
 
 /** Bytes of a SharedBuffer, named in a message instead of copied into it. */
 class SharedRef {
@@ -67,10 +69,12 @@ addExtension({
     data.writeUInt32BE(ref.index);
     return data;
   },
+  // msgpackr's extensions are global to the process: outside cnode's own decoding this type means
+  // nothing, and saying so beats a wrong value.
   unpack: (data: Buffer) => {
     const index = data.length === 4 ? data.readUInt32BE(0) : 0;
     const side = receivedSides[index - 1];
-    if (!side) throw new Error(`a side-part reference to part ${index} of a message with ${receivedSides.length + 1} parts`);
+    if (!side) throw new Error(`a side-part reference to part ${index} of a message with ${receivedSides.length + 1} parts (MessagePack ext type ${EXT_SIDE} is cnode's)`);
     return side;
   },
 });
@@ -94,9 +98,9 @@ export function encodeFrame(fields: readonly unknown[]): Buffer {
  * soon as this returns.
  */
 export function encodeMessageFrame(fields: readonly unknown[], message: unknown): Encoded {
-  const parts: Parts = { sides: [], shared: [] };
+  const parts: Parts = { sides: [], shared: [], sharedRefs: 0 };
   const frame = packr.pack([...fields, toWire(message, '$', [], parts)]);
-  return { frame, ...parts };
+  return { frame, sides: parts.sides, shared: parts.shared };
 }
 
 /**
@@ -115,7 +119,8 @@ export function decodeAll(frames: Uint8Array, sides: Buffer[]): unknown[] {
 /** What travels beside the frame being encoded. */
 interface Parts {
   sides: Buffer[];
-  shared: SharedBuffer[];
+  shared: SharedBuffer[]; // each once
+  sharedRefs: number;
 }
 
 /**
@@ -134,10 +139,9 @@ function wireBinary(value: ArrayBufferView | ArrayBuffer, path: string, parts: P
 
 function wireShared(shared: SharedBuffer, offset: number, length: number, path: string, parts: Parts): SharedRef {
   if (shared.released) throw bad(path, `a released SharedBuffer (inode ${shared.inode})`, shared);
-  if (!parts.shared.includes(shared)) {
-    if (parts.shared.length === MAX_SHARED) throw bad(path, `more than ${MAX_SHARED} SharedBuffers in one message`, shared);
-    parts.shared.push(shared);
-  }
+  if (length > MAX_SHARED_VIEW) throw bad(path, `a SharedBuffer view of ${length} bytes (a C handler's BIN holds at most ${MAX_SHARED_VIEW})`, shared);
+  if (++parts.sharedRefs > MAX_SHARED) throw bad(path, `more than ${MAX_SHARED} SharedBuffer references in one message`, shared);
+  if (!parts.shared.includes(shared)) parts.shared.push(shared);
   return new SharedRef(shared, offset, length);
 }
 

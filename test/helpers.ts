@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
-import type { CNodeError, CNodeOptions } from '../src/index.js';
+import { afterEach, expect } from 'vitest';
+import { CNode, type CNodeError, type CNodeOptions } from '../src/index.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -93,4 +93,17 @@ export async function heldMemory(): Promise<number> {
   }
   const { heapUsed, external, arrayBuffers } = process.memoryUsage();
   return heapUsed + external + arrayBuffers;
+}
+
+/** For a test file: a function that starts an echo worker; every one started is stopped after each test. */
+export function echoNodes(): () => Promise<CNode> {
+  const nodes: CNode[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((node) => node.stop()));
+  });
+  return async () => {
+    const node = await CNode.start(workerOptions('echo').options);
+    nodes.push(node);
+    return node;
+  };
 }

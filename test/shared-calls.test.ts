@@ -3,22 +3,13 @@
 // that the worker's mapping goes when the owner releases the buffer (or drops it), and that a
 // worker's death leaves the owner's buffer whole.
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CNode, SharedBuffer } from '../src/index.js';
-import { openDescriptors, rejection, waitUntil, workerOptions } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type CNode, SharedBuffer } from '../src/index.js';
+import { echoNodes, openDescriptors, rejection, waitUntil } from './helpers.js';
 
 declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
 
-const nodes: CNode[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((node) => node.stop()));
-});
-
-async function echo(): Promise<CNode> {
-  const node = await CNode.start(workerOptions('echo').options);
-  nodes.push(node);
-  return node;
-}
+const echo = echoNodes();
 
 /** How many shared buffers the worker has mapped, from its /proc/PID/maps. */
 function workerMappings(node: CNode): number {
@@ -38,6 +29,13 @@ describe('a SharedBuffer in a call', () => {
     expect(values.every((x, i) => x === 3 * i)).toBe(true);
     expect(await node.call(scale(shared, 0.5))).toBe(values.length); // the SharedBuffer itself names all of it
     expect(values[values.length - 1]).toBe(1.5 * (values.length - 1));
+  });
+
+  it('takes an empty view, at any offset, as an empty binary', async () => {
+    const node = await echo();
+    using shared = SharedBuffer.create(4096);
+    expect(await node.call(scale(shared.float64().subarray(0, 0), 2))).toBe(0);
+    expect(await node.call(scale(shared.float64().subarray(512, 512), 2))).toBe(0);
   });
 
   it('names only the bytes of a view: the rest is untouched', async () => {
@@ -101,8 +99,16 @@ describe('a SharedBuffer in a call', () => {
     released.release();
     expect((await rejection(node.call(scale(view, 1)))).message).toMatch(/a released SharedBuffer \(inode \d+\) at \$\.data/);
     const many = Array.from({ length: 17 }, () => SharedBuffer.create(4096));
-    expect((await rejection(node.call({ op: 'echo', value: 1, many })))).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', message: expect.stringContaining('more than 16 SharedBuffers') });
+    expect((await rejection(node.call({ op: 'echo', value: 1, many })))).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', message: expect.stringContaining('more than 16 SharedBuffer references') });
     for (const buffer of many) buffer.release();
+    // References count, not buffers: the worker could not take 17 views of one either.
+    const views = Array.from({ length: 17 }, (_, i) => shared.bytes().subarray(i, i + 1));
+    expect((await rejection(node.call({ op: 'echo', value: 1, views })))).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', message: expect.stringContaining('more than 16 SharedBuffer references') });
+    // A view a C handler's 32-bit BIN size cannot hold (the memfd is sparse: nothing is touched).
+    const huge = SharedBuffer.create(2 ** 32);
+    expect((await rejection(node.call({ op: 'echo', value: 1, data: huge })))).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', message: expect.stringContaining('a SharedBuffer view of 4294967296 bytes') });
+    await expect(node.call({ op: 'echo', value: 1, data: huge.bytes().subarray(0, 2 ** 32 - 1) })).resolves.toBe(1);
+    huge.release();
     expect(workerMappings(node)).toBe(0); // none of it reached the worker
   });
 });

@@ -43,12 +43,14 @@ static void s_resolve(msgpack_object *o, const struct cnode_refs *refs, int *fai
             uint64_t fd = s_be(p, 4), inode = s_be(p + 4, 8), offset = s_be(p + 12, 8);
             size = s_be(p + 20, 8);
             if (refs->map_shared == NULL || offset > UINT64_MAX - size) goto bad;
-            char *base = refs->map_shared(refs->ctx, (uint32_t)fd, inode, offset + size);
-            if (base == NULL) {
-                *failed = -2;
-                return;
+            if (size > 0) { /* no bytes, nothing to map */
+                char *base = refs->map_shared(refs->ctx, (uint32_t)fd, inode, offset + size);
+                if (base == NULL) {
+                    *failed = -2;
+                    return;
+                }
+                data = base + offset;
             }
-            data = base + offset;
         } else {
             goto bad;
         }

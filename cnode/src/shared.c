@@ -78,7 +78,9 @@ void *cnode_shared_map(struct cnode_shared_maps *m, pid_t owner_pid, uint32_t fd
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/fd/%u", (long)owner_pid, (unsigned)fd);
     int f;
-    do f = open(path, O_RDWR | O_CLOEXEC);
+    /* O_NOCTTY, O_NONBLOCK: should the number name a terminal or a FIFO by now, opening it must
+       neither make it ours nor wait (the inode check refuses it next). */
+    do f = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     while (f < 0 && errno == EINTR);
     if (f < 0) return NULL;
     struct stat st;

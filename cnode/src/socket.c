@@ -132,9 +132,10 @@ int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer
         goto done;
     }
     /* A ROUTER queues a message's parts together: once the first is taken, so are the rest. */
-    for (; sent < nsides && rc >= 0; sent++) {
+    for (; sent < nsides; sent++) {
         do rc = zmq_msg_send(&sides[sent], n->router, sent + 1 < nsides ? ZMQ_SNDMORE : 0);
         while (rc < 0 && errno == EINTR);
+        if (rc < 0) break; /* this part is still ours: closed below with the rest */
     }
 done:;
     int err = errno;
