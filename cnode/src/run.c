@@ -415,9 +415,17 @@ int cnode_run(cnode_t *n, cnode_handler handler, void *user)
     n->ran = 1;
     n->handler = handler;
     n->user = user;
+    /* The monitor by its descriptor: as a socket, zmq_poll would ask it for its events (two
+       system calls) before and after every sleep, for events that come once in a worker's life. */
+    int monitor_fd;
+    size_t monitor_fd_size = sizeof monitor_fd;
+    if (zmq_getsockopt(n->monitor, ZMQ_FD, &monitor_fd, &monitor_fd_size) < 0) {
+        s_broken(n, "monitor");
+        return 1;
+    }
     zmq_pollitem_t items[] = {
         {n->router, 0, ZMQ_POLLIN, 0},
-        {n->monitor, 0, ZMQ_POLLIN, 0},
+        {NULL, monitor_fd, ZMQ_POLLIN, 0},
         {NULL, STDIN_FILENO, ZMQ_POLLIN, 0},
         {n->zap, 0, ZMQ_POLLIN, 0}, /* polled only with curve */
     };

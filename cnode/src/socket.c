@@ -148,7 +148,12 @@ int cnode_socket_owner_closed(cnode_t *n)
 {
     /* libzmq 4.3 monitor events are two frames: 6 bytes (uint16 event, uint32 value, host byte
        order; the value of DISCONNECTED is the connection's fd), then the endpoint. */
-    int closed = 0, first = 1;
+    int closed = 0, first = 1, events;
+    size_t size = sizeof events;
+    /* run.c polls the monitor's ZMQ_FD as a plain descriptor, which stays readable until the
+       socket's commands are processed: ZMQ_EVENTS does that unthrottled, where a non-blocking
+       receive may skip it and leave the loop spinning. */
+    if (zmq_getsockopt(n->monitor, ZMQ_EVENTS, &events, &size) < 0) return -1;
     for (;;) {
         zmq_msg_t part;
         zmq_msg_init(&part);
