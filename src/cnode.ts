@@ -4,7 +4,7 @@ import { encodeFrame, encodeMessageFrame, type Encoded } from './codec.js';
 import type { SharedBuffer } from './shared-buffer.js';
 import { Deadlines } from './deadlines.js';
 import { CNodeError, describeExit, exitedError, type ExitInfo } from './errors.js';
-import { checkTimeout, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
+import { checkTimeout, checkTransfer, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
 import { Heartbeat } from './heartbeat.js';
 import { FrameKind, type WorkerFrame } from './protocol.js';
 import { nextCreation, uniqueAliveName } from './registry.js';
@@ -27,11 +27,18 @@ export interface CallOptions {
   timeout?: number;
   /** Aborts the call: it rejects with ERR_CNODE_ABORTED; a late reply is dropped. */
   signal?: AbortSignal;
+  /**
+   * ArrayBuffers of the message that the call may take instead of copying its big binaries: they
+   * are detached when call() returns, as with postMessage. Default: none (binaries are copied).
+   */
+  transfer?: readonly ArrayBuffer[];
 }
 
 export interface SendOptions {
   /** Milliseconds to wait for ZeroMQ to take the message. Default: the node's callTimeout. */
   timeout?: number;
+  /** As for call(). */
+  transfer?: readonly ArrayBuffer[];
 }
 
 export interface StopOptions {
@@ -186,9 +193,10 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * ERR_CNODE_BAD_MESSAGE, ERR_CNODE_OVERLOADED, ERR_CNODE_UNRESPONSIVE or ERR_CNODE_PROTOCOL.
    */
   call(message: unknown, options: CallOptions = {}): Promise<unknown> {
-    const { timeout = this.#options.callTimeout, signal } = options;
+    const { timeout = this.#options.callTimeout, signal, transfer } = options;
     try {
       checkTimeout('timeout', timeout);
+      checkTransfer(transfer);
       if (signal !== undefined && !(signal instanceof AbortSignal)) {
         throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected the \`signal\` option to be an AbortSignal, got ${typeof signal}`);
       }
@@ -200,7 +208,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const id = this.#allocateId();
     let encoded: Encoded;
     try {
-      encoded = this.#encode([FrameKind.Call, id], message);
+      encoded = this.#encode([FrameKind.Call, id], message, transfer);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -243,14 +251,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * does not take it within `timeout` (the worker stopped reading); the message is then dropped.
    */
   async send(message: unknown, options: SendOptions = {}): Promise<void> {
-    const { timeout = this.#options.callTimeout } = options;
+    const { timeout = this.#options.callTimeout, transfer } = options;
     checkTimeout('timeout', timeout);
+    checkTransfer(transfer);
     this.#checkCanSend();
-    const { frame, sides, shared } = this.#encode([FrameKind.Cast], message);
-    if (shared.length > 0) {
-      // No answer would say when the worker has opened the descriptor, which must stay open till then.
-      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `a SharedBuffer travels in call() only, not in send(): nothing was sent to cnode ${this.name}`, { node: this.name });
-    }
+    // No answer would say when the worker has opened a SharedBuffer's descriptor, which must stay open till then.
+    const { frame, sides } = this.#encode([FrameKind.Cast], message, transfer, 'a SharedBuffer travels in call() only, not in send()');
     const { outgoing, taken } = this.#channel.sendAndWait(frame, sides);
     this.#queuedSends++;
     let timer: NodeJS.Timeout | undefined;
@@ -421,15 +427,23 @@ export class CNode extends EventEmitter<CNodeEvents> {
     return this.#dropped;
   }
 
-  /** Encodes a frame with the user's message, refusing a frame or binary over maxMessageSize. */
-  #encode(fields: readonly unknown[], message: unknown): Encoded {
-    const encoded = encodeMessageFrame(fields, message);
+  /**
+   * Encodes a frame with the user's message, refusing a frame or binary over maxMessageSize, and
+   * any SharedBuffer when `noShared` says why; then takes the transferred ArrayBuffers, only once
+   * nothing is left to refuse.
+   */
+  #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {
+    const encoded = encodeMessageFrame(fields, message, transfer);
     const limit = this.#options.maxMessageSize;
     const biggestSide = Math.max(0, ...encoded.sides.map((side) => side.length)); // at most MAX_SIDES
     const over = encoded.frame.length > limit ? `encodes to ${encoded.frame.length} bytes` : biggestSide > limit ? `carries a binary of ${biggestSide} bytes` : undefined;
     if (over) {
       throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `a message to cnode ${this.name} ${over}, over maxMessageSize (${limit} bytes); nothing was sent`, { node: this.name });
     }
+    if (noShared && encoded.shared.length > 0) {
+      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `${noShared}: nothing was sent to cnode ${this.name}`, { node: this.name });
+    }
+    encoded.takeTransfers();
     return encoded;
   }
 

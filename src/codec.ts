@@ -79,11 +79,16 @@ addExtension({
   },
 });
 
-/** A frame, the binaries that travel beside it (parts 1, 2, ... of its message), and the SharedBuffers it names. */
+/**
+ * A frame, the binaries that travel beside it (parts 1, 2, ... of its message), and the
+ * SharedBuffers it names. Side parts in transferred ArrayBuffers are views of the caller's memory
+ * until takeTransfers() moves that memory out of the caller's hands.
+ */
 export interface Encoded {
   frame: Buffer;
   sides: Buffer[];
   shared: SharedBuffer[];
+  takeTransfers(): void;
 }
 
 /** Encodes a frame made of the protocol's own fields only. */
@@ -94,13 +99,26 @@ export function encodeFrame(fields: readonly unknown[]): Buffer {
 /**
  * Encodes a frame whose last field is the user's message. Throws ERR_CNODE_BAD_MESSAGE, naming
  * where in the message, for what MessagePack cannot carry. Binaries of SIDE_MIN bytes or more
- * (the first MAX_SIDES of them) become side parts, copied: the caller may change its buffers as
- * soon as this returns.
+ * (the first MAX_SIDES of them) become side parts, copied, so that the caller may change its
+ * buffers as soon as this returns; but those in an ArrayBuffer of `transfer` are taken without a
+ * copy by takeTransfers(), which detaches every ArrayBuffer of `transfer`, as postMessage does.
  */
-export function encodeMessageFrame(fields: readonly unknown[], message: unknown): Encoded {
-  const parts: Parts = { sides: [], shared: [], sharedRefs: 0 };
+export function encodeMessageFrame(fields: readonly unknown[], message: unknown, transfer: readonly ArrayBuffer[] = []): Encoded {
+  const parts: Parts = { sides: [], shared: [], sharedRefs: 0, transfer: new Set(transfer), transferred: [] };
   const frame = packr.pack([...fields, toWire(message, '$', [], parts)]);
-  return { frame, sides: parts.sides, shared: parts.shared };
+  return { frame, sides: parts.sides, shared: parts.shared, takeTransfers: () => takeTransfers(transfer, parts) };
+}
+
+function takeTransfers(transfer: readonly ArrayBuffer[], parts: Parts): void {
+  if (transfer.length === 0) return;
+  const buffers = [...new Set(transfer)];
+  // What cannot be detached (marked untransferable, or external memory such as zeromq.js's) is
+  // copied instead, and stays the caller's: structuredClone does that by itself.
+  const moved = structuredClone(buffers, { transfer: buffers });
+  const movedFrom = new Map(buffers.map((buffer, i) => [buffer, moved[i]]));
+  for (const { index, buffer, byteOffset, byteLength } of parts.transferred) {
+    parts.sides[index] = Buffer.from(movedFrom.get(buffer)!, byteOffset, byteLength);
+  }
 }
 
 /**
@@ -121,6 +139,8 @@ interface Parts {
   sides: Buffer[];
   shared: SharedBuffer[]; // each once
   sharedRefs: number;
+  transfer: ReadonlySet<ArrayBufferLike>;
+  transferred: { index: number; buffer: ArrayBuffer; byteOffset: number; byteLength: number }[];
 }
 
 /**
@@ -133,7 +153,13 @@ function wireBinary(value: ArrayBufferView | ArrayBuffer, path: string, parts: P
   if (shared) return wireShared(shared, view.byteOffset, view.byteLength, path, parts);
   const bytes = value instanceof Uint8Array ? value : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   if (bytes.byteLength < SIDE_MIN || parts.sides.length === MAX_SIDES) return bytes;
-  parts.sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
+  if (parts.transfer.has(bytes.buffer)) {
+    // The caller's own memory, for now: takeTransfers() moves it out of the caller's hands.
+    parts.transferred.push({ index: parts.sides.length, buffer: bytes.buffer as ArrayBuffer, byteOffset: bytes.byteOffset, byteLength: bytes.byteLength });
+    parts.sides.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } else {
+    parts.sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
+  }
   return new SideRef(parts.sides.length);
 }
 

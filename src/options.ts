@@ -142,3 +142,9 @@ function check(option: string, value: unknown, ok: boolean, expected: string): v
     throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected the \`${option}\` option to be ${expected}, got ${showValue(value)}`);
   }
 }
+
+/** Checks a call's or send's `transfer` option: absent, or an array of ArrayBuffers. */
+export function checkTransfer(value: unknown): asserts value is readonly ArrayBuffer[] | undefined {
+  if (value === undefined) return;
+  check('transfer', value, Array.isArray(value) && value.every((item) => item instanceof ArrayBuffer), 'an array of ArrayBuffers');
+}

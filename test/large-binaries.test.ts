@@ -78,3 +78,40 @@ describe('large binaries', () => {
     }
   });
 });
+
+describe('transfer', () => {
+  it('takes the listed ArrayBuffers instead of copying: detached when call() returns, intact at the worker', async () => {
+    const bytes = randomBytes(1 << 20);
+    const big = new Uint8Array(bytes.length);
+    big.set(bytes);
+    const small = new Float64Array([1.5, 2.5]); // inline: packed, and detached all the same
+    const answer = node.call({ big, small }, { transfer: [big.buffer, small.buffer, big.buffer] });
+    expect(big.byteLength).toBe(0);
+    expect(small.length).toBe(0);
+    const back = (await answer) as { big: Buffer; small: Buffer };
+    expect(back.big.equals(bytes)).toBe(true);
+    expect(new Float64Array(back.small.buffer.slice(back.small.byteOffset, back.small.byteOffset + 16))).toEqual(new Float64Array([1.5, 2.5]));
+  });
+
+  it('works for send() too', async () => {
+    const value = new Uint8Array(50_000).fill(9);
+    await node.send({ op: 'set', value }, { transfer: [value.buffer] });
+    expect(value.byteLength).toBe(0);
+    expect(((await node.call({ op: 'get' })) as Buffer).every((byte) => byte === 9)).toBe(true);
+  });
+
+  it('copies, as structuredClone does, what cannot be transferred, such as memory zeromq.js received', async () => {
+    const sent = randomBytes(100_000);
+    const reply = (await node.call(sent)) as Buffer;
+    const again = (await node.call(reply, { transfer: [reply.buffer as ArrayBuffer] })) as Buffer;
+    expect(reply.equals(sent)).toBe(true); // still the caller's
+    expect(again.equals(sent)).toBe(true);
+  });
+
+  it('refuses a transfer option that is not an array of ArrayBuffers, detaching and sending nothing', async () => {
+    const kept = new Uint8Array(40_000);
+    await expect(node.call(kept, { transfer: [kept] as unknown as ArrayBuffer[] })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION', message: expect.stringContaining('`transfer`') });
+    await expect(node.send(kept, { transfer: 'all' as unknown as ArrayBuffer[] })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION' });
+    expect(kept.byteLength).toBe(40_000);
+  });
+});
