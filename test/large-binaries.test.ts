@@ -108,10 +108,11 @@ describe('transfer', () => {
     expect(again.equals(sent)).toBe(true);
   });
 
-  it('refuses a transfer option that is not an array of ArrayBuffers, detaching and sending nothing', async () => {
+  it('detaches nothing when the option or the message is refused', async () => {
     const kept = new Uint8Array(40_000);
     await expect(node.call(kept, { transfer: [kept] as unknown as ArrayBuffer[] })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION', message: expect.stringContaining('`transfer`') });
     await expect(node.send(kept, { transfer: 'all' as unknown as ArrayBuffer[] })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION' });
+    await expect(node.call({ kept, bad: () => 1 }, { transfer: [kept.buffer] })).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
     expect(kept.byteLength).toBe(40_000);
   });
 });
