@@ -24,7 +24,8 @@ static void s_resolve(msgpack_object *o, const struct cnode_refs *refs, int *fai
 {
     if (*failed) return;
     if (o->type == MSGPACK_OBJECT_ARRAY) {
-        for (uint32_t i = 0; i < o->via.array.size; i++) s_resolve(&o->via.array.ptr[i], refs, failed);
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            s_resolve(&o->via.array.ptr[i], refs, failed);
     } else if (o->type == MSGPACK_OBJECT_MAP) {
         for (uint32_t i = 0; i < o->via.map.size; i++) {
             s_resolve(&o->via.map.ptr[i].key, refs, failed);
@@ -39,7 +40,8 @@ static void s_resolve(msgpack_object *o, const struct cnode_refs *refs, int *fai
             if (index == 0 || index > refs->nsides) goto bad;
             data = refs->sides[index - 1].data;
             size = refs->sides[index - 1].size;
-        } else if (o->via.ext.type == CNODE_EXT_SHARED && o->via.ext.size == CNODE_SHARED_REF_SIZE) {
+        } else if (o->via.ext.type == CNODE_EXT_SHARED
+                   && o->via.ext.size == CNODE_SHARED_REF_SIZE) {
             uint64_t fd = s_be(p, 4), inode = s_be(p + 4, 8), offset = s_be(p + 12, 8);
             size = s_be(p + 20, 8);
             if (refs->map_shared == NULL || offset > UINT64_MAX - size) goto bad;

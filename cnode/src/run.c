@@ -95,9 +95,10 @@ static int s_emit(cnode_t *n)
     return n->owner_gone ? 0 : s_send_owner(n, &n->out, NULL, 0);
 }
 
-/* Runs the handler, its result in *rc; -1 when the library failed. Replies held for a batch must not wait for a slow handler: while handlers
-   have lately run longer than CNODE_BATCH_SLOW_MICROS on average, what is held is sent before the
-   next one runs. (Only a slow handler among fast ones still holds back the replies before it.) */
+/* Runs the handler, its result in *rc; returns -1 when the library failed. Replies held for a
+   batch must not wait for a slow handler: while handlers have lately run longer than
+   CNODE_BATCH_SLOW_MICROS on average, what is held is sent before the next one runs. (Only a slow
+   handler among fast ones still holds back the replies before it.) */
 static int s_handle(cnode_t *n, const msgpack_object *message, msgpack_packer *reply, int *rc)
 {
     if (n->batch.size > 0 && n->handler_micros > CNODE_BATCH_SLOW_MICROS && cnode_flush(n) < 0)
@@ -139,7 +140,8 @@ static int s_hello(cnode_t *n, zmq_msg_t *id, zmq_msg_t *frame, const struct cno
     if (f->version != CNODE_PROTOCOL_VERSION) {
         n->refused = 1;
         size_t size = n->out.size;
-        if (cnode_socket_send(n, zmq_msg_data(id), zmq_msg_size(id), &n->out, NULL, 0) == 0) return 0;
+        if (cnode_socket_send(n, zmq_msg_data(id), zmq_msg_size(id), &n->out, NULL, 0) == 0)
+            return 0;
         if (errno == EMSGSIZE) s_dropped(n, size);
         else if (errno != EHOSTUNREACH) return s_broken(n, "send");
         return 0;
@@ -356,7 +358,8 @@ static int s_message(cnode_t *n, struct s_received *m)
         /* Where the next frame would start is unknown: the rest is one malformed frame. */
         size_t len = cnode_msgpack_next(data + off, size - off, &w) == 0 ? w.len : size - off;
         rc = s_owner_frame(n, data + off, len);
-        if (rc == 0) rc = s_flush_if_due(n); /* a cast, say, does not emit: the age is checked here */
+        /* A cast, say, emits nothing: the batch's age is checked here too. */
+        if (rc == 0) rc = s_flush_if_due(n);
         off += len;
     }
     n->request_parts = NULL;

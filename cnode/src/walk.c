@@ -42,7 +42,8 @@ static int64_t s_step(const unsigned char *p, size_t avail, uint64_t *owed, stru
     else if (b == 0xc1) return -1; /* never used */
     else {
         if (b == 0xd6 && avail >= 2 && p[1] == CNODE_EXT_SIDE) w->sides++; /* fixext 4 */
-        else if (b == 0xc7 && avail >= 3 && p[1] == CNODE_SHARED_REF_SIZE && p[2] == CNODE_EXT_SHARED)
+        else if (b == 0xc7 && avail >= 3 && p[1] == CNODE_SHARED_REF_SIZE
+                 && p[2] == CNODE_EXT_SHARED)
             w->shared++; /* ext 8 */
         else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) w->exts++;
         unsigned head = s_types[b - 0xc4].head, width = s_types[b - 0xc4].len;
