@@ -104,14 +104,17 @@ export function encodeFrame(fields: readonly unknown[]): Buffer {
  * copy by takeTransfers(), which detaches every ArrayBuffer of `transfer`, as postMessage does.
  */
 export function encodeMessageFrame(fields: readonly unknown[], message: unknown, transfer: readonly ArrayBuffer[] = []): Encoded {
-  const parts: Parts = { sides: [], shared: [], sharedRefs: 0, transfer: new Set(transfer), transferred: [] };
+  const parts: Parts = { sides: [], shared: [], sharedRefs: 0, transfer: transfer.length > 0 ? new Set(transfer) : NO_TRANSFER, transferred: [] };
   const frame = packr.pack([...fields, toWire(message, '$', [], parts)]);
-  return { frame, sides: parts.sides, shared: parts.shared, takeTransfers: () => takeTransfers(transfer, parts) };
+  return { frame, sides: parts.sides, shared: parts.shared, takeTransfers: () => takeTransfers(parts) };
 }
 
-function takeTransfers(transfer: readonly ArrayBuffer[], parts: Parts): void {
-  if (transfer.length === 0) return;
-  const buffers = [...new Set(transfer)];
+const NO_TRANSFER: ReadonlySet<ArrayBufferLike> = new Set();
+
+function takeTransfers(parts: Parts): void {
+  // A SharedBuffer's memory is never copied into a message: moving it would only cost a copy.
+  const buffers = [...parts.transfer].filter((buffer) => !sharedBufferOf(buffer)) as ArrayBuffer[];
+  if (buffers.length === 0) return;
   // What cannot be detached (marked untransferable, or external memory such as zeromq.js's) is
   // copied instead, and stays the caller's: structuredClone does that by itself.
   const moved = structuredClone(buffers, { transfer: buffers });
