@@ -416,7 +416,6 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#heartbeat?.stop();
     this.#process.signal('SIGKILL');
     for (const call of [...this.#pending.values()]) call.reject(error);
-    this.#deadlines.clear();
   }
 
   /**
@@ -435,7 +434,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {
     const encoded = encodeMessageFrame(fields, message, transfer);
     const limit = this.#options.maxMessageSize;
-    const biggestSide = Math.max(0, ...encoded.sides.map((side) => side.length)); // at most MAX_SIDES
+    let biggestSide = 0;
+    for (const side of encoded.sides) biggestSide = Math.max(biggestSide, side.length);
     const over = encoded.frame.length > limit ? `encodes to ${encoded.frame.length} bytes` : biggestSide > limit ? `carries a binary of ${biggestSide} bytes` : undefined;
     if (over) {
       throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `a message to cnode ${this.name} ${over}, over maxMessageSize (${limit} bytes); nothing was sent`, { node: this.name });
