@@ -9,7 +9,8 @@
  *   crash-early  dies of SIGSEGV before cnode_init
  * Otherwise it serves calls: a non-map is echoed; a map's "op" picks what to do:
  *   echo {value}, sleep {ms}, spin, crash, abort, exit {code}, kill-self {signal},
- *   fork (a child that sleeps in our process group; answers its pid), print {stdout, stderr},
+ *   fork (a child that sleeps in our process group; answers its pid), fork {ignoreTerm: true}
+ *   (the same child, ignoring SIGTERM), print {stdout, stderr},
  *   notify {value}, fail {reason}, return {code} (fails without cnode_fail), pack-none,
  *   pack-two, pack-partial, pack-ext, getenv {name}, cwd, args, stop, pid, ppid, pgid,
  *   ignore-sigterm (so that only SIGKILL ends it),
@@ -143,6 +144,29 @@ static int notify_big(cnode_t *node, int64_t bytes, msgpack_packer *reply)
     return msgpack_pack_int(reply, err);
 }
 
+/* The "fork" op: a child that sleeps in our process group and makes no cnode call. With
+   ignore_term it ignores SIGTERM, so that only SIGKILL ends it; the answer waits until it does,
+   so that a SIGTERM sent right after cannot find it with the handler it inherited. */
+static int fork_child(cnode_t *node, int ignore_term, msgpack_packer *reply)
+{
+    int ready[2];
+    if (pipe(ready) < 0) return cnode_fail(node, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(ready[0]);
+        if (ignore_term) signal(SIGTERM, SIG_IGN);
+        close(ready[1]); /* the parent's read() returns 0 */
+        sleep_forever();
+    }
+    int err = errno;
+    close(ready[1]);
+    char byte;
+    while (pid > 0 && read(ready[0], &byte, 1) < 0 && errno == EINTR) {}
+    close(ready[0]);
+    if (pid < 0) return cnode_fail(node, "fork: %s", strerror(err));
+    return msgpack_pack_int64(reply, pid);
+}
+
 static int discard(void *data, const char *buf, size_t len)
 {
     (void)data, (void)buf, (void)len;
@@ -174,10 +198,9 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
     if (!strcmp(op, "exit")) exit((int)num(req, "code"));
     if (!strcmp(op, "kill-self")) { kill(getpid(), (int)num(req, "signal")); sleep_forever(); }
     if (!strcmp(op, "fork")) {
-        pid_t pid = fork();
-        if (pid == 0) sleep_forever(); /* stays in our process group; makes no cnode call */
-        if (pid < 0) return cnode_fail(node, "fork: %s", strerror(errno));
-        return msgpack_pack_int64(reply, pid);
+        const msgpack_object *ignore = cnode_map_get(req, "ignoreTerm");
+        return fork_child(node, ignore && ignore->type == MSGPACK_OBJECT_BOOLEAN
+                                    && ignore->via.boolean, reply);
     }
     if (!strcmp(op, "print")) {
         if (cnode_map_get(req, "stdout")) printf("%s\n", str(req, "stdout", a, sizeof a));
