@@ -33,7 +33,8 @@
  *  - stdin: it is the owner's watchdog pipe; EOF means the owner is gone. Do not read it.
  *  - stdout becomes line-buffered, so printf output reaches the owner line by line.
  *  - SIGTERM (only when the worker leads its process group, as the owner starts it): the handler
- *    passes SIGTERM on to the whole group, then the worker dies of it.
+ *    ends the rest of the group as cnode_destroy does (below), then the worker dies of SIGTERM.
+ *    A child the worker forks inherits the handler, which then only lets it die.
  *  - Linux: the parent-death signal is set to SIGTERM; if the owner already died while the worker
  *    was starting, cnode_init ends the process at once with SIGTERM.
  *  - the environment variables CNODE_COOKIE, CNODE_CURVE_SECRET and CNODE_CURVE_CLIENT are read
@@ -119,8 +120,12 @@ int cnode_run(cnode_t *node, cnode_handler handler, void *user);
 void cnode_stop(cnode_t *node);
 
 /*
- * Closes the socket and frees the node. When the worker leads its process group, it then sends
- * SIGTERM to the rest of the group, so children the worker forked end with it. NULL is ignored.
+ * Closes the socket and frees the node. When the worker leads its process group, it then ends
+ * the rest of the group, so that processes the worker forked (and theirs) end with it, however
+ * the owner went: SIGTERM to them all, then (on Linux), once none is alive (a zombie counts as
+ * gone) or after 1 second at most, SIGKILL to those left. It returns at once when the worker has no
+ * other process in its group; a child that ignores SIGTERM holds it up for that second. SIGTERM
+ * sent to the worker meanwhile is ignored. NULL is ignored.
  */
 void cnode_destroy(cnode_t *node);
 

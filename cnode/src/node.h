@@ -82,7 +82,7 @@ void cnode_wipe(void *p, size_t size);      /* zeroes a secret; not optimized aw
 /* watchdog.c: the owner-death watches (see cnode.h). */
 int cnode_watchdog_start(pid_t owner_pid);  /* -1 when stdin is not open */
 int cnode_watchdog_stdin_gone(void);        /* after stdin polled ready: 1 at EOF */
-void cnode_watchdog_end_group(void);        /* SIGTERM to the rest of our process group */
+void cnode_watchdog_end_group(void);        /* SIGTERM, then SIGKILL, to the rest of our group */
 
 /* socket.c: ZeroMQ. */
 int cnode_init_fail(const char *what);      /* prints "cnode_init: what: <zmq_strerror>"; -1 */

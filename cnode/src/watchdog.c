@@ -5,18 +5,30 @@
  *    owner, and run.c polls it (EOF ends cnode_run).
  *  - the owner's ZeroMQ connection closing (socket.c).
  *  - Linux: the parent-death signal, which also works while a handler is busy and not polling.
- * When the worker leads its process group (the owner starts it so), SIGTERM is passed on to the
- * whole group, so that processes the worker forked end with it.
+ * When the worker leads its process group (the owner starts it so), it ends the group as it ends,
+ * so that processes it forked end with it: SIGTERM, then SIGKILL for those that are still alive
+ * after CNODE_GROUP_GRACE_MS. That must not depend on the owner: after the owner's SIGKILL
+ * (or any signal that kills Node) no code of the owner runs.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 
 #include "node.h"
+
+/* How long the rest of the group has, after SIGTERM, to end before it is SIGKILLed: time for a
+   child to clean up, short enough that a worker whose owner died is gone within about a second
+   (documented in cnode.h and docs/reliability.md). */
+#define CNODE_GROUP_GRACE_MS 1000
 
 /* The pid of the worker that installed the handler: forked children inherit the handler, and
    must only die, not signal the group again. */
@@ -31,13 +43,101 @@ static void s_set(int sig, void (*handler)(int))
     sigaction(sig, &sa, NULL);
 }
 
-/* Async-signal-safe calls only (sigaction, kill, raise, getpid). */
+#ifdef __linux__
+/* The process group of `pid`, -1 once it is gone. One system call: reading /proc/<pid>/stat
+   takes three and twenty times as long, and every process on the machine is asked, on every
+   worker's exit. */
+static pid_t s_pgid(pid_t pid)
+{
+    return (pid_t)syscall(SYS_getpgid, pid);
+}
+
+/* Whether process `pid` (its decimal digits) has ended and only waits to be reaped: its state
+   in /proc/<pid>/stat, "pid (comm) state ...", is Z (or X). comm may hold any byte, ')' too,
+   but the fields after it are numbers: the last ')' read closes it. */
+static int s_ended(const char *pid)
+{
+    char path[32] = "/proc/", buf[128];
+    size_t len = 6;
+    while (*pid && len < sizeof path - 6) path[len++] = *pid++;
+    for (const char *tail = "/stat"; *tail;) path[len++] = *tail++;
+    path[len] = '\0';
+    int fd;
+    while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR) {}
+    if (fd < 0) return 1;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) < 0 && errno == EINTR) {}
+    close(fd);
+    ssize_t i = n - 1;
+    while (i >= 0 && buf[i] != ')') i--;
+    if (i < 0 || i + 2 >= n) return n <= 0;
+    return buf[i + 2] == 'Z' || buf[i + 2] == 'X';
+}
+
+/* The live processes of our group other than us, counted by a scan of /proc (a zombie has
+   ended: it only waits to be reaped). With a signal, each is sent it, its group checked again
+   right before, so that a pid reused since the scan began cannot be hit. */
+static int s_others(int sig)
+{
+    int dir;
+    while ((dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && errno == EINTR) {}
+    if (dir < 0) return 0; /* no /proc: SIGTERM is all we can do */
+    pid_t self = getpid(), group = getpgrp();
+    int count = 0;
+    /* Records of struct linux_dirent64: d_ino, d_off (8 bytes each), d_reclen, d_type, d_name. */
+    _Alignas(8) char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+        for (long off = 0; off < n;) {
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof reclen);
+            const char *name = buf + off + 19;
+            off += reclen;
+            pid_t pid = 0;
+            const char *c = name;
+            for (; *c >= '0' && *c <= '9'; c++) pid = pid * 10 + (*c - '0');
+            if (c == name || *c != '\0' || pid == self || s_pgid(pid) != group || s_ended(name))
+                continue;
+            count++;
+            if (sig && s_pgid(pid) == group) kill(pid, sig);
+        }
+    }
+    close(dir);
+    return count;
+}
+#endif
+
+/* SIGTERM to the rest of our group; then, for as long as any of them is alive, at most
+   CNODE_GROUP_GRACE_MS, the chance to end; then SIGKILL to those left. By pid, not kill(0):
+   the worker's own end (its exit status) is its caller's to choose. The caller ignores SIGTERM,
+   so that ours is discarded. Async-signal-safe calls only: the SIGTERM handler runs it. */
+static void s_end_group(void)
+{
+    kill(0, SIGTERM);
+#ifdef __linux__
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    /* Short sleeps first: a child that obeys SIGTERM is gone in a millisecond or two. */
+    for (int ms = 1; s_others(0) > 0; ms = ms < 32 ? ms * 2 : ms) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t waited = (int64_t)(now.tv_sec - start.tv_sec) * 1000
+                         + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (waited >= CNODE_GROUP_GRACE_MS) {
+            s_others(SIGKILL);
+            return;
+        }
+        poll(NULL, 0, ms);
+    }
+#endif
+}
+
+/* Async-signal-safe calls only (sigaction, kill, raise, getpid, and s_end_group's). */
 static void s_on_sigterm(int sig)
 {
     int saved = errno;
     if (getpid() == (pid_t)s_leader) {
         s_set(sig, SIG_IGN); /* an ignored signal sent to ourselves is discarded */
-        kill(0, sig);
+        s_end_group();
     }
     s_set(sig, SIG_DFL);
     raise(sig); /* blocked while this handler runs: it kills us as the handler returns */
@@ -82,7 +182,7 @@ void cnode_watchdog_end_group(void)
     if (getpgrp() != getpid()) return;
     struct sigaction old;
     sigaction(SIGTERM, NULL, &old);
-    s_set(SIGTERM, SIG_IGN);
-    kill(0, SIGTERM);
+    s_set(SIGTERM, SIG_IGN); /* the parent-death signal, now, would only end the group again */
+    s_end_group();
     sigaction(SIGTERM, &old, NULL);
 }

@@ -5,16 +5,23 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { binary, isAlive, liveChildren, root, waitUntil } from '../helpers.js';
+import { CNode } from '../../src/index.js';
+import { binary, isAlive, liveChildren, root, waitUntil, workerOptions } from '../helpers.js';
 
 interface Pids {
   worker: number;
   grandchild: number;
+  /** With 'stubborn': a second child of the worker, one that ignores SIGTERM. */
+  stubborn?: number;
 }
 
+/** How long the worker gives the rest of its group after SIGTERM before it SIGKILLs them
+    (CNODE_GROUP_GRACE_MS in cnode/src/watchdog.c). */
+const GROUP_GRACE_MS = 1000;
+
 /** Starts test/fixtures/owner.js, which starts a worker; resolves with the owner and the pids. */
-async function startOwner(how: string) {
-  const owner = spawn(process.execPath, [path.join(root, 'test/fixtures/owner.js'), how, binary('testbed')], {
+async function startOwner(how: string, children: 'stubborn' | 'stubborn+ignore-sigterm' | '' = '') {
+  const owner = spawn(process.execPath, [path.join(root, 'test/fixtures/owner.js'), how, binary('testbed'), children], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines = readline.createInterface({ input: owner.stdout! });
@@ -22,13 +29,17 @@ async function startOwner(how: string) {
   const pids = JSON.parse(line) as Pids;
   expect(isAlive(pids.worker)).toBe(true);
   expect(isAlive(pids.grandchild)).toBe(true);
+  if (children) expect(isAlive(pids.stubborn!)).toBe(true);
   const die = () => owner.stdin!.write('now\n');
   return { owner, pids, die };
 }
 
-async function expectAllGone(pids: Pids, how: string) {
-  await waitUntil(() => !isAlive(pids.worker), 1000, `the worker is gone after the owner ${how}`);
-  await waitUntil(() => !isAlive(pids.grandchild), 1000, `the worker's child is gone after the owner ${how}`);
+async function expectAllGone(pids: Pids, how: string, timeoutMs = 1000) {
+  await waitUntil(() => !isAlive(pids.worker), timeoutMs, `the worker is gone after the owner ${how}`);
+  await waitUntil(() => !isAlive(pids.grandchild), timeoutMs, `the worker's child is gone after the owner ${how}`);
+  if (pids.stubborn) {
+    await waitUntil(() => !isAlive(pids.stubborn!), timeoutMs, `the worker's child that ignores SIGTERM is gone after the owner ${how}`);
+  }
 }
 
 describe('the owner dies', () => {
@@ -41,6 +52,41 @@ describe('the owner dies', () => {
       await expectAllGone(pids, `got ${signal}`);
     });
   }
+
+  // Node's exit hooks do not run when it dies of a signal: the worker alone must end its group,
+  // SIGKILLing what SIGTERM did not end within its grace.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL'] as const) {
+    it(`by ${signal}: its worker, and a child of the worker that ignores SIGTERM, are gone within the grace`, async () => {
+      const { owner, pids } = await startOwner('signal', 'stubborn');
+      const exited = once(owner, 'exit');
+      owner.kill(signal);
+      try {
+        const [, by] = await exited;
+        expect(by).toBe(signal);
+        await expectAllGone(pids, `got ${signal}`, GROUP_GRACE_MS + 1000);
+      } finally {
+        if (isAlive(pids.stubborn!)) process.kill(pids.stubborn!, 'SIGKILL'); // a failure leaves nothing behind
+      }
+    });
+  }
+
+  it('by SIGKILL, when the worker ignores SIGTERM too: it ends on stdin EOF, and its child that ignores SIGTERM with it', async () => {
+    const { owner, pids } = await startOwner('signal', 'stubborn+ignore-sigterm');
+    try {
+      owner.kill('SIGKILL');
+      await once(owner, 'exit');
+      await expectAllGone(pids, 'got SIGKILL', GROUP_GRACE_MS + 1000);
+    } finally {
+      if (isAlive(pids.stubborn!)) process.kill(pids.stubborn!, 'SIGKILL');
+    }
+  });
+
+  it('by process.exit(), with a child of the worker that ignores SIGTERM: all are killed at once', async () => {
+    const { owner, pids, die } = await startOwner('exit', 'stubborn');
+    die();
+    await once(owner, 'exit');
+    await expectAllGone(pids, 'called process.exit()');
+  });
 
   it('by process.exit(): its worker is killed', async () => {
     const { owner, pids, die } = await startOwner('exit');
@@ -108,6 +154,27 @@ function zombieChildren(): number[] {
     }
   }).map(Number);
 }
+
+describe('a child of the worker that ignores SIGTERM', () => {
+  it('ends with the worker on stop(), which still exits with code 0', async () => {
+    const node = await CNode.start(workerOptions('testbed').options);
+    const stubborn = (await node.call({ op: 'fork', ignoreTerm: true })) as number;
+    expect(isAlive(stubborn)).toBe(true);
+    await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, signal: null, stopped: true });
+    await waitUntil(() => !isAlive(stubborn), 1000, 'the child that ignores SIGTERM is gone after stop()');
+    expect(liveChildren()).toEqual([]);
+  });
+
+  it('ends with a worker that SIGTERM ends, which still reports SIGTERM', async () => {
+    const node = await CNode.start(workerOptions('testbed').options);
+    const stubborn = (await node.call({ op: 'fork', ignoreTerm: true })) as number;
+    void node.send({ op: 'spin' }); // never reads the stop message: stop() goes on to SIGTERM
+    const info = await node.stop({ timeout: GROUP_GRACE_MS + 1000 });
+    expect(info).toMatchObject({ signal: 'SIGTERM', stopped: true });
+    await waitUntil(() => !isAlive(stubborn), 1000, 'the child that ignores SIGTERM is gone after SIGTERM');
+    expect(liveChildren()).toEqual([]);
+  });
+});
 
 describe('listeners that throw', () => {
   it('become uncaught exceptions and break nothing: replies, exit and link go on', async () => {
