@@ -1,11 +1,13 @@
 import { addExtension, Packr } from 'msgpackr';
-import { CNodeError } from './errors.js';
 import { SharedBuffer, sharedBufferOf } from './shared-buffer.js';
 
 // Records and structured cloning are msgpackr extensions a C peer cannot read; 'auto' gives a
-// number for every safe integer and a bigint beyond 2^53.
-// ('auto' is implemented by msgpackr but missing from its type declarations.)
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'bigint' });
+// number for every safe integer and a bigint beyond 2^53 ('auto' is implemented by msgpackr but
+// missing from its type declarations). Maps decode as Maps, whatever their keys: as objects,
+// msgpackr would turn a key 1, true or nil into the string "1", "true" or "null", "__proto__"
+// into "__proto_", and fail on any other key; fromWire() makes objects of the string-keyed ones.
+// variableMapSize: msgpackr's fast writer holds at most 65,535 keys per object.
+const packr = new Packr({ useRecords: false, mapsAsObjects: false, variableMapSize: true, int64AsType: 'auto' as 'bigint' });
 
 /** msgpack-c, as Debian builds it, decodes 32 levels of arrays and maps; the frame takes one. */
 export const MAX_DEPTH = 31;
@@ -104,8 +106,15 @@ export function encodeFrame(fields: readonly unknown[]): Buffer {
  * copy by takeTransfers(), which detaches every ArrayBuffer of `transfer`, as postMessage does.
  */
 export function encodeMessageFrame(fields: readonly unknown[], message: unknown, transfer: readonly ArrayBuffer[] = []): Encoded {
-  const parts: Parts = { sides: [], shared: [], sharedRefs: 0, transfer: transfer.length > 0 ? new Set(transfer) : NO_TRANSFER, transferred: [] };
-  const frame = packr.pack([...fields, toWire(message, '$', [], parts)]);
+  const parts: Parts = { sides: [], shared: [], sharedRefs: 0, transfer: transfer.length > 0 ? new Set(transfer) : NO_TRANSFER, transferred: [], path: [] };
+  let frame: Buffer;
+  try {
+    frame = packr.pack([...fields, toWire(message, [], parts)]);
+  } catch (error) {
+    // A getter or a Proxy that throws, or a message too big for a Buffer: refused all the same.
+    if (error instanceof BadMessage) throw error;
+    throw new BadMessage(`the message: encoding it threw ${String(error)}`, '', error);
+  }
   return { frame, sides: parts.sides, shared: parts.shared, takeTransfers: () => takeTransfers(parts) };
 }
 
@@ -131,10 +140,50 @@ function takeTransfers(parts: Parts): void {
 export function decodeAll(frames: Uint8Array, sides: Buffer[]): unknown[] {
   receivedSides = sides;
   try {
-    return packr.unpackMultiple(frames) as unknown[];
+    const values = packr.unpackMultiple(frames) as unknown[];
+    for (let i = 0; i < values.length; i++) values[i] = fromWire(values[i]);
+    return values;
   } finally {
     receivedSides = [];
   }
+}
+
+/**
+ * A decoded value as the user gets it: a map whose keys are all strings becomes a plain object
+ * with exactly those keys (`__proto__` included, as an own property: nothing reaches the
+ * prototype); a map with any other key stays a Map. Arrays and Maps are changed in place.
+ */
+function fromWire(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null) value[i] = fromWire(item);
+    }
+    return value;
+  }
+  return value instanceof Map ? mapFromWire(value) : value; // else a Buffer
+}
+
+function mapFromWire(map: Map<unknown, unknown>): Map<unknown, unknown> | Record<string, unknown> {
+  let stringKeys = true;
+  let objectKeys = false;
+  for (const key of map.keys()) {
+    if (typeof key === 'string') continue;
+    stringKeys = false;
+    if (typeof key === 'object' && key !== null) objectKeys = true;
+  }
+  if (objectKeys) return new Map([...map].map(([key, item]) => [fromWire(key), fromWire(item)]));
+  if (!stringKeys) {
+    map.forEach((item, key) => map.set(key, fromWire(item)));
+    return map;
+  }
+  const object: Record<string, unknown> = {};
+  map.forEach((item, key) => {
+    if (key === '__proto__') Object.defineProperty(object, key, { value: fromWire(item), writable: true, enumerable: true, configurable: true });
+    else object[key as string] = fromWire(item);
+  });
+  return object;
 }
 
 /** What travels beside the frame being encoded. */
@@ -144,16 +193,21 @@ interface Parts {
   sharedRefs: number;
   transfer: ReadonlySet<ArrayBufferLike>;
   transferred: { index: number; buffer: ArrayBuffer; byteOffset: number; byteLength: number }[];
+  /** Where the walk is: keys and indexes, made into a path such as `$.a[2]` only for an error. */
+  path: Step[];
 }
+
+/** A step of the path into a message: a key, an index, or into a Map's key or value. */
+type Step = string | number | { mapKey: true } | { mapValue: unknown };
 
 /**
  * The wire form of binary bytes: a SharedBuffer's are named, not copied; a big binary is copied
  * into its own side part; smaller ones, and those past MAX_SIDES, stay inline.
  */
-function wireBinary(value: ArrayBufferView | ArrayBuffer, path: string, parts: Parts): Uint8Array | SideRef | SharedRef {
+function wireBinary(value: ArrayBufferView | ArrayBuffer, parts: Parts): Uint8Array | SideRef | SharedRef {
   const view = ArrayBuffer.isView(value) ? value : { buffer: value, byteOffset: 0, byteLength: value.byteLength };
   const shared = sharedBufferOf(view.buffer); // before any new view: a released one is detached
-  if (shared) return wireShared(shared, view.byteOffset, view.byteLength, path, parts);
+  if (shared) return wireShared(shared, view.byteOffset, view.byteLength, parts);
   const bytes = value instanceof Uint8Array ? value : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   if (bytes.byteLength < SIDE_MIN || parts.sides.length === MAX_SIDES) return bytes;
   if (parts.transfer.has(bytes.buffer)) {
@@ -166,17 +220,17 @@ function wireBinary(value: ArrayBufferView | ArrayBuffer, path: string, parts: P
   return new SideRef(parts.sides.length);
 }
 
-function wireShared(shared: SharedBuffer, offset: number, length: number, path: string, parts: Parts): SharedRef {
-  if (shared.released) throw bad(path, `a released SharedBuffer (inode ${shared.inode})`, shared);
-  if (length > MAX_SHARED_VIEW) throw bad(path, `a SharedBuffer view of ${length} bytes (a C handler's BIN holds at most ${MAX_SHARED_VIEW})`, shared);
-  if (++parts.sharedRefs > MAX_SHARED) throw bad(path, `more than ${MAX_SHARED} SharedBuffer references in one message`, shared);
+function wireShared(shared: SharedBuffer, offset: number, length: number, parts: Parts): SharedRef {
+  if (shared.released) throw bad(parts, `a released SharedBuffer (inode ${shared.inode})`, shared);
+  if (length > MAX_SHARED_VIEW) throw bad(parts, `a SharedBuffer view of ${length} bytes (a C handler's BIN holds at most ${MAX_SHARED_VIEW})`, shared);
+  if (++parts.sharedRefs > MAX_SHARED) throw bad(parts, `more than ${MAX_SHARED} SharedBuffer references in one message`, shared);
   if (!parts.shared.includes(shared)) parts.shared.push(shared);
   return new SharedRef(shared, offset, length);
 }
 
 // Returns `value` itself unless something inside needs a wire form, so the common case allocates
 // nothing: containers are copied only on the path to a changed value.
-function toWire(value: unknown, path: string, ancestors: object[], parts: Parts): unknown {
+function toWire(value: unknown, ancestors: object[], parts: Parts): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -187,56 +241,97 @@ function toWire(value: unknown, path: string, ancestors: object[], parts: Parts)
       // msgpackr writes integers beyond 32 bits as float64; a C handler should see an integer.
       return Number.isSafeInteger(value) && (value < INT32_MIN || value > UINT32_MAX) ? BigInt(value) : value;
     case 'bigint':
-      if (value < INT64_MIN || value > UINT64_MAX) throw bad(path, 'a bigint outside the 64-bit range', value);
+      if (value < INT64_MIN || value > UINT64_MAX) throw bad(parts, 'a bigint outside the 64-bit range', value);
       return value;
     case 'object':
       if (value === null) return null;
-      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return wireBinary(value, path, parts);
-      if (value instanceof SharedBuffer) return wireShared(value, 0, value.byteLength, path, parts);
-      if (ancestors.includes(value)) throw bad(path, 'a cycle', value);
-      if (ancestors.length === MAX_DEPTH) throw bad(path, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return wireBinary(value, parts);
+      if (value instanceof SharedBuffer) return wireShared(value, 0, value.byteLength, parts);
+      if (ancestors.includes(value)) throw bad(parts, 'a cycle', value);
+      if (ancestors.length === MAX_DEPTH) throw bad(parts, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
       ancestors.push(value);
       try {
-        if (Array.isArray(value)) return wireArray(value, path, ancestors, parts);
-        if (value instanceof Map) return wireMap(value, path, ancestors, parts);
+        if (Array.isArray(value)) return wireArray(value, ancestors, parts);
+        if (value instanceof Map) return wireMap(value, ancestors, parts);
         const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) throw bad(path, `a ${proto?.constructor?.name ?? 'class'} instance`, value);
-        return wireObject(value as Record<string, unknown>, path, ancestors, parts);
+        if (proto !== Object.prototype && proto !== null) throw bad(parts, `a ${proto?.constructor?.name ?? 'class'} instance`, value);
+        return wireObject(value as Record<string, unknown>, ancestors, parts);
       } finally {
         ancestors.pop();
       }
     default:
-      throw bad(path, `a ${typeof value}`, value);
+      throw bad(parts, `a ${typeof value}`, value);
   }
 }
 
-function wireArray(array: unknown[], path: string, ancestors: object[], parts: Parts): unknown[] {
+function wireArray(array: unknown[], ancestors: object[], parts: Parts): unknown[] {
   let out: unknown[] | undefined;
+  const depth = parts.path.push(0) - 1;
   for (let i = 0; i < array.length; i++) {
-    const wired = toWire(array[i], `${path}[${i}]`, ancestors, parts);
+    parts.path[depth] = i;
+    const wired = toWire(array[i], ancestors, parts);
     if (wired !== array[i]) (out ??= array.slice())[i] = wired;
   }
+  parts.path.pop();
   return out ?? array;
 }
 
-function wireObject(object: Record<string, unknown>, path: string, ancestors: object[], parts: Parts): Record<string, unknown> {
+function wireObject(object: Record<string, unknown>, ancestors: object[], parts: Parts): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
+  const depth = parts.path.push('') - 1;
   for (const key of Object.keys(object)) {
-    const wired = toWire(object[key], `${path}.${key}`, ancestors, parts);
-    if (wired !== object[key]) (out ??= { ...object })[key] = wired;
+    parts.path[depth] = key;
+    const item = object[key];
+    const wired = toWire(item, ancestors, parts);
+    if (wired !== item) (out ??= { ...object })[key] = wired;
   }
+  parts.path.pop();
   return out ?? object;
 }
 
-function wireMap(map: Map<unknown, unknown>, path: string, ancestors: object[], parts: Parts): Map<unknown, unknown> {
+function wireMap(map: Map<unknown, unknown>, ancestors: object[], parts: Parts): Map<unknown, unknown> {
   const out = new Map<unknown, unknown>();
+  const depth = parts.path.push('') - 1;
   for (const [key, item] of map) {
-    out.set(toWire(key, `${path} key`, ancestors, parts), toWire(item, `${path}.get(${String(key)})`, ancestors, parts));
+    parts.path[depth] = { mapKey: true };
+    const wiredKey = toWire(key, ancestors, parts);
+    parts.path[depth] = { mapValue: key };
+    out.set(wiredKey, toWire(item, ancestors, parts));
   }
+  parts.path.pop();
   return out;
 }
 
-function bad(path: string, what: string, value: unknown): CNodeError {
+/**
+ * Why a message cannot be sent: what, and where in the message. The node it was for turns it
+ * into an ERR_CNODE_BAD_MESSAGE naming the node.
+ */
+export class BadMessage extends Error {
+  constructor(
+    what: string,
+    /** What messages may carry, when that is the problem. */
+    readonly hint: string,
+    cause?: unknown,
+  ) {
+    super(what, cause === undefined ? undefined : { cause });
+  }
+}
+
+const CARRIED = 'messages carry null, booleans, numbers, bigints, strings, binaries, arrays, plain objects and Maps';
+
+function bad(parts: Parts, what: string, value: unknown): BadMessage {
   const shown = typeof value === 'bigint' || typeof value === 'symbol' ? ` (${String(value)})` : typeof value === 'function' ? ` (${value.name || 'anonymous'})` : '';
-  return new CNodeError('ERR_CNODE_BAD_MESSAGE', `Cannot send ${what} at ${path}${shown}: messages carry null, booleans, numbers, bigints, strings, binaries, arrays, plain objects and Maps`);
+  return new BadMessage(`${what} at ${pathText(parts.path)}${shown}`, value instanceof SharedBuffer || ArrayBuffer.isView(value) ? '' : CARRIED);
+}
+
+/** `$.a[2]`, `$.m key`, `$.m.get(k)`. */
+function pathText(path: readonly Step[]): string {
+  let text = '$';
+  for (const step of path) {
+    if (typeof step === 'number') text += `[${step}]`;
+    else if (typeof step === 'string') text += `.${step}`;
+    else if ('mapKey' in step) text += ' key';
+    else text += `.get(${String(step.mapValue)})`;
+  }
+  return text;
 }
