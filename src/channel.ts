@@ -2,6 +2,7 @@ import { Dealer, type Observer } from 'zeromq';
 import { decodeAll, encodeFrame, MAX_SIDES } from './codec.js';
 import { CNodeError } from './errors.js';
 import { asWorkerFrame, FrameKind, PROTOCOL_VERSION, type WorkerFrame } from './protocol.js';
+import { native } from './native.js';
 import { closeOnExit } from './registry.js';
 import { settlesWithin } from './wait.js';
 
@@ -51,6 +52,8 @@ export class Channel {
   #disconnected: Promise<void>;
   #forgetAtExit: () => void;
   #batchBytes: number;
+  /** The descriptors zeromq.js polls for this socket and its monitor, for setRef(). */
+  #pollFds: number[];
 
   constructor(
     endpoint: string,
@@ -62,6 +65,8 @@ export class Channel {
     // such as the replies to the calls before a stop. The ipc socket file is gone by then, so
     // the attempts fail until close(). maxMessageSize: libzmq drops a connection that sends a
     // bigger frame, before allocating it.
+    // zeromq.js makes a poll handle with each socket and monitor; the ones new meanwhile are theirs.
+    const pollsBefore = native().pollDescriptors();
     this.#socket = new Dealer({
       linger: 0,
       maxMessageSize,
@@ -69,6 +74,7 @@ export class Channel {
     });
     this.#batchBytes = Math.min(BATCH_BYTES, maxMessageSize);
     this.#events = this.#socket.events; // read once: after the monitor closes, the getter makes a new one
+    this.#pollFds = native().pollDescriptors().filter((fd) => !pollsBefore.includes(fd));
     this.#disconnected = this.#watchDisconnect();
     this.#socket.connect(endpoint);
     this.#forgetAtExit = closeOnExit(() => this.close(true));
@@ -114,6 +120,11 @@ export class Channel {
       };
       this.send(encodeFrame([FrameKind.Hello, PROTOCOL_VERSION, cookie])); // the timer reports a failure
     });
+  }
+
+  /** Whether this connection's pending receives keep the event loop alive (they do by default). */
+  setRef(ref: boolean): void {
+    if (!this.#closed) native().setPollRef(this.#pollFds, ref);
   }
 
   /** Queues one encoded frame and its side parts. Returns its place in the queue, for withdraw(). */

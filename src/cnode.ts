@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import { Channel, type Outgoing } from './channel.js';
-import { encodeFrame, encodeMessageFrame, type Encoded } from './codec.js';
+import { BadMessage, encodeFrame, encodeMessageFrame, type Encoded } from './codec.js';
 import type { SharedBuffer } from './shared-buffer.js';
 import { Deadlines } from './deadlines.js';
-import { CNodeError, describeExit, exitedError, type ExitInfo } from './errors.js';
-import { checkTimeout, checkTransfer, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
+import { CNodeError, describeExit, exitedError, nodeError, showValue, type CNodeErrorCode, type ExitInfo } from './errors.js';
+import { checkOptionNames, checkTimeout, checkTransfer, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
 import { Heartbeat } from './heartbeat.js';
 import { FrameKind, type WorkerFrame } from './protocol.js';
 import { nextCreation, uniqueAliveName } from './registry.js';
@@ -45,6 +46,10 @@ export interface StopOptions {
   /** Milliseconds to wait at each step: stop message, SIGTERM, SIGKILL. Default: the node's stopTimeout. */
   timeout?: number;
 }
+
+const CALL_OPTIONS = ['timeout', 'signal', 'transfer'] satisfies (keyof CallOptions)[];
+const SEND_OPTIONS = ['timeout', 'transfer'] satisfies (keyof SendOptions)[];
+const STOP_OPTIONS = ['timeout'] satisfies (keyof StopOptions)[];
 
 interface PendingCall {
   resolve: (response: unknown) => void;
@@ -109,6 +114,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #fault: CNodeError | undefined; // why the library killed the worker
   #heartbeat: Heartbeat | undefined;
   #disconnectTimer: NodeJS.Timeout | undefined;
+  #killSignal: NodeJS.Signals | undefined; // what kill() sent: an exit by it is a stop
+  #refed = true;
+  #busyHold: NodeJS.Timeout | undefined; // holds the event loop for an unref'd node's waiting calls
 
   /** Starts a worker and resolves once it is ready and connected. No process is left on failure. */
   static start(options: CNodeOptions): Promise<CNode> {
@@ -173,7 +181,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       this.#heartbeat = new Heartbeat(
         options.heartbeat,
         (seq) => channel.send(encodeFrame([FrameKind.Ping, seq])),
-        (silentMs) => this.#kill(new CNodeError('ERR_CNODE_UNRESPONSIVE', `cnode ${this.name} did not answer its heartbeat for ${silentMs} ms (heartbeat.timeout ${options.heartbeat!.timeout}); it was killed`, { node: this.name })),
+        (silentMs) => this.#kill(this.#error('ERR_CNODE_UNRESPONSIVE', `did not answer its heartbeat for ${Math.round(silentMs)} ms (heartbeat.timeout ${options.heartbeat!.timeout}); it was killed`)),
       );
     }
     this.exited = worker.exit.then(async (info) => {
@@ -182,7 +190,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       await channel.drain(DRAIN_MS);
       // Stopped: stop() came first and the exit is one its steps cause; a crash during a stop
       // is still a crash, and so is a kill for a fault.
-      const stopped = this.#stopRequested && !this.#fault && (info.exitCode === 0 || info.signal === 'SIGTERM' || info.signal === 'SIGKILL');
+      const stopped = this.#stopRequested && !this.#fault && (info.exitCode === 0 || info.signal === 'SIGTERM' || info.signal === 'SIGKILL' || info.signal === this.#killSignal);
       return this.#onExit({ ...info, stopped, fault: this.#fault ?? null });
     });
   }
@@ -193,21 +201,23 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * ERR_CNODE_BAD_MESSAGE, ERR_CNODE_OVERLOADED, ERR_CNODE_UNRESPONSIVE or ERR_CNODE_PROTOCOL.
    */
   call(message: unknown, options: CallOptions = {}): Promise<unknown> {
-    const { timeout = this.#options.callTimeout, signal, transfer } = options;
-    try {
-      checkTimeout('timeout', timeout);
-      checkTransfer(transfer);
-      if (signal !== undefined && !(signal instanceof AbortSignal)) {
-        throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected the \`signal\` option to be an AbortSignal, got ${typeof signal}`);
-      }
-      this.#checkCanSend();
-      if (signal?.aborted) throw this.#aborted(signal);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const id = this.#allocateId();
+    let timeout: number;
+    let signal: AbortSignal | undefined;
+    let id: number;
     let encoded: Encoded;
     try {
+      let transfer: readonly ArrayBuffer[] | undefined;
+      ({ timeout, signal, transfer } = this.#checkOptions('call', options, CALL_OPTIONS, ({ timeout = this.#options.callTimeout, signal, transfer }) => {
+        checkTimeout('timeout', timeout);
+        checkTransfer(transfer);
+        if (signal !== undefined && !(signal instanceof AbortSignal)) {
+          throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected the \`signal\` option to be an AbortSignal, got ${showValue(signal)}`);
+        }
+        return { timeout, signal, transfer };
+      }));
+      this.#checkCanSend();
+      if (signal?.aborted) throw this.#aborted(signal);
+      id = this.#allocateId();
       encoded = this.#encode([FrameKind.Call, id], message, transfer);
     } catch (error) {
       return Promise.reject(error);
@@ -222,6 +232,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
         this.#deadlines.cancel(deadline, timeout);
         signal?.removeEventListener('abort', onAbort);
         for (const endHold of holds) endHold();
+        if (!this.#refed) this.#holdLoopWhileBusy();
       };
       // A call given up on is withdrawn from the send queue if it is still there: a worker that
       // stopped reading must not make the owner hold calls nobody waits for.
@@ -231,14 +242,13 @@ export class CNode extends EventEmitter<CNodeEvents> {
         reject(error);
       };
       const onAbort = () => giveUp(this.#aborted(signal!));
-      const deadline = this.#deadlines.add(timeout, () => {
-        giveUp(new CNodeError('ERR_CNODE_CALL_TIMEOUT', `cnode ${this.name} did not answer a call within ${timeout} ms`, { node: this.name }));
-      });
+      const deadline = this.#deadlines.add(timeout, () => giveUp(this.#error('ERR_CNODE_CALL_TIMEOUT', `did not answer a call within ${timeout} ms`)));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(id, {
         resolve: (response) => (settle(), resolve(response)),
         reject: (error) => (settle(), reject(error)),
       });
+      if (!this.#refed) this.#holdLoopWhileBusy();
       // A frame not sent means the socket closed: the worker is ending, and its exit settles the call.
       outgoing = this.#channel.send(encoded.frame, encoded.sides);
     });
@@ -251,18 +261,21 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * does not take it within `timeout` (the worker stopped reading); the message is then dropped.
    */
   async send(message: unknown, options: SendOptions = {}): Promise<void> {
-    const { timeout = this.#options.callTimeout, transfer } = options;
-    checkTimeout('timeout', timeout);
-    checkTransfer(transfer);
+    const { timeout, transfer } = this.#checkOptions('send', options, SEND_OPTIONS, ({ timeout = this.#options.callTimeout, transfer }) => {
+      checkTimeout('timeout', timeout);
+      checkTransfer(transfer);
+      return { timeout, transfer };
+    });
     this.#checkCanSend();
     // No answer would say when the worker has opened a SharedBuffer's descriptor, which must stay open till then.
     const { frame, sides } = this.#encode([FrameKind.Cast], message, transfer, 'a SharedBuffer travels in call() only, not in send()');
     const { outgoing, taken } = this.#channel.sendAndWait(frame, sides);
     this.#queuedSends++;
+    if (!this.#refed) this.#holdLoopWhileBusy();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new CNodeError('ERR_CNODE_SEND_TIMEOUT', `cnode ${this.name} did not take a message within ${timeout} ms; it was dropped`, { node: this.name }));
+        reject(this.#error('ERR_CNODE_SEND_TIMEOUT', `did not take a message within ${timeout} ms; it was dropped`));
         this.#channel.withdraw(outgoing); // after: its own rejection must not win the race
       }, timeout);
     });
@@ -270,10 +283,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
       await Promise.race([taken, timedOut]);
     } catch (error) {
       if (error instanceof CNodeError) throw error;
-      throw this.#fault ?? (this.#exitInfo ? exitedError(this.#exitInfo, 'before the message was sent') : new CNodeError('ERR_CNODE_STOPPED', `cnode ${this.name} is stopping`, { node: this.name }));
+      throw this.#fault ?? (this.#exitInfo ? exitedError(this.#exitInfo, 'before the message was sent') : this.#error('ERR_CNODE_STOPPED', 'is stopping'));
     } finally {
       clearTimeout(timer);
       this.#queuedSends--;
+      if (!this.#refed) this.#holdLoopWhileBusy();
     }
   }
 
@@ -292,35 +306,100 @@ export class CNode extends EventEmitter<CNodeEvents> {
    */
   stop(options: StopOptions = {}): Promise<ExitInfo> {
     if (!this.#stopping) {
-      const { timeout = this.#options.stopTimeout } = options;
       try {
-        checkTimeout('timeout', timeout);
+        const { timeout } = this.#checkOptions('stop', options, STOP_OPTIONS, ({ timeout = this.#options.stopTimeout }) => {
+          checkTimeout('timeout', timeout);
+          return { timeout };
+        });
+        this.#stopping = this.#end(timeout, 'stop');
       } catch (error) {
         return Promise.reject(error);
       }
-      this.#stopRequested = !this.#process.exited;
-      this.#stopping = this.#stop(timeout);
     }
     return this.#stopping;
+  }
+
+  /**
+   * Ends the worker's process group at once with `signal` (default SIGKILL, OTP's brutal_kill),
+   * without the stop message; SIGKILL follows if `signal` has not ended it within stopTimeout.
+   * Resolves like stop(), which it also hurries along when a stop is under way. Calls and sends
+   * after it reject with ERR_CNODE_STOPPED.
+   */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitInfo> {
+    if (typeof signal !== 'string' || !Object.hasOwn(os.constants.signals, signal)) {
+      return Promise.reject(this.#error('ERR_CNODE_INVALID_OPTION', `kill(): Expected \`signal\` to be a signal name such as 'SIGKILL' or 'SIGTERM', got ${showValue(signal)}`));
+    }
+    if (this.#stopping) {
+      this.#process.signal(signal);
+      return this.#stopping;
+    }
+    this.#killSignal = signal;
+    this.#stopping = this.#end(this.#options.stopTimeout, signal);
+    return this.#stopping;
+  }
+
+  /**
+   * Lets the owner's event loop end while this node is idle, as `child.unref()` does: a node
+   * then keeps the owner alive only while calls or sends are waiting. When the owner exits, the
+   * worker is killed as always.
+   */
+  unref(): this {
+    if (this.#refed) this.#setRef(false);
+    return this;
+  }
+
+  /** Undoes unref(): the node keeps the owner's event loop alive until it has exited (the default). */
+  ref(): this {
+    if (!this.#refed) this.#setRef(true);
+    return this;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
 
-  async #stop(timeout: number): Promise<ExitInfo> {
+  /**
+   * The steps that end the worker, each given `timeout` ms: the stop message, then SIGTERM (for
+   * stop()), or the signal of kill(); then SIGKILL to the process group.
+   */
+  async #end(timeout: number, first: 'stop' | NodeJS.Signals): Promise<ExitInfo> {
+    this.#stopRequested = !this.#process.exited;
     if (this.#state === 'running') this.#state = 'stopping';
     const exitWithin = (ms: number) => settlesWithin(this.exited, ms);
-    if (this.#state !== 'exited') this.#channel.send(encodeFrame([FrameKind.Stop]));
-    if (await exitWithin(timeout)) return this.exited;
-    this.#process.signal('SIGTERM');
-    if (await exitWithin(timeout)) return this.exited;
+    const steps =
+      first === 'stop'
+        ? [() => this.#state !== 'exited' && this.#channel.send(encodeFrame([FrameKind.Stop])), () => this.#process.signal('SIGTERM')]
+        : first === 'SIGKILL'
+          ? []
+          : [() => this.#process.signal(first)];
+    for (const step of steps) {
+      step();
+      if (await exitWithin(timeout)) return this.exited;
+    }
     this.#process.signal('SIGKILL');
     // SIGKILL cannot be refused, but the kernel may take a moment: a tiny timeout must not call
     // a dying process stuck. Once it is gone, its exit information follows within fixed bounds.
     const killWait = Math.max(timeout, SIGKILL_WAIT_MS);
     if ((await exitWithin(killWait)) || this.#process.exited) return this.exited;
-    throw new CNodeError('ERR_CNODE_STOP_TIMEOUT', `cnode ${this.name} (pid ${this.pid}) did not exit within ${killWait} ms of SIGKILL`, { node: this.name });
+    throw this.#error('ERR_CNODE_STOP_TIMEOUT', `(pid ${this.pid}) did not exit within ${killWait} ms of SIGKILL`);
+  }
+
+  #setRef(refed: boolean): void {
+    this.#refed = refed;
+    this.#process.setRef(refed);
+    this.#channel.setRef(refed);
+    this.#holdLoopWhileBusy();
+  }
+
+  // An unref'd node holds the event loop with a timer of its own while calls or sends wait, so
+  // that an owner with nothing else to do still hears their answers.
+  #holdLoopWhileBusy(): void {
+    const busy = !this.#refed && this.#state !== 'exited' && this.#pending.size + this.#queuedSends > 0;
+    if (busy && !this.#busyHold) this.#busyHold = setInterval(() => {}, 0x7fffffff);
+    else if (!busy && this.#busyHold) {
+      clearInterval(this.#busyHold);
+      this.#busyHold = undefined;
+    }
   }
 
   /**
@@ -348,6 +427,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const error = info.fault ?? exitedError(info, 'with a call in flight');
     for (const call of [...this.#pending.values()]) call.reject(error);
     this.#deadlines.clear();
+    this.#holdLoopWhileBusy();
     if (this.#linked && !info.stopped && (info.signal !== null || info.exitCode !== 0)) {
       // Emitted from a plain callback, not a promise chain: unhandled, it is an uncaught exception.
       setImmediate(() => this.emit('error', info.fault ?? exitedError(info, 'unexpectedly')));
@@ -368,10 +448,10 @@ export class CNode extends EventEmitter<CNodeEvents> {
           return;
         }
         if (node !== this.name) {
-          return call.reject(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} answered a call as ${JSON.stringify(node)}`, { node: this.name }));
+          return call.reject(this.#error('ERR_CNODE_PROTOCOL', `answered a call as ${JSON.stringify(node)}`));
         }
         if (kind === FrameKind.Reply) return call.resolve(payload);
-        return call.reject(new CNodeError('ERR_CNODE_REMOTE', `cnode ${this.name} failed the call: ${payload}`, { node: this.name }));
+        return call.reject(this.#error('ERR_CNODE_REMOTE', `failed the call: ${payload}`));
       }
       case FrameKind.Info: {
         const [, node, message] = frame;
@@ -395,7 +475,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   // with more calls, and every call fails with the reason instead of waiting for its timeout.
   #onViolation(why: string): void {
     this.#dropped++;
-    this.#kill(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} broke the protocol: it sent ${why}; it was killed`, { node: this.name }));
+    this.#kill(this.#error('ERR_CNODE_PROTOCOL', `broke the protocol: it sent ${why}; it was killed`));
   }
 
   // The worker's connection closed while it runs. A worker closes it when it exits, and then its
@@ -404,7 +484,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #onDisconnect(): void {
     if (this.#state !== 'running' || this.#fault || this.#process.exited || this.#disconnectTimer) return;
     this.#disconnectTimer = setTimeout(() => {
-      this.#kill(new CNodeError('ERR_CNODE_PROTOCOL', `cnode ${this.name} lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`, { node: this.name }));
+      this.#kill(this.#error('ERR_CNODE_PROTOCOL', `lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`));
     }, DISCONNECT_GRACE_MS);
     this.#disconnectTimer.unref();
   }
@@ -432,17 +512,20 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * nothing is left to refuse.
    */
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {
-    const encoded = encodeMessageFrame(fields, message, transfer);
+    let encoded: Encoded;
+    try {
+      encoded = encodeMessageFrame(fields, message, transfer);
+    } catch (error) {
+      if (!(error instanceof BadMessage)) throw error;
+      const hint = error.hint ? `: ${error.hint}` : '';
+      throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent ${error.message}${hint}; nothing was sent`, { cause: error.cause });
+    }
     const limit = this.#options.maxMessageSize;
     let biggestSide = 0;
     for (const side of encoded.sides) biggestSide = Math.max(biggestSide, side.length);
     const over = encoded.frame.length > limit ? `encodes to ${encoded.frame.length} bytes` : biggestSide > limit ? `carries a binary of ${biggestSide} bytes` : undefined;
-    if (over) {
-      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `a message to cnode ${this.name} ${over}, over maxMessageSize (${limit} bytes); nothing was sent`, { node: this.name });
-    }
-    if (noShared && encoded.shared.length > 0) {
-      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `${noShared}: nothing was sent to cnode ${this.name}`, { node: this.name });
-    }
+    if (over) throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent a message that ${over}, over maxMessageSize (${limit} bytes); nothing was sent`);
+    if (noShared && encoded.shared.length > 0) throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent this message: ${noShared}; nothing was sent`);
     encoded.takeTransfers();
     return encoded;
   }
@@ -450,10 +533,26 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #checkCanSend(): void {
     if (this.#fault) throw this.#fault;
     if (this.#exitInfo && !this.#exitInfo.stopped) throw exitedError(this.#exitInfo, 'before the call');
-    if (this.#state !== 'running') throw new CNodeError('ERR_CNODE_STOPPED', `cnode ${this.name} was stopped`, { node: this.name });
+    if (this.#state !== 'running') throw this.#error('ERR_CNODE_STOPPED', 'was stopped');
     if (this.#pending.size + this.#queuedSends >= this.#options.maxPending) {
-      throw new CNodeError('ERR_CNODE_OVERLOADED', `cnode ${this.name} already has ${this.#options.maxPending} calls and sends pending (the maxPending option)`, { node: this.name });
+      throw this.#error('ERR_CNODE_OVERLOADED', `already has ${this.#options.maxPending} calls and sends pending (the maxPending option)`);
     }
+  }
+
+  /** Checks a method's options; an invalid one fails naming this node and the method. */
+  #checkOptions<O, R>(method: string, options: O, names: readonly string[], normalize: (options: O) => R): R {
+    try {
+      checkOptionNames(options, names);
+      return normalize(options);
+    } catch (error) {
+      if (error instanceof CNodeError && error.code === 'ERR_CNODE_INVALID_OPTION') throw this.#error(error.code, `${method}(): ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** An error about this node. */
+  #error(code: CNodeErrorCode, text: string, fields?: { cause?: unknown }): CNodeError {
+    return nodeError(this.name, code, text, fields);
   }
 
   #allocateId(): number {
@@ -463,7 +562,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   }
 
   #aborted(signal: AbortSignal): CNodeError {
-    return new CNodeError('ERR_CNODE_ABORTED', `a call to cnode ${this.name} was aborted`, { node: this.name, cause: signal.reason });
+    return this.#error('ERR_CNODE_ABORTED', 'had a call aborted', { cause: signal.reason });
   }
 
   toString(): string {

@@ -62,6 +62,11 @@ export class CNodeError extends Error {
   }
 }
 
+/** An error about one node: its message starts with `cnode <node>`, and it carries the node's name. */
+export function nodeError(node: string, code: CNodeErrorCode, text: string, fields: Omit<CNodeErrorFields, 'node'> = {}): CNodeError {
+  return new CNodeError(code, `cnode ${node} ${text}`, { node, ...fields });
+}
+
 /** Describes an exit for a message: "exited with code 3" or "was killed by SIGSEGV". */
 export function describeExit(info: Pick<ExitInfo, 'exitCode' | 'signal'>): string {
   return info.signal ? `was killed by ${info.signal}` : `exited with code ${info.exitCode}`;
@@ -70,8 +75,7 @@ export function describeExit(info: Pick<ExitInfo, 'exitCode' | 'signal'>): strin
 /** The error a call gets when the worker has ended; stderr's tail is appended when there is one. */
 export function exitedError(info: Omit<ExitInfo, 'fault'>, doing: string): CNodeError {
   const tail = info.stderr ? `\n${info.stderr}` : '';
-  return new CNodeError('ERR_CNODE_EXITED', `cnode ${info.node} ${describeExit(info)} ${doing}${tail}`, {
-    node: info.node,
+  return nodeError(info.node, 'ERR_CNODE_EXITED', `${describeExit(info)} ${doing}${tail}`, {
     exitCode: info.exitCode,
     signal: info.signal,
     stderr: info.stderr,

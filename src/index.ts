@@ -1,4 +1,4 @@
-export { CNode, type CallOptions, type StopOptions, type CNodeEvents } from './cnode.js';
-export { CNodeError, type CNodeErrorCode, type ExitInfo } from './errors.js';
-export type { CNodeOptions } from './options.js';
+export { CNode, type CallOptions, type SendOptions, type StopOptions, type CNodeEvents } from './cnode.js';
+export { CNodeError, type CNodeErrorCode, type CNodeErrorFields, type ExitInfo } from './errors.js';
+export type { CNodeOptions, HeartbeatOptions } from './options.js';
 export { SharedBuffer, MAX_SHARED_BYTES } from './shared-buffer.js';

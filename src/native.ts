@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 interface Addon {
   /** Collects an exited child: its exit status, null while it runs, undefined when it is not our child. */
   reap(pid: number): { exitCode: number | null; signal: number | null } | null | undefined;
+  /** The descriptors of the libuv poll handles on this thread's event loop. */
+  pollDescriptors(): number[];
+  /** Whether the poll handles on these descriptors keep this thread's event loop alive. */
+  setPollRef(fds: number[], ref: boolean): void;
 }
 
 const addonPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'addon', 'cnode.node');

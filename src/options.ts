@@ -61,11 +61,30 @@ const MAX_MESSAGE_SIZE_LIMIT = 2 ** 31 - 1;
 const ALIVE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const HOST_NAME = /^[A-Za-z0-9._-]{1,255}$/;
 
+/** Every option start() takes: a name not here is refused, so a misspelt option is not ignored. */
+const OPTION_NAMES = Object.keys({
+  executable: true,
+  args: true,
+  name: true,
+  host: true,
+  env: true,
+  cwd: true,
+  transport: true,
+  readyTimeout: true,
+  callTimeout: true,
+  stopTimeout: true,
+  onStdout: true,
+  onStderr: true,
+  maxLineLength: true,
+  maxPending: true,
+  maxMessageSize: true,
+  heartbeat: true,
+  curve: true,
+} satisfies Record<keyof CNodeOptions, true>);
+
 /** Checks every option and fills in defaults; throws ERR_CNODE_INVALID_OPTION naming the first bad one. */
 export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected an options object, got ${showValue(options)}`);
-  }
+  checkOptionNames(options, OPTION_NAMES);
   const {
     executable,
     args = [],
@@ -101,6 +120,8 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
   check('maxPending', maxPending, Number.isSafeInteger(maxPending) && maxPending > 0, 'a positive integer');
   check('maxMessageSize', maxMessageSize, Number.isSafeInteger(maxMessageSize) && maxMessageSize >= 1024 && maxMessageSize <= MAX_MESSAGE_SIZE_LIMIT, `an integer from 1024 to ${MAX_MESSAGE_SIZE_LIMIT}`);
   check('curve', curve, typeof curve === 'boolean', 'a boolean');
+  // An ipc socket is reachable only through its 0700 directory; CurveZMQ is for tcp.
+  check('curve', curve, !(options.curve === true && transport === 'ipc'), "left out with transport 'ipc' (CurveZMQ encrypts tcp only)");
   return {
     executable: executable.includes('/') ? path.resolve(executable) : executable,
     args: [...args],
@@ -125,6 +146,7 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
 function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): HeartbeatOptions | undefined {
   if (heartbeat === undefined) return undefined;
   check('heartbeat', heartbeat, typeof heartbeat === 'object' && heartbeat !== null, 'an object { interval, timeout }');
+  checkOptionNames(heartbeat, ['interval', 'timeout'], 'heartbeat.');
   const { interval = 1000, timeout = 5000 } = heartbeat;
   checkTimeout('heartbeat.interval', interval);
   checkTimeout('heartbeat.timeout', timeout);
@@ -135,6 +157,46 @@ function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): HeartbeatOpti
 /** Checks a timeout given in milliseconds: a positive integer, small enough for setTimeout. */
 export function checkTimeout(option: string, value: unknown): asserts value is number {
   check(option, value, Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= 0x7fffffff, 'a positive integer of milliseconds');
+}
+
+/**
+ * Checks that `options` is an object of known option names only; an unknown one is named, with
+ * the nearest known name when there is one close enough to be a slip.
+ */
+export function checkOptionNames(options: unknown, known: readonly string[], prefix = ''): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    const what = prefix ? `the \`${prefix.slice(0, -1)}\` option to be an object` : 'an options object';
+    throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected ${what}, got ${showValue(options)}`);
+  }
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const nearest = nearestName(name, known);
+    const hint = nearest ? `; did you mean \`${prefix}${nearest}\`?` : `; the options are ${known.map((option) => `\`${prefix}${option}\``).join(', ')}`;
+    throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Unknown option \`${prefix}${name}\`${hint}`);
+  }
+}
+
+/** The known name within a few edits of `name` (Levenshtein distance, at most a third of its length). */
+function nearestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) (best = candidate), (bestDistance = distance);
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 function check(option: string, value: unknown, ok: boolean, expected: string): void {

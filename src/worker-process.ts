@@ -117,6 +117,16 @@ export class WorkerProcess {
     return this.#exited;
   }
 
+  /** Whether the process and its pipes keep the event loop alive (they do by default). */
+  setRef(ref: boolean): void {
+    // The pipes are net.Sockets, whose handles can be unref'd like the process's.
+    const handles = [this.#child, this.#child.stdin, this.#child.stdout, this.#child.stderr] as ({ ref(): void; unref(): void } | null)[];
+    for (const handle of handles) {
+      if (ref) handle?.ref();
+      else handle?.unref();
+    }
+  }
+
   /** Sends a signal to the worker's whole process group, unless it has exited. */
   signal(signal: NodeJS.Signals): void {
     if (!this.#exited && this.pid) signalGroup(this.pid, signal);
@@ -166,8 +176,8 @@ export class WorkerProcess {
 }
 
 /** Fails early, with a message a person can act on, for paths spawn would reject obscurely. */
-function checkPaths({ executable, cwd }: NormalizedOptions, node: string): void {
-  const fail = (option: string, value: string, problem: string) => {
+function checkPaths({ executable, cwd, env }: NormalizedOptions, node: string): void {
+  const fail = (option: string, value: string, problem: string): never => {
     throw new CNodeError('ERR_CNODE_SPAWN', `cnode ${node} could not be started: the \`${option}\` option ${JSON.stringify(value)} ${problem}`, { node });
   };
   const isDirectory = (file: string) => {
@@ -178,7 +188,7 @@ function checkPaths({ executable, cwd }: NormalizedOptions, node: string): void 
     }
   };
   if (isDirectory(cwd) !== true) fail('cwd', cwd, 'is not a directory');
-  if (!executable.includes('/')) return; // looked up in PATH by spawn itself
+  if (!executable.includes('/')) return checkInPath(executable, env.PATH ?? process.env.PATH ?? '', fail);
   const directory = isDirectory(executable);
   if (directory === undefined) fail('executable', executable, 'does not exist');
   if (directory) fail('executable', executable, 'is a directory');
@@ -187,4 +197,28 @@ function checkPaths({ executable, cwd }: NormalizedOptions, node: string): void 
   } catch {
     fail('executable', executable, 'is not executable');
   }
+}
+
+/**
+ * A bare name is looked up in PATH by spawn, which reports a name that is only a directory there
+ * (`.`, `bin`) as EACCES: look first, and say what was found.
+ */
+function checkInPath(name: string, searchPath: string, fail: (option: string, value: string, problem: string) => never): void {
+  let found: 'directory' | 'not executable' | undefined;
+  for (const directory of searchPath.split(path.delimiter).filter(Boolean)) {
+    const file = path.join(directory, name);
+    try {
+      if (fs.statSync(file).isDirectory()) {
+        found ??= 'directory';
+        continue;
+      }
+      fs.accessSync(file, fs.constants.X_OK);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EACCES') found = 'not executable';
+    }
+  }
+  if (found === 'directory') fail('executable', name, 'names a directory, not a program (found as a directory in PATH)');
+  if (found) fail('executable', name, 'is in PATH but not executable');
+  fail('executable', name, `was not found in PATH (${searchPath})`);
 }

@@ -123,6 +123,8 @@ describe('call', () => {
       const error = await rejection(node.call(value));
       expect(error.code).toBe('ERR_CNODE_BAD_MESSAGE');
       expect(error.message).toContain(where);
+      expect(error.message).toContain(node.name);
+      expect(error.node).toBe(node.name);
     }
     await expect(node.send({ f: () => 1 })).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
   });
@@ -135,9 +137,22 @@ describe('call', () => {
     expect(error.message).toContain('deeper than 31 levels');
   });
 
-  it('checks call options', async () => {
-    await expect(node.call('x', { timeout: 0 })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION' });
-    await expect(node.call('x', { signal: 'no' as never })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION' });
+  it('checks the options of call(), send() and stop(), naming the node, the method and the option', async () => {
+    const cases: [Promise<unknown>, string][] = [
+      [node.call('x', { timeout: 0 }), 'call(): Expected the `timeout` option to be a positive integer of milliseconds, got `0` (number)'],
+      [node.call('x', { signal: 'no' as never }), 'call(): Expected the `signal` option to be an AbortSignal, got `"no"` (string)'],
+      [node.call('x', { timeot: 5 } as never), 'call(): Unknown option `timeot`; did you mean `timeout`?'],
+      [node.call('x', null as never), 'call(): Expected an options object, got `null` (null)'],
+      [node.send('x', { signal: new AbortController().signal } as never), 'send(): Unknown option `signal`; the options are `timeout`, `transfer`'],
+      [node.stop({ timout: 5 } as never), 'stop(): Unknown option `timout`; did you mean `timeout`?'],
+    ];
+    for (const [attempt, message] of cases) {
+      const error = await rejection(attempt);
+      expect(error.code).toBe('ERR_CNODE_INVALID_OPTION');
+      expect(error.message).toBe(`cnode ${node.name} ${message}`);
+      expect(error.node).toBe(node.name);
+    }
+    await expect(node.call('still running')).resolves.toBe('still running');
   });
 });
 

@@ -127,7 +127,16 @@ describe('start failures leave nothing behind', () => {
   });
 
   it('reports a name not found in PATH with ERR_CNODE_SPAWN', async () => {
-    await expectStartFailure({ executable: 'no-such-cnode-worker-anywhere' }, 'ERR_CNODE_SPAWN');
+    const error = await expectStartFailure({ executable: 'no-such-cnode-worker-anywhere' }, 'ERR_CNODE_SPAWN');
+    expect(error.message).toContain('was not found in PATH');
+  });
+
+  it('says that a bare name found only as a directory in PATH is a directory, not EACCES', async () => {
+    for (const executable of ['.', '..']) {
+      const error = await expectStartFailure({ executable }, 'ERR_CNODE_SPAWN');
+      expect(error.message).toContain('names a directory, not a program');
+      expect(error.message).not.toContain('EACCES');
+    }
   });
 
   it('kills a worker that prints no ready line in time: ERR_CNODE_READY_TIMEOUT', async () => {
@@ -177,6 +186,12 @@ describe('start failures leave nothing behind', () => {
       [{ executable: binary('echo'), heartbeat: { interval: -5 } }, '`heartbeat.interval` option to be a positive integer of milliseconds, got `-5` (number)'],
       [{ executable: binary('echo'), heartbeat: { interval: 500, timeout: 100 } }, '`heartbeat.timeout` option to be at least heartbeat.interval (500), got `100` (number)'],
       [{ executable: binary('echo'), curve: 'yes' }, '`curve` option to be a boolean, got `"yes"` (string)'],
+      [{ executable: binary('echo'), curve: true }, "`curve` option to be left out with transport 'ipc' (CurveZMQ encrypts tcp only), got `true` (boolean)"],
+      [{ executable: binary('echo'), transport: 'ipc', curve: true }, "left out with transport 'ipc'"],
+      [{ executable: binary('echo'), readyTimout: 100 }, 'Unknown option `readyTimout`; did you mean `readyTimeout`?'],
+      [{ executable: binary('echo'), heartbeat: { intervall: 100 } }, 'Unknown option `heartbeat.intervall`; did you mean `heartbeat.interval`?'],
+      [{ executable: binary('echo'), zzz: 1 }, 'Unknown option `zzz`; the options are `executable`, `args`'],
+      [null as never, 'Expected an options object, got `null` (null)'],
     ];
     for (const [options, message] of cases) {
       const error = await expectStartFailure(options as never, 'ERR_CNODE_INVALID_OPTION');
