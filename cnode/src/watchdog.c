@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
-#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #endif
 
@@ -117,8 +117,9 @@ static void s_end_group(void)
 #ifdef __linux__
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    /* Short sleeps first: a child that obeys SIGTERM is gone in a millisecond or two. */
-    for (int ms = 1; s_others(0) > 0; ms = ms < 32 ? ms * 2 : ms) {
+    /* Short sleeps first: a child that obeys SIGTERM is gone in a fraction of a millisecond.
+       pselect sleeps that short, and may be called here (nanosleep may not). */
+    for (long us = 100; s_others(0) > 0; us = us < 32000 ? us * 2 : us) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t waited = (int64_t)(now.tv_sec - start.tv_sec) * 1000
                          + (now.tv_nsec - start.tv_nsec) / 1000000;
@@ -126,7 +127,8 @@ static void s_end_group(void)
             s_others(SIGKILL);
             return;
         }
-        poll(NULL, 0, ms);
+        struct timespec nap = {0, us * 1000};
+        pselect(0, NULL, NULL, NULL, &nap, NULL);
     }
 #endif
 }
