@@ -33,6 +33,30 @@ describe('maps whose keys are not all strings', () => {
     await expect(node.call('still alive')).resolves.toBe('still alive');
   });
 
+  it('packed by a C worker, as a reply and as a message, arrive as a Map with every key intact', async () => {
+    const testbed = await CNode.start(workerOptions('testbed').options);
+    try {
+      const messages: unknown[] = [];
+      testbed.on('message', (message) => messages.push(message));
+      const expected = new Map<unknown, unknown>([
+        [1, 'one'],
+        [-1, 'minus one'],
+        [null, 'nil'],
+        [true, 'true'],
+        [1.5, 'float'],
+        [Buffer.from('ab'), 'bin'],
+        [[1, 2], 'array'],
+        ['__proto__', 'proto'],
+      ]);
+      expect(await testbed.call({ op: 'odd-keys' })).toEqual(expected);
+      await expect.poll(() => messages).toEqual([expected]);
+      await expect(testbed.call('alive')).resolves.toBe('alive');
+      expect(testbed.droppedFrames).toBe(0);
+    } finally {
+      await testbed.stop();
+    }
+  });
+
   it('fail nothing queued behind them', async () => {
     const replies = await Promise.all([node.call(new Map([[[1, 2], 'point']])), node.call('innocent')]);
     expect(replies).toEqual([new Map([[[1, 2], 'point']]), 'innocent']);

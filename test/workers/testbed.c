@@ -17,7 +17,9 @@
  *   flood-stdout {bytes} (that many 'x' on stdout with no newline; answers the count written),
  *   flood-stderr {lines} ("flood line <n>" lines on stderr, fast; answers the count),
  *   big-reply {bytes} (answers a bin of that many zero bytes),
- *   notify-big {bytes} (cnode_send with a bin of that many bytes; answers {rc, errno}).
+ *   notify-big {bytes} (cnode_send with a bin of that many bytes; answers {rc, errno}),
+ *   odd-keys (a map keyed by 1, -1, nil, true, 1.5, bin "ab", [1, 2] and "__proto__"; also
+ *   sent to the owner as a message).
  */
 #include <errno.h>
 #include <signal.h>
@@ -173,6 +175,31 @@ static int discard(void *data, const char *buf, size_t len)
     return 0;
 }
 
+/* The "odd-keys" op: a map whose keys are every kind of MessagePack value but a plain string,
+   and the string that a JavaScript object would treat specially. */
+static int pack_odd_keys(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 8);
+    msgpack_pack_int(pk, 1);
+    msgpack_pack_str_with_body(pk, "one", 3);
+    msgpack_pack_int(pk, -1);
+    msgpack_pack_str_with_body(pk, "minus one", 9);
+    msgpack_pack_nil(pk);
+    msgpack_pack_str_with_body(pk, "nil", 3);
+    msgpack_pack_true(pk);
+    msgpack_pack_str_with_body(pk, "true", 4);
+    msgpack_pack_double(pk, 1.5);
+    msgpack_pack_str_with_body(pk, "float", 5);
+    msgpack_pack_bin_with_body(pk, "ab", 2);
+    msgpack_pack_str_with_body(pk, "bin", 3);
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_int(pk, 1);
+    msgpack_pack_int(pk, 2);
+    msgpack_pack_str_with_body(pk, "array", 5);
+    msgpack_pack_str_with_body(pk, "__proto__", 9);
+    return msgpack_pack_str_with_body(pk, "proto", 5);
+}
+
 static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *reply, void *user)
 {
     (void)user;
@@ -259,6 +286,17 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
         if (bytes < 0 || bytes > UINT32_MAX) /* a bin holds at most 2^32-1 bytes */
             return cnode_fail(node, "bytes %lld is not in 0..4294967295", (long long)bytes);
         return op[0] == 'b' ? pack_zeros(reply, bytes) : notify_big(node, bytes, reply);
+    }
+    if (!strcmp(op, "odd-keys")) {
+        msgpack_sbuffer sbuf;
+        msgpack_sbuffer_init(&sbuf);
+        msgpack_packer sent;
+        msgpack_packer_init(&sent, &sbuf, msgpack_sbuffer_write);
+        pack_odd_keys(&sent);
+        int rc = cnode_send(node, sbuf.data, sbuf.size);
+        msgpack_sbuffer_destroy(&sbuf);
+        if (rc < 0) return cnode_fail(node, "cnode_send: %s", cnode_strerror(errno));
+        return pack_odd_keys(reply);
     }
     if (!strcmp(op, "ignore-sigterm")) {
         signal(SIGTERM, SIG_IGN);
