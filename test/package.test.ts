@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CNode as InstalledCNode } from '../src/index.js'; // its type only: erased, nothing of ../src is loaded
+import { liveChildren } from './processes.js';
 
 // The package as a user gets it: `npm pack`, then `npm install <tarball>` in a project of their
 // own, outside the repository, then a worker built with `npx cnode cc` and run with the CNode of
@@ -47,22 +48,6 @@ int main(int argc, char **argv) {
     return status;
 }
 `;
-
-/** Live (non-zombie) children of this process. */
-function liveChildren(): number[] {
-  const children: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === process.pid && state !== 'Z') children.push(Number(entry));
-    } catch {
-      // it ended while we looked
-    }
-  }
-  return children;
-}
 
 describe('the npm package, packed and installed in a fresh project', () => {
   it('ships what its install builds from, builds there, and runs a worker built with npx cnode cc', async () => {
