@@ -1,5 +1,9 @@
 import { addExtension, Packr } from 'msgpackr';
+import { EXT_SHARED, EXT_SIDE, MAX_DEPTH, MAX_SHARED, MAX_SHARED_VIEW, MAX_SIDES, SHARED_REF_SIZE, SIDE_MIN } from './protocol.js';
 import { SharedBuffer, sharedBufferOf } from './shared-buffer.js';
+
+// The protocol's numbers are src/protocol.ts's; these stay exported for modules that import them from the codec.
+export { MAX_DEPTH, MAX_SHARED, MAX_SIDES, SIDE_MIN };
 
 // Records and structured cloning are msgpackr extensions a C peer cannot read; 'auto' gives a
 // number for every safe integer and a bigint beyond 2^53 ('auto' is implemented by msgpackr but
@@ -9,34 +13,15 @@ import { SharedBuffer, sharedBufferOf } from './shared-buffer.js';
 // variableMapSize: msgpackr's fast writer holds at most 65,535 keys per object.
 const packr = new Packr({ useRecords: false, mapsAsObjects: false, variableMapSize: true, int64AsType: 'auto' as 'bigint' });
 
-/** msgpack-c, as Debian builds it, decodes 32 levels of arrays and maps; the frame takes one. */
-export const MAX_DEPTH = 31;
 const INT32_MIN = -0x8000_0000;
 const UINT32_MAX = 0xffff_ffff;
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
-/**
- * Binaries of this many bytes or more travel as their own ZeroMQ part beside the frames, not
- * copied through MessagePack (docs/protocol.md section 2; the worker's CNODE_SIDE_MIN).
- */
-export const SIDE_MIN = 32768;
-/** The most side parts in one message (the worker's CNODE_MAX_SIDES). */
-export const MAX_SIDES = 64;
-/** The ext type that stands for a side part in a frame: its data is the part's index, 4 bytes big-endian. */
-const EXT_SIDE = 1;
-
 /** A binary's place among the side parts of the message being encoded. */
 class SideRef {
   constructor(readonly index: number) {}
 }
-
-/** The ext type that names bytes of a SharedBuffer: fd (4), inode (8), offset (8), length (8), big-endian. */
-const EXT_SHARED = 2;
-/** The most SharedBuffer references one message may hold (the worker's CNODE_MAX_SHARED). */
-export const MAX_SHARED = 16;
-/** The most bytes one reference may name: a C handler's BIN has a 32-bit size. */
-const MAX_SHARED_VIEW = 0xffff_ffff;
 
 /** Bytes of a SharedBuffer, named in a message instead of copied into it. */
 class SharedRef {
@@ -51,7 +36,7 @@ addExtension({
   Class: SharedRef,
   type: EXT_SHARED,
   pack: ({ shared, offset, length }: SharedRef) => {
-    const data = Buffer.alloc(28);
+    const data = Buffer.alloc(SHARED_REF_SIZE);
     data.writeUInt32BE(shared.fd, 0);
     data.writeBigUInt64BE(BigInt(shared.inode), 4);
     data.writeBigUInt64BE(BigInt(offset), 12);

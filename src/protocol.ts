@@ -1,19 +1,83 @@
-/** The wire protocol, version 2: docs/protocol.md. The C twin is cnode/src/protocol.h. */
+/**
+ * The wire protocol, version 2 (docs/protocol.md): its numbers and its frames, as the owner sees them.
+ *
+ * Where the numbers live: the C library keeps them in cnode/src/protocol.h (and the version in
+ * cnode/include/cnode.h), as compile-time constants C needs for array sizes and case labels and
+ * the npm tarball builds with CMake alone; this file keeps them for the owner, the tests and
+ * their JavaScript fixtures, which import them from dist/protocol.js. Neither is generated from
+ * the other: a generator would be one more build step for both the clone and the tarball, and a
+ * generated file one more thing to go stale. Instead test/protocol.test.ts compiles a C program
+ * that prints every constant of protocol.h and compares it with this file, name by name and both
+ * ways: CNODE_X there is X here, CNODE_FRAME_HELLO is FrameKind.Hello, and the two limits that
+ * come from msgpack-c (MAX_DEPTH, MAX_SHARED_VIEW) are checked against its headers. A number
+ * changed on one side only, or added to one side only, fails the suite. Elsewhere, import the
+ * numbers from here rather than re-type them.
+ */
 export const PROTOCOL_VERSION = 2;
 
-export const enum FrameKind {
-  Hello = 1,
-  Welcome = 2,
-  Call = 3,
-  Cast = 4,
-  Reply = 5,
-  Fail = 6,
-  Info = 7,
-  Stop = 8,
-  Ping = 9,
-  Pong = 10,
-  Release = 11,
+/** The first element of every frame's array (docs/protocol.md section 2). */
+export const FrameKind = {
+  Hello: 1,
+  Welcome: 2,
+  Call: 3,
+  Cast: 4,
+  Reply: 5,
+  Fail: 6,
+  Info: 7,
+  Stop: 8,
+  Ping: 9,
+  Pong: 10,
+  Release: 11,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+/** Each kind is a type too, as with the enum this object replaces: `[FrameKind.Hello, ...]`. */
+export declare namespace FrameKind {
+  type Hello = typeof FrameKind.Hello;
+  type Welcome = typeof FrameKind.Welcome;
+  type Call = typeof FrameKind.Call;
+  type Cast = typeof FrameKind.Cast;
+  type Reply = typeof FrameKind.Reply;
+  type Fail = typeof FrameKind.Fail;
+  type Info = typeof FrameKind.Info;
+  type Stop = typeof FrameKind.Stop;
+  type Ping = typeof FrameKind.Ping;
+  type Pong = typeof FrameKind.Pong;
+  type Release = typeof FrameKind.Release;
 }
+
+/** The cookie: 64 hex characters (32 random bytes), fresh per start (section 1). */
+export const COOKIE_LEN = 64;
+/** More than any HELLO takes: the worker drops a bigger frame from a peer before its handshake, unread (section 3). */
+export const HELLO_MAX_SIZE = 128;
+
+/**
+ * Binaries of this many bytes or more travel as their own ZeroMQ part beside the frames, not
+ * copied through MessagePack (section 2).
+ */
+export const SIDE_MIN = 32768;
+/** The most side parts in one message. */
+export const MAX_SIDES = 64;
+/** The ext type that stands for a side part in a frame: its data is the part's index, 4 bytes big-endian. */
+export const EXT_SIDE = 1;
+
+/** The ext type that names bytes of a SharedBuffer (section 5). */
+export const EXT_SHARED = 2;
+/** Its data: fd (4), inode (8), offset (8), length (8), big-endian. */
+export const SHARED_REF_SIZE = 28;
+/** The most SharedBuffer references one message may hold. */
+export const MAX_SHARED = 16;
+/** The most bytes one reference may name: a C handler's BIN has a 32-bit size. */
+export const MAX_SHARED_VIEW = 0xffff_ffff;
+
+/** msgpack-c, as Debian builds it, decodes 32 levels of arrays and maps; the frame takes one (section 5). */
+export const MAX_DEPTH = 31;
+
+/** The most bytes of frames sent together in one message, either way (section 2). */
+export const BATCH_BYTES = 65536;
+/** The worker's batching: it holds replies at most this many microseconds after the first... */
+export const BATCH_MICROS = 1000;
+/** ...and holds none while its handlers take longer than this many microseconds on average. */
+export const BATCH_SLOW_MICROS = 50;
 
 /** Owner → worker. */
 export type HelloFrame = [FrameKind.Hello, version: number, cookie: string];
