@@ -13,16 +13,13 @@ import { Packr } from 'msgpackr';
 import { Dealer, curveKeyPair } from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CNode, type CNodeOptions } from '../../src/index.js';
+import { COOKIE_LEN, FrameKind, PROTOCOL_VERSION } from '../../src/protocol.js';
 import { binary, isAlive, liveChildren, rejection, socketDirectories, waitUntil, workerOptions } from '../helpers.js';
 
 // Frames built by hand, as docs/protocol.md has them.
 const packr = new Packr({ useRecords: false });
-const VERSION = 2;
-const HELLO = 1;
-const CALL = 3;
-const CAST = 4;
-const WELCOME = 2;
-const REPLY = 5;
+const VERSION = PROTOCOL_VERSION;
+const { Hello: HELLO, Call: CALL, Cast: CAST, Welcome: WELCOME, Reply: REPLY } = FrameKind;
 const HACK = { op: 'set', value: 'hacked' };
 
 const started: CNode[] = [];
@@ -159,7 +156,7 @@ type KeyPair = { publicKey: string; secretKey: string };
  * that owner; the worker ends when its stdin closes, as when its owner dies.
  */
 async function byHand(curve: { server: KeyPair; client: KeyPair } | undefined, use: (worker: { endpoint: string; cookie: string; name: string }) => Promise<void>) {
-  const cookie = randomBytes(32).toString('hex');
+  const cookie = randomBytes(COOKIE_LEN / 2).toString('hex');
   const [host, alive] = ['localhost', `by_hand_${process.pid}`];
   const name = `${alive}@${host}`;
   const child = spawn(binary('echo'), [host, alive, name, '1'], {
@@ -247,7 +244,7 @@ describe('a stranger on plain tcp (curve: false): the cookie is the lock', () =>
     const node = await start('echo', { transport: 'tcp', curve: false });
     await expect(node.call({ op: 'set', value: 'owner' })).resolves.toBe(true);
     const cookie = environment(node.pid).CNODE_COOKIE;
-    expect(cookie).toMatch(/^[0-9a-f]{64}$/);
+    expect(cookie).toMatch(new RegExp(`^[0-9a-f]{${COOKIE_LEN}}$`));
     return { node, cookie };
   }
 
@@ -290,12 +287,12 @@ describe('a stranger on plain tcp (curve: false): the cookie is the lock', () =>
 
   it('(b) a HELLO with a wrong cookie gets no WELCOME, and what follows is dropped', async () => {
     const { node, cookie } = await target();
-    const nearly = `${cookie.slice(0, 63)}${cookie[63] === '0' ? '1' : '0'}`; // only the last character wrong
+    const nearly = `${cookie.slice(0, -1)}${cookie.at(-1) === '0' ? '1' : '0'}`; // only the last character wrong
     await expectShutOut(
       node,
       [[HELLO, VERSION, nearly], [CAST, HACK], [CALL, 1, { op: 'get' }]],
-      [[HELLO, VERSION, '0'.repeat(64)], [CAST, HACK], [CALL, 2, HACK]],
-      [[HELLO, VERSION, cookie.slice(0, 32)], [HELLO, VERSION], [HELLO], [HELLO, VERSION, `${cookie}0`], [CAST, HACK]],
+      [[HELLO, VERSION, '0'.repeat(COOKIE_LEN)], [CAST, HACK], [CALL, 2, HACK]],
+      [[HELLO, VERSION, cookie.slice(0, COOKIE_LEN / 2)], [HELLO, VERSION], [HELLO], [HELLO, VERSION, `${cookie}0`], [CAST, HACK]],
     );
   });
 
@@ -330,7 +327,7 @@ describe('a stranger on tcp with CurveZMQ (the default)', () => {
       const hello = [[HELLO, VERSION, cookie], [CALL, 1, { op: 'add', a: 1, b: 2 }]];
       const [refused, wrongCookie] = await Promise.all([
         stranger(endpoint, hello, /^handshake:error:auth$/, { serverKey: server.publicKey, ...other }),
-        stranger(endpoint, [[HELLO, VERSION, '0'.repeat(64)], [CALL, 1, 'x']], /^handshake$/, { serverKey: server.publicKey, ...client }),
+        stranger(endpoint, [[HELLO, VERSION, '0'.repeat(COOKIE_LEN)], [CALL, 1, 'x']], /^handshake$/, { serverKey: server.publicKey, ...client }),
       ]);
       expect(refused.answers).toEqual([]);
       expect(wrongCookie.answers).toEqual([]);
@@ -390,7 +387,7 @@ describe('a stranger on tcp with CurveZMQ (the default)', () => {
 });
 
 describe('the secrets stay out of sight', () => {
-  const HEX64 = /[0-9a-fA-F]{64}/;
+  const HEX_COOKIE = new RegExp(`[0-9a-fA-F]{${COOKIE_LEN}}`); // anything that could be a cookie
 
   it('never in argv', async () => {
     for (const transport of ['ipc', 'tcp'] as const) {
@@ -399,7 +396,7 @@ describe('the secrets stay out of sight', () => {
       const argv = fs.readFileSync(`/proc/${node.pid}/cmdline`, 'utf8');
       expect(argv.split('\0').slice(1, 6)).toEqual([node.host, node.alive, node.name, String(node.creation), 'x']);
       expect(argv).not.toContain(env.CNODE_COOKIE);
-      expect(argv).not.toMatch(HEX64);
+      expect(argv).not.toMatch(HEX_COOKIE);
       if (transport === 'tcp') expect(argv).not.toContain(env.CNODE_CURVE_SECRET);
     }
   });
@@ -419,14 +416,14 @@ describe('the secrets stay out of sight', () => {
       expect(error.code).toBe(code);
       const everything = JSON.stringify({ ...error, message: error.message, stack: error.stack, cause: String(error.cause) });
       expect(everything).not.toContain(env.CNODE_COOKIE);
-      expect(everything).not.toMatch(HEX64);
+      expect(everything).not.toMatch(HEX_COOKIE);
       if (transport === 'tcp') expect(everything).not.toContain(env.CNODE_CURVE_SECRET);
     }
-    // One that exits at once, with its stderr in the error: too quick to read, so no 64 hex digits at all.
+    // One that exits at once, with its stderr in the error: too quick to read, so nothing like a cookie at all.
     const error = await rejection(CNode.start(options('testbed', { transport: 'tcp', args: ['exit-early'] })));
     expect(error.code).toBe('ERR_CNODE_EXITED');
     expect(error.message).toContain('about to fail');
-    expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toMatch(HEX64);
+    expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toMatch(HEX_COOKIE);
   });
 
   it('never in a line the worker printed, running, crashing or failing to start', async () => {
@@ -443,6 +440,6 @@ describe('the secrets stay out of sight', () => {
     expect(output).toContain('to stderr');
     expect(output).toContain('about to fail');
     for (const cookie of cookies) expect(output.join('\n')).not.toContain(cookie);
-    expect(output.join('\n')).not.toMatch(HEX64);
+    expect(output.join('\n')).not.toMatch(HEX_COOKIE);
   });
 });
