@@ -26,8 +26,9 @@
  * does); a function returning a pointer returns NULL on failure with errno set. cnode_strerror()
  * describes an errno value. No function here aborts the process.
  *
- * Threads: a cnode_t belongs to the thread that calls cnode_run. Call cnode_send, cnode_fail and
- * cnode_stop from that thread only (from the handler, or before cnode_run).
+ * Threads: a cnode_t belongs to the thread that calls cnode_run. Call every function here from
+ * that thread only (from a handler, a timer or descriptor callback, or before cnode_run), except
+ * cnode_post, which any thread may call.
  *
  * What the library takes over in the worker process, so that it never outlives its owner:
  *  - stdin: it is the owner's watchdog pipe; EOF means the owner is gone. Do not read it.
@@ -44,9 +45,10 @@
  *  - maxMessageSize: no frame either way may be bigger. The worker never sends a bigger one (a
  *    reply that would be fails the call instead, see cnode_handler and cnode_send), and libzmq
  *    drops the connection of whoever sends it a bigger one.
- *  - heartbeat: cnode_run answers the owner's pings between two handlers. A handler that runs
- *    longer than the owner's heartbeat timeout gets the worker declared unresponsive and killed:
- *    split long work, or ask for a longer timeout.
+ *  - heartbeat: cnode_run answers the owner's pings between two callbacks. A handler (or timer,
+ *    or descriptor callback) that runs longer than the owner's heartbeat timeout gets the worker
+ *    declared unresponsive and killed: split long work (a timer can run it piece by piece), or
+ *    ask for a longer timeout.
  */
 #ifndef CNODE_H
 #define CNODE_H
@@ -105,17 +107,19 @@ typedef int (*cnode_handler)(cnode_t *node, const msgpack_object *request, msgpa
 cnode_t *cnode_init(int argc, char **argv);
 
 /*
- * Serves messages until the owner sends stop, the owner is gone (stdin EOF, its connection
- * closed), or cnode_stop is called from the handler. Calls `handler` once per call or cast, and
- * answers the owner's heartbeat pings in between.
+ * Runs the worker's loop until the owner sends stop, the owner is gone (stdin EOF, its connection
+ * closed), or cnode_stop is called from a callback. Calls `handler` once per call or cast,
+ * answers the owner's heartbeat pings in between, and runs the user's timers and descriptor
+ * callbacks and sends what cnode_post queued (below).
  * Returns the exit status to give to exit(): 0 after a stop or when the owner is gone, 1 when the
- * library itself failed (the reason is on stderr). May be called once per node.
+ * library itself failed or a timer or descriptor callback returned -1 (the reason is on stderr).
+ * May be called once per node.
  */
 int cnode_run(cnode_t *node, cnode_handler handler, void *user);
 
 /*
- * Makes cnode_run return 0 once the current handler returns. For a worker that decides to end
- * by itself; the owner then sees an exit with code 0.
+ * Makes cnode_run return 0 once the current callback (handler, timer, descriptor) returns. For a
+ * worker that decides to end by itself; the owner then sees an exit with code 0.
  */
 void cnode_stop(cnode_t *node);
 
@@ -148,7 +152,8 @@ int cnode_argc(const cnode_t *node);
 char *const *cnode_argv(const cnode_t *node);
 
 /*
- * Sends an unsolicited message to the owner; it arrives as a 'message' event on the CNode.
+ * Sends an unsolicited message to the owner at once; it arrives as a 'message' event on the
+ * CNode. From a handler, a timer or a descriptor callback (from another thread: cnode_post).
  * `msgpack` holds exactly one packed MessagePack object of `len` bytes (for example the data of a
  * msgpack_sbuffer), with no ext value in it; it is copied, the caller keeps ownership.
  * Returns 0, or -1 with errno: EINVAL (not exactly one such object), ENOTCONN (no owner connected
@@ -157,6 +162,76 @@ char *const *cnode_argv(const cnode_t *node);
  * back for a batch, which go first, could not be sent; the reason is on stderr).
  */
 int cnode_send(cnode_t *node, const void *msgpack, size_t len);
+
+/*
+ * The loop is the user's too: cnode_run polls the user's descriptors and runs the user's timers
+ * beside the owner's messages, on the same thread, one callback at a time (a handler, a timer or
+ * a descriptor callback never runs while another does). Timers and descriptors may be added
+ * before cnode_run, and by any callback, handlers included; a callback may add, cancel or remove
+ * any of them, its own too. cnode_send, cnode_stop and cnode_post work from every callback. A
+ * STOP from the owner, cnode_stop, or the owner going ends the loop at the next callback
+ * boundary, however many timers are due. Call these four from the thread that runs cnode_run
+ * (or, before it runs, the one that will).
+ *
+ * A callback returns 0 to go on, 1 to cancel its timer or remove its descriptor (any positive
+ * value does), -1 (any negative value) to end cnode_run with status 1 at once (a line on stderr
+ * says which callback).
+ */
+typedef int (*cnode_timer_fn)(cnode_t *node, void *user);
+
+/*
+ * Runs fn every interval_ms milliseconds (1 to 2^31-1) on the loop's thread, the first time
+ * interval_ms after this call. Runs keep their period; a run more than a whole interval late (a
+ * long handler) is not caught up on: the next one is due one interval after it. At most 256
+ * timers at once. Returns a timer id > 0, not reused before 2^31 more timers, or -1 with errno:
+ * EINVAL (node or fn NULL, interval_ms 0 or over 2^31-1), ENOSPC (256 timers already).
+ */
+int cnode_add_timer(cnode_t *node, unsigned interval_ms, cnode_timer_fn fn, void *user);
+
+/*
+ * Cancels a timer: fn is not called again, even when the timer is due in this loop turn; from
+ * inside that timer's own callback too (its return value is then ignored). Returns 0, or -1 with
+ * errno EINVAL (node NULL, timer_id not positive) or ENOENT (no such timer: never added,
+ * cancelled already, or ended by its callback's return value).
+ */
+int cnode_cancel_timer(cnode_t *node, int timer_id);
+
+/* Called when `fd` is ready: revents holds what poll(2) reported (POLLIN, POLLOUT, POLLPRI as
+   asked, and POLLHUP, POLLERR, POLLNVAL whether asked or not). Same return convention. */
+typedef int (*cnode_fd_fn)(cnode_t *node, int fd, short revents, void *user);
+
+/*
+ * Calls fn whenever `fd` is ready for `events` (POLLIN, POLLOUT, POLLPRI, or'ed), as poll(2)
+ * sees it: level-triggered, so read or write what is ready, or the callback comes again at once.
+ * The fd stays the user's: the library never reads, writes or closes it; close it only after
+ * cnode_remove_fd (one closed while added reports POLLNVAL once, and is then removed). At most
+ * 64 descriptors at once. Returns 0, or -1 with errno: EINVAL (node or fn NULL, fd negative or
+ * one the library polls itself such as stdin, events 0 or other bits), EEXIST (fd is added
+ * already), ENOSPC (64 descriptors already).
+ */
+int cnode_add_fd(cnode_t *node, int fd, short events, cnode_fd_fn fn, void *user);
+
+/* Stops watching fd; a readiness already polled is not delivered. Returns 0, or -1 with errno
+   EINVAL (node NULL, fd negative) or ENOENT (fd is not added). */
+int cnode_remove_fd(cnode_t *node, int fd);
+
+/*
+ * Like cnode_send, from any thread, at any time between cnode_init and cnode_destroy: the
+ * message is checked (exactly one MessagePack object, no ext value, within maxMessageSize),
+ * copied, and queued; the loop sends it soon after, in the same order as the other frames it
+ * sends. Messages one thread posts arrive in the order it posted them. The caller keeps
+ * ownership of `msgpack`.
+ * Before the owner has connected, posted messages wait for it. Once the owner is gone they are
+ * dropped; when cnode_run returns after a stop, it sends those still queued first; and after
+ * cnode_run has returned, cnode_post refuses with EPIPE. cnode_destroy frees what was posted
+ * and not sent. The node must outlive every call: join posting threads before cnode_destroy.
+ * The queue holds at most 8192 messages and 64 MiB (a message alone in it always fits).
+ * Returns 0, or -1 with errno: EINVAL (node NULL, not exactly one such object), EMSGSIZE (the
+ * message makes the frame bigger than the owner's maxMessageSize), EAGAIN (the queue is full:
+ * the loop is not keeping up, or is inside a long handler; try again later), EPIPE (cnode_run
+ * has returned), ENOMEM.
+ */
+int cnode_post(cnode_t *node, const void *msgpack, size_t len);
 
 /*
  * Packs a binary into a reply, as msgpack_pack_bin and msgpack_pack_bin_body would, but a binary

@@ -7,15 +7,17 @@
  *
  * libzmq asks the handler over inproc://zeromq.zap.01 in the socket's own context, and does not
  * ask at all (it lets every client in) when nothing is bound there: the handler is bound before
- * the ROUTER. cnode_run answers it in its poll loop; a request made before cnode_run (between the
- * ready line and the loop) or while a handler runs waits for its answer, as libzmq allows.
+ * the ROUTER. The loop answers it when its descriptor polls readable (the transport's service); a
+ * request made before cnode_run (between the ready line and the loop) or while a handler runs
+ * waits for its answer, as libzmq allows.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
-#include "node.h"
+#include "curve.h"
+#include "transport_zmq.h"
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
@@ -23,9 +25,9 @@
    identity, mechanism, the client's public key. */
 #define S_ZAP_PARTS 7
 
-int cnode_curve_open(cnode_t *n)
+int cnode_curve_open(struct cnode_transport *t)
 {
-    if (!n->args.curve) return 0;
+    if (!t->args->curve) return 0;
     if (!zmq_has("curve")) {
         fputs("cnode_init: the owner asked for CurveZMQ encryption (CNODE_CURVE_SECRET), but this "
               "libzmq was built without it: zmq_has(\"curve\") is false; use a libzmq built with "
@@ -34,17 +36,17 @@ int cnode_curve_open(cnode_t *n)
         return -1;
     }
     int zero = 0, one = 1;
-    if ((n->zap = zmq_socket(n->ctx, ZMQ_REP)) == NULL
-        || zmq_setsockopt(n->zap, ZMQ_LINGER, &zero, sizeof zero) < 0
-        || zmq_bind(n->zap, S_ZAP_ENDPOINT) < 0)
-        return cnode_init_fail("ZAP handler");
-    int rc = zmq_setsockopt(n->router, ZMQ_CURVE_SERVER, &one, sizeof one);
+    if ((t->zap = zmq_socket(t->ctx, ZMQ_REP)) == NULL
+        || zmq_setsockopt(t->zap, ZMQ_LINGER, &zero, sizeof zero) < 0
+        || zmq_bind(t->zap, S_ZAP_ENDPOINT) < 0)
+        return cnode_zmq_fail("ZAP handler");
+    int rc = zmq_setsockopt(t->router, ZMQ_CURVE_SERVER, &one, sizeof one);
     if (rc == 0)
-        rc = zmq_setsockopt(n->router, ZMQ_CURVE_SECRETKEY, n->args.curve_secret,
-                            sizeof n->args.curve_secret);
+        rc = zmq_setsockopt(t->router, ZMQ_CURVE_SECRETKEY, t->args->curve_secret,
+                            sizeof t->args->curve_secret);
     /* libzmq keeps its own copy: ours is no longer needed. */
-    cnode_wipe(n->args.curve_secret, sizeof n->args.curve_secret);
-    return rc < 0 ? cnode_init_fail("CURVE options") : 0;
+    cnode_wipe(t->args->curve_secret, sizeof t->args->curve_secret);
+    return rc < 0 ? cnode_zmq_fail("CURVE options") : 0;
 }
 
 static int s_is(const struct cnode_zap_part *p, const char *text)
@@ -105,18 +107,18 @@ static int s_reply(void *zap, const struct cnode_zap_part *request_id, int ok)
 }
 
 /* Answers one waiting request. Returns 1, 0 when none was waiting, -1 on failure. */
-static int s_answer_one(cnode_t *n)
+static int s_answer_one(struct cnode_transport *t)
 {
     zmq_msg_t msgs[S_ZAP_PARTS];
     struct cnode_zap_part parts[S_ZAP_PARTS], none = {"", 0};
     size_t count;
-    int rc = s_recv(n->zap, msgs, S_ZAP_PARTS, &count);
+    int rc = s_recv(t->zap, msgs, S_ZAP_PARTS, &count);
     size_t kept = count < S_ZAP_PARTS ? count : S_ZAP_PARTS;
     for (size_t i = 0; i < kept; i++)
         parts[i] = (struct cnode_zap_part){zmq_msg_data(&msgs[i]), zmq_msg_size(&msgs[i])};
     if (rc == 0)
-        rc = s_reply(n->zap, count > 1 ? &parts[1] : &none,
-                     cnode_zap_allows(parts, count, n->args.curve_client));
+        rc = s_reply(t->zap, count > 1 ? &parts[1] : &none,
+                     cnode_zap_allows(parts, count, t->args->curve_client));
     int err = errno;
     for (size_t i = 0; i < kept; i++) zmq_msg_close(&msgs[i]);
     errno = err;
@@ -124,15 +126,15 @@ static int s_answer_one(cnode_t *n)
     return 1;
 }
 
-int cnode_curve_answer(cnode_t *n)
+int cnode_curve_answer(struct cnode_transport *t)
 {
     int rc;
-    while ((rc = s_answer_one(n)) > 0) {}
+    while ((rc = s_answer_one(t)) > 0) {}
     return rc;
 }
 
-void cnode_curve_close(cnode_t *n)
+void cnode_curve_close(struct cnode_transport *t)
 {
-    if (n->zap) zmq_close(n->zap); /* linger 0: a pending answer is of no use to anyone now */
-    n->zap = NULL;
+    if (t->zap) zmq_close(t->zap); /* linger 0: a pending answer is of no use to anyone now */
+    t->zap = NULL;
 }

@@ -8,12 +8,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
-#include <zmq.h>
 
 #include <cnode.h>
 
+#include "loop.h"
 #include "protocol.h"
 #include "shared.h"
+#include "transport.h"
 
 /* What the owner passed at launch (docs/protocol.md section 1). Strings are copies: the node owns
    them. */
@@ -38,40 +39,69 @@ struct cnode_t {
     struct cnode_args args;
     size_t name_len;
     char endpoint[512];        /* as printed in the ready line */
-    void *ctx;                 /* the ZeroMQ context; the node owns it */
-    void *router;              /* bound; the owner's DEALER connects to it */
-    void *monitor;             /* PAIR receiving the router's DISCONNECTED events */
-    void *zap;                 /* REP answering libzmq's ZAP requests (curve only), or NULL */
-    int ipc_cleaned;           /* the ipc socket file and its directory are removed */
+    const struct cnode_transport_funcs *tf; /* how messages travel (transport.h) ... */
+    struct cnode_transport *transport;      /* ... and its state, owned by the node */
 
-    unsigned char owner_id[256]; /* the owner's routing id, once its HELLO was accepted */
-    size_t owner_id_len;
-    int has_owner;
-    int owner_fd;              /* the owner connection's fd, to match DISCONNECTED events */
+    /* The session (session.c, reply.c): the owner, and the message being handled. */
+    int has_owner;             /* a HELLO with the right cookie and version was admitted */
     int refused;               /* a HELLO had the right cookie and another version */
     int owner_gone;            /* stdin EOF, connection closed, or a send found no owner */
     int stopping;              /* STOP received or cnode_stop called */
     int reported_malformed;    /* a malformed frame was reported on stderr once */
-
     int ran;                   /* cnode_run was called */
     cnode_handler handler;
     void *user;
     int failed;                /* cnode_fail was called during the current handler */
     char reason[1024];         /* its formatted reason */
-    msgpack_sbuffer out;       /* the reply being built; its data is handed to ZeroMQ on send */
+    msgpack_sbuffer out;       /* the frame being built; its data is handed to the transport */
     msgpack_sbuffer batch;     /* whole frames for the owner, held until no input waits */
     struct timespec batch_since; /* when the first frame in `batch` was put there */
     int64_t handler_micros;    /* how long handlers have lately run, on average */
-    zmq_msg_t *request_parts;  /* the side parts of the message being handled ... */
-    struct cnode_refs request; /* ... their bytes, and how to map shared buffers */
+    const struct cnode_message *request_message; /* the message being handled, or NULL ... */
+    struct cnode_refs request; /* ... its side parts, and how to map shared buffers */
     struct cnode_shared_maps shared; /* the owner's shared buffers mapped here */
-    zmq_msg_t reply_sides[CNODE_MAX_SIDES]; /* side parts of the reply being built */
+    struct cnode_part reply_sides[CNODE_MAX_SIDES]; /* side parts of the reply being built */
     size_t reply_nsides;
+
+    struct cnode_loop loop;    /* the user's timers and descriptors, and cnode_post's queue */
 };
 
-/* run.c: sends the frames held in n->batch, if any, so that what follows cannot overtake them.
+/* reply.c: what the worker sends. */
+/* A failure of the library itself (not of the owner, not of a handler): prints it with errno's
+   reason and returns -1; cnode_run then returns 1. */
+int cnode_broken(cnode_t *n, const char *what);
+/* Clears n->out and returns a packer writing into it. */
+msgpack_packer cnode_packer(cnode_t *n);
+/* Sends the whole frame in n->out, or holds it in n->batch (see reply.c). Returns 0, or -1. */
+int cnode_emit(cnode_t *n);
+/* Sends the frames held in n->batch, if any, so that what follows cannot overtake them.
    Returns 0, or -1 when the library failed (the reason is on stderr). */
 int cnode_flush(cnode_t *n);
+/* Sends the batch once its first frame has waited CNODE_BATCH_MICROS. */
+int cnode_flush_if_due(cnode_t *n);
+/* Sends `buf` and the side parts (taken) to the owner; a vanished owner is not an error (it
+   sets owner_gone), nor a frame over the limit (dropped and said). Returns 0, or -1. */
+int cnode_send_owner(cnode_t *n, msgpack_sbuffer *buf, struct cnode_part *sides, size_t nsides);
+/* Releases the side parts cnode_pack_bin made for a reply that is not sent. */
+void cnode_reply_drop_sides(cnode_t *n);
+/* Says on stderr that a frame of `size` bytes over the owner's limit was dropped. */
+void cnode_dropped(cnode_t *n, size_t size);
+/* Packs the INFO frame around one packed object into buf (initialized). Returns 0 or an errno
+   value: EMSGSIZE over the owner's maxMessageSize, ENOMEM. */
+int cnode_pack_info(cnode_t *n, msgpack_sbuffer *buf, const void *msgpack, size_t len);
+
+/* call.c: runs the handler for a CALL (and emits its REPLY, or a FAIL saying why) or a CAST.
+   Return 0, or -1 when the library failed. */
+int cnode_call(cnode_t *n, uint32_t id, const msgpack_object *message);
+int cnode_cast(cnode_t *n, const msgpack_object *message);
+
+/* session.c: the protocol over the transport. Receives and handles up to `budget` messages, in
+   order, each frame as docs/protocol.md sections 3, 4 and 7 say, then sends what was held for
+   a batch once nothing more waits. Returns 1 when the budget ran out (more may wait), 0 when
+   nothing more waits or the session has ended (stop, owner gone), -1 on failure. */
+int cnode_session_input(cnode_t *n, int budget);
+/* Whether the session has ended: a STOP, cnode_stop, or the owner gone. */
+int cnode_session_ended(const cnode_t *n);
 
 /* args.c: fills `a` from argv and the environment. On failure prints one line on stderr, frees
    what it copied, and returns -1 with errno EINVAL. */
@@ -83,34 +113,5 @@ void cnode_wipe(void *p, size_t size);      /* zeroes a secret; not optimized aw
 int cnode_watchdog_start(pid_t owner_pid);  /* -1 when stdin is not open */
 int cnode_watchdog_stdin_gone(void);        /* after stdin polled ready: 1 at EOF */
 void cnode_watchdog_end_group(void);        /* SIGTERM, then SIGKILL, to the rest of our group */
-
-/* socket.c: ZeroMQ. */
-int cnode_init_fail(const char *what);      /* prints "cnode_init: what: <zmq_strerror>"; -1 */
-int cnode_socket_open(cnode_t *n);          /* prints its reason on failure */
-void cnode_socket_close(cnode_t *n);
-void cnode_socket_remove_ipc(cnode_t *n);   /* unlink the socket file, remove its directory */
-/* Sends the packed frames in `buf` to peer `id`, handing its memory to ZeroMQ (buf is left
-   empty), then the `nsides` side parts, which are consumed whatever happens. Returns 0, or -1
-   with errno (EHOSTUNREACH: the peer is gone; EMSGSIZE: the frames are over the owner's
-   CNODE_MAX_MESSAGE_SIZE, nothing is sent and buf is left as it was). */
-int cnode_socket_send(cnode_t *n, const void *id, size_t id_len, msgpack_sbuffer *buf,
-                      zmq_msg_t *sides, size_t nsides);
-/* Reads the monitor's events: 1 when the owner's connection closed, 0 if not, -1 on failure. */
-int cnode_socket_owner_closed(cnode_t *n);
-
-/* curve.c: CurveZMQ and its ZAP handler, for tcp when the owner gave keys (args.curve). */
-int cnode_curve_open(cnode_t *n);           /* before the router binds; prints its reason */
-int cnode_curve_answer(cnode_t *n);         /* answers the waiting ZAP requests; -1 on failure */
-void cnode_curve_close(cnode_t *n);
-
-/* One part of a ZAP request, as received. */
-struct cnode_zap_part {
-    const void *data;
-    size_t size;
-};
-/* The verdict on a ZAP request of `count` parts: 1 when it is a well-formed CURVE request
-   presenting exactly `client` (32 bytes), 0 otherwise. No I/O: the fuzzer calls it too. */
-int cnode_zap_allows(const struct cnode_zap_part *parts, size_t count,
-                     const unsigned char *client);
 
 #endif /* CNODE_NODE_H */

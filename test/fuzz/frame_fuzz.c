@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curve.h"
 #include "node.h"
 
 /* Where the sums go, so that the compiler cannot drop the reads. */

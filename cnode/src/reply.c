@@ -1,0 +1,193 @@
+/*
+ * reply.c: what the worker sends its owner, and when: the batching policy (docs/protocol.md
+ * section 2), the INFO frames of cnode_send, and the side parts cnode_pack_bin makes. Frames go
+ * out through the transport (transport.h); nothing here knows what it is.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+int cnode_broken(cnode_t *n, const char *what)
+{
+    fprintf(stderr, "cnode %s: %s: %s\n", n->args.name, what, cnode_strerror(errno));
+    return -1;
+}
+
+/* A frame over the owner's limit is never sent: the owner would drop the whole connection. A
+   REPLY is turned into a FAIL before it gets here; only a limit too small for even a FAIL, PONG
+   or WELCOME lands here. */
+void cnode_dropped(cnode_t *n, size_t size)
+{
+    fprintf(stderr, "cnode %s: dropped a %zu-byte frame, over the owner's maxMessageSize of %lld "
+                    "bytes\n", n->args.name, size, (long long)n->args.max_message_size);
+}
+
+msgpack_packer cnode_packer(cnode_t *n)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(&n->out);
+    msgpack_packer_init(&pk, &n->out, msgpack_sbuffer_write);
+    return pk;
+}
+
+int cnode_send_owner(cnode_t *n, msgpack_sbuffer *buf, struct cnode_part *sides, size_t nsides)
+{
+    size_t size = buf->size;
+    if (n->tf->send(n->transport, NULL, buf, sides, nsides) == 0) return 0;
+    if (errno == EHOSTUNREACH) {
+        n->owner_gone = 1;
+        return 0;
+    }
+    if (errno == EMSGSIZE) {
+        cnode_dropped(n, size);
+        return 0;
+    }
+    return cnode_broken(n, "send");
+}
+
+int cnode_flush(cnode_t *n)
+{
+    if (n->batch.size == 0) return 0;
+    if (n->owner_gone) {
+        msgpack_sbuffer_clear(&n->batch);
+        return 0;
+    }
+    return cnode_send_owner(n, &n->batch, NULL, 0);
+}
+
+static int64_t s_micros_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - t->tv_sec) * 1000000 + (now.tv_nsec - t->tv_nsec) / 1000;
+}
+
+int cnode_flush_if_due(cnode_t *n)
+{
+    if (n->batch.size == 0 || s_micros_since(&n->batch_since) < CNODE_BATCH_MICROS) return 0;
+    return cnode_flush(n);
+}
+
+/* The frame in n->out goes alone, or into n->batch: the session flushes the batch as soon as no
+   more input is waiting, so many replies to frames that came together travel as one message
+   (one message per reply is what limits pipelined calls, above all on the owner's side), and a
+   lone call's reply goes at once. The policy does not rest on the transport's sends being
+   asynchronous: a transport whose writes are synchronous batches the same. A frame too big to
+   batch goes alone, after the batch. */
+int cnode_emit(cnode_t *n)
+{
+    size_t limit = (uint64_t)n->args.max_message_size < CNODE_BATCH_BYTES
+                       ? (size_t)n->args.max_message_size : CNODE_BATCH_BYTES;
+    if (n->out.size <= limit - n->batch.size && n->batch.size <= limit) {
+        if (n->batch.size == 0) clock_gettime(CLOCK_MONOTONIC, &n->batch_since);
+        if (msgpack_sbuffer_write(&n->batch, n->out.data, n->out.size) < 0)
+            return cnode_broken(n, "batch");
+        msgpack_sbuffer_clear(&n->out);
+        return cnode_flush_if_due(n);
+    }
+    if (cnode_flush(n) < 0) return -1;
+    return n->owner_gone ? 0 : cnode_send_owner(n, &n->out, NULL, 0);
+}
+
+void cnode_reply_drop_sides(cnode_t *n)
+{
+    for (size_t i = 0; i < n->reply_nsides; i++)
+        n->reply_sides[i].release(n->reply_sides[i].data, n->reply_sides[i].hint);
+    n->reply_nsides = 0;
+}
+
+int cnode_pack_info(cnode_t *n, msgpack_sbuffer *buf, const void *msgpack, size_t len)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    if (cnode_frame_pack_info_head(&pk, n->args.name, n->name_len) < 0) return ENOMEM;
+    /* Before the copy: the transport would refuse the frame anyway. */
+    uint64_t max = (uint64_t)n->args.max_message_size;
+    if (buf->size > max || len > max - buf->size) return EMSGSIZE;
+    return msgpack_sbuffer_write(buf, msgpack, len) < 0 ? ENOMEM : 0;
+}
+
+int cnode_send(cnode_t *n, const void *msgpack, size_t len)
+{
+    size_t count;
+    if (n == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (n->owner_gone || !n->has_owner) {
+        errno = n->owner_gone ? EHOSTUNREACH : ENOTCONN;
+        return -1;
+    }
+    if (msgpack == NULL || cnode_msgpack_count(msgpack, len, &count) < 0 || count != 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Replies held back for a batch go first: the owner sees what the worker sent in order. */
+    if (cnode_flush(n) < 0 || n->owner_gone) {
+        errno = n->owner_gone ? EHOSTUNREACH : EIO;
+        return -1;
+    }
+    /* Its own buffer: a handler may call this while its reply is half packed in n->out. */
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    int err = cnode_pack_info(n, &buf, msgpack, len);
+    int rc = err ? -1 : n->tf->send(n->transport, NULL, &buf, NULL, 0);
+    if (rc < 0 && !err) err = errno;
+    msgpack_sbuffer_destroy(&buf);
+    if (err == EHOSTUNREACH) n->owner_gone = 1; /* cnode_run returns after the callback */
+    if (rc < 0) errno = err;
+    return rc;
+}
+
+static void s_free(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+/* A side part for the reply, sharing the bytes of the request's side part when `data` is one
+   of them, whole; a copy otherwise. Returns 0, or -1. */
+static int s_reply_side(cnode_t *n, const void *data, size_t size, struct cnode_part *part)
+{
+    for (size_t i = 0; i < n->request.nsides; i++)
+        if (n->request.sides[i].data == data && n->request.sides[i].size == size
+            && n->tf->retain(n->transport, n->request_message, i, part) == 0)
+            return 0; /* a binary the request brought (changed in place, perhaps) */
+    void *copy = malloc(size);
+    if (copy == NULL) return -1;
+    memcpy(copy, data, size);
+    *part = (struct cnode_part){copy, size, s_free, NULL};
+    return 0;
+}
+
+int cnode_pack_bin(cnode_t *n, msgpack_packer *pk, const void *data, size_t size)
+{
+    if (n == NULL || pk == NULL || (data == NULL && size > 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Only a reply carries side parts; a small binary costs less inline than as a part. */
+    if (size < CNODE_SIDE_MIN || pk->data != &n->out || n->reply_nsides == CNODE_MAX_SIDES
+        || size > (uint64_t)n->args.max_message_size) {
+        if (msgpack_pack_bin(pk, size) < 0 || msgpack_pack_bin_body(pk, data, size) < 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        return 0;
+    }
+    if (s_reply_side(n, data, size, &n->reply_sides[n->reply_nsides]) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    uint32_t index = (uint32_t)++n->reply_nsides;
+    const unsigned char ref[4] = {index >> 24, index >> 16 & 0xff, index >> 8 & 0xff, index & 0xff};
+    if (msgpack_pack_ext(pk, sizeof ref, CNODE_EXT_SIDE) < 0
+        || msgpack_pack_ext_body(pk, ref, sizeof ref) < 0) {
+        errno = ENOMEM;
+        return -1; /* the part is let go with the failed reply */
+    }
+    return 0;
+}
