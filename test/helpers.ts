@@ -15,7 +15,7 @@ export function binary(name: string): string {
 }
 
 /** Options for a test worker, with its output collected instead of printed. */
-export function workerOptions(name: 'echo' | 'testbed' | 'blur', extra: Partial<CNodeOptions> = {}) {
+export function workerOptions(name: 'echo' | 'testbed' | 'blur' | 'loop', extra: Partial<CNodeOptions> = {}) {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const options: CNodeOptions = {
