@@ -96,6 +96,9 @@ static struct cnode_transport *s_open(struct cnode_args *args, char *endpoint, s
     }
     t->args = args;
     t->owner_fd = t->zap_fd = -1;
+    /* Until the loop's first look, ZMQ_EVENTS decides: whatever touched the router before may
+       have taken its wake-up. */
+    t->dirty = 1;
     if (s_open_sockets(t, endpoint, size) < 0) {
         int err = errno;
         s_close(t, 0);

@@ -17,7 +17,8 @@ int cnode_fd_is_ours(cnode_t *n, int fd)
     int count = n->tf->fds(n->transport, fds, CNODE_TRANSPORT_MAX_FDS);
     for (int i = 0; i < count; i++)
         if (fds[i].fd == fd) return 1;
-    return fd == STDIN_FILENO || fd == cnode_post_fd(&n->loop.post);
+    const struct cnode_post *p = &n->loop.post;
+    return fd == STDIN_FILENO || fd == p->wake[0] || fd == p->wake[1];
 }
 
 static int s_find(const struct cnode_loop *l, int fd)
