@@ -1,16 +1,20 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { Channel, type Outgoing } from './channel.js';
-import { BadMessage, encodeFrame, encodeMessageFrame, type Encoded } from './codec.js';
+import type { Transport } from './connection/connection.js';
+import { ZmqTransport } from './connection/zmq.js';
+import { BadMessage, type Encoded, encodeFrame, encodeMessageFrame } from './codec.js';
+import { CNodeError, type CNodeErrorCode, describeExit, type ExitInfo, exitedError, isAbnormal, nodeError, showValue } from './errors.js';
+import type { Identity, Launched, ProcessEnd } from './launch/launcher.js';
+import { LocalWorker } from './launch/local.js';
+import { nextCreation, uniqueAliveName } from './names.js';
+import { type CNodeOptions, checkOptionNames, checkTimeout, checkTransfer, type NormalizedOptions, normalizeOptions } from './options.js';
+import { COOKIE_LEN, FrameKind } from './protocol.js';
+import type { Outgoing } from './session/batcher.js';
+import { CallTable } from './session/call-table.js';
+import { type NodeFrame, Session } from './session/session.js';
 import type { SharedBuffer } from './shared-buffer.js';
-import { Deadlines } from './deadlines.js';
-import { CNodeError, describeExit, exitedError, nodeError, showValue, type CNodeErrorCode, type ExitInfo } from './errors.js';
-import { checkOptionNames, checkTimeout, checkTransfer, normalizeOptions, type CNodeOptions, type NormalizedOptions } from './options.js';
-import { Heartbeat } from './heartbeat.js';
-import { FrameKind, type WorkerFrame } from './protocol.js';
-import { nextCreation, uniqueAliveName } from './registry.js';
 import { settlesWithin } from './wait.js';
-import { WorkerProcess, type Identity } from './worker-process.js';
 
 /** Calls a user's listener; what it throws becomes an uncaught exception, not a broken promise chain. */
 function callListener<T>(listener: (value: T) => void, value: T): void {
@@ -36,7 +40,7 @@ export interface CallOptions {
 }
 
 export interface SendOptions {
-  /** Milliseconds to wait for ZeroMQ to take the message. Default: the node's callTimeout. */
+  /** Milliseconds to wait for the connection to take the message. Default: the node's callTimeout. */
   timeout?: number;
   /** As for call(). */
   transfer?: readonly ArrayBuffer[];
@@ -51,12 +55,15 @@ const CALL_OPTIONS = ['timeout', 'signal', 'transfer'] satisfies (keyof CallOpti
 const SEND_OPTIONS = ['timeout', 'transfer'] satisfies (keyof SendOptions)[];
 const STOP_OPTIONS = ['timeout'] satisfies (keyof StopOptions)[];
 
-interface PendingCall {
-  resolve: (response: unknown) => void;
-  reject: (error: CNodeError) => void;
-}
-
-type State = 'running' | 'stopping' | 'exited';
+/**
+ * Where a node is in its life. Each transition happens once: running → stopping (stop() or
+ * kill()) or killed (the library killed it for a fault) → exited.
+ */
+type State =
+  | { is: 'running' }
+  | { is: 'stopping'; signal: NodeJS.Signals | undefined } // kill()'s signal: an exit by it is a stop
+  | { is: 'killed'; fault: CNodeError }
+  | { is: 'exited'; info: ExitInfo };
 
 /** How long an exit waits for the worker's last frames to arrive before failing the calls left. */
 const DRAIN_MS = 100;
@@ -97,24 +104,17 @@ export class CNode extends EventEmitter<CNodeEvents> {
   readonly exited: Promise<ExitInfo>;
 
   #options: NormalizedOptions;
-  #process: WorkerProcess;
-  #channel: Channel;
+  #worker: Launched;
+  #session: Session;
   #linked: boolean;
-  #state: State = 'running';
-  #exitInfo: ExitInfo | undefined;
-  #stopping: Promise<ExitInfo> | undefined;
-  #stopRequested = false; // stop() came while the process still ran: its exit is not abnormal
-  #pending = new Map<number, PendingCall>();
-  #deadlines = new Deadlines();
+  #state: State = { is: 'running' };
+  #ending: Promise<ExitInfo> | undefined; // what stop() and kill() return
+  #calls = new CallTable();
   /** The SharedBuffers this worker was sent, by inode: ends the onRelease listener that tells it to unmap one. */
   #sharedSent = new Map<number, () => void>();
-  #nextId = 0;
   #queuedSends = 0;
   #dropped = 0;
-  #fault: CNodeError | undefined; // why the library killed the worker
-  #heartbeat: Heartbeat | undefined;
   #disconnectTimer: NodeJS.Timeout | undefined;
-  #killSignal: NodeJS.Signals | undefined; // what kill() sent: an exit by it is a stop
   #refed = true;
   #busyHold: NodeJS.Timeout | undefined; // holds the event loop for an unref'd node's waiting calls
 
@@ -131,45 +131,46 @@ export class CNode extends EventEmitter<CNodeEvents> {
     return CNode.#start(options, true);
   }
 
+  // Numbered as Bundlex's CNode is: 1. options, 2. identity, 3. transport, 4. launch, 5. ready
+  // line, 6. connect and handshake. Any failure kills what was started and releases the rest.
   static async #start(options: CNodeOptions, linked: boolean): Promise<CNode> {
     const normalized = normalizeOptions(options);
     const alive = normalized.name || uniqueAliveName();
-    // A default name is fresh, so its creation is 1; counting it would grow the registry forever.
+    // A default name is fresh, so its creation is 1; counting it would grow the names forever.
     const creation = normalized.name ? nextCreation(alive) : 1;
     const identity: Identity = { alive, host: normalized.host, node: `${alive}@${normalized.host}`, creation };
-    const worker = new WorkerProcess(normalized, identity);
-    let channel: Channel | undefined;
+    const transport: Transport = new ZmqTransport(normalized.transport, normalized.curve);
+    const cookie = randomBytes(COOKIE_LEN / 2).toString('hex');
+    let worker: Launched;
     try {
-      const endpoint = await worker.waitReady(normalized.readyTimeout);
-      let node: CNode | undefined;
-      channel = new Channel(
-        endpoint,
-        { maxMessageSize: normalized.maxMessageSize, curve: worker.curve },
-        {
-          onFrame: (frame) => node && node.#onFrame(frame),
-          onViolation: (why) => node && node.#onViolation(why),
-          onDisconnect: () => node && node.#onDisconnect(),
-        },
-      );
-      await Promise.race([
-        channel.handshake(worker.cookie, identity.node, normalized.readyTimeout),
-        worker.exit.then((info) => Promise.reject(exitedError({ ...info, stopped: false }, 'during the handshake'))),
-      ]);
-      node = new CNode(normalized, identity, worker, channel, endpoint, linked);
-      return node;
+      worker = new LocalWorker(normalized, identity, { ...transport.env, CNODE_COOKIE: cookie, CNODE_MAX_MESSAGE_SIZE: String(normalized.maxMessageSize) });
     } catch (error) {
-      channel?.close();
+      transport.release();
+      throw error;
+    }
+    void worker.ended.then(() => transport.release()); // the worker's own end of it goes with it
+    let session: Session | undefined;
+    try {
+      const endpoint = await worker.waitReady(normalized.readyTimeout, (named) => transport.isExpectedEndpoint(named), transport.expectedEndpoint);
+      session = new Session(identity.node, transport, endpoint, normalized.maxMessageSize);
+      await Promise.race([
+        session.handshake(cookie, normalized.readyTimeout),
+        worker.ended.then((end) => Promise.reject(exitedError({ node: identity.node, ...end, stopped: false }, 'during the handshake'))),
+      ]);
+      return new CNode(normalized, identity, worker, session, endpoint, linked);
+    } catch (error) {
+      session?.close();
       worker.signal('SIGKILL');
-      await worker.exit;
+      await worker.ended;
       throw error;
     }
   }
 
-  private constructor(options: NormalizedOptions, identity: Identity, worker: WorkerProcess, channel: Channel, endpoint: string, linked: boolean) {
+  private constructor(options: NormalizedOptions, identity: Identity, worker: Launched, session: Session, endpoint: string, linked: boolean) {
     super();
     this.#options = options;
-    this.#process = worker;
-    this.#channel = channel;
+    this.#worker = worker;
+    this.#session = session;
     this.#linked = linked;
     this.name = identity.node;
     this.alive = identity.alive;
@@ -177,21 +178,19 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.creation = identity.creation;
     this.pid = worker.pid;
     this.endpoint = endpoint;
-    if (options.heartbeat) {
-      this.#heartbeat = new Heartbeat(
-        options.heartbeat,
-        (seq) => channel.send(encodeFrame([FrameKind.Ping, seq])),
-        (silentMs) => this.#kill(this.#error('ERR_CNODE_UNRESPONSIVE', `did not answer its heartbeat for ${Math.round(silentMs)} ms (heartbeat.timeout ${options.heartbeat!.timeout}); it was killed`)),
-      );
-    }
-    this.exited = worker.exit.then(async (info) => {
-      this.#heartbeat?.stop();
+    session.open(
+      {
+        onFrame: (frame) => this.#onFrame(frame),
+        onViolation: (why) => this.#onViolation(why),
+        onDisconnect: () => this.#onDisconnect(),
+        onUnresponsive: (silentMs) => this.#killForFault(this.#error('ERR_CNODE_UNRESPONSIVE', `did not answer its heartbeat for ${Math.round(silentMs)} ms (heartbeat.timeout ${options.heartbeat!.timeout}); it was killed`)),
+      },
+      options.heartbeat,
+    );
+    this.exited = worker.ended.then(async (end) => {
       clearTimeout(this.#disconnectTimer);
-      await channel.drain(DRAIN_MS);
-      // Stopped: stop() came first and the exit is one its steps cause; a crash during a stop
-      // is still a crash, and so is a kill for a fault.
-      const stopped = this.#stopRequested && !this.#fault && (info.exitCode === 0 || info.signal === 'SIGTERM' || info.signal === 'SIGKILL' || info.signal === this.#killSignal);
-      return this.#onExit({ ...info, stopped, fault: this.#fault ?? null });
+      await session.drain(DRAIN_MS);
+      return this.#onExit(this.#exitInfo(end));
     });
   }
 
@@ -216,48 +215,42 @@ export class CNode extends EventEmitter<CNodeEvents> {
         return { timeout, signal, transfer };
       }));
       this.#checkCanSend();
-      if (signal?.aborted) throw this.#aborted(signal);
-      id = this.#allocateId();
+      if (signal?.aborted) throw this.#aborted(signal.reason);
+      id = this.#calls.nextId();
       encoded = this.#encode([FrameKind.Call, id], message, transfer);
     } catch (error) {
       return Promise.reject(error);
     }
-    let outgoing: Outgoing;
     // Each SharedBuffer's descriptor stays open until the call settles: the worker opens it
     // through /proc while it handles the call.
     const holds = encoded.shared.map((shared) => this.#holdShared(shared));
+    let outgoing: Outgoing;
     return new Promise<unknown>((resolve, reject) => {
-      const settle = () => {
-        this.#pending.delete(id);
-        this.#deadlines.cancel(deadline, timeout);
-        signal?.removeEventListener('abort', onAbort);
-        for (const endHold of holds) endHold();
-        if (!this.#refed) this.#holdLoopWhileBusy();
-      };
-      // A call given up on is withdrawn from the send queue if it is still there: a worker that
-      // stopped reading must not make the owner hold calls nobody waits for.
-      const giveUp = (error: CNodeError) => {
-        settle();
-        this.#channel.withdraw(outgoing);
-        reject(error);
-      };
-      const onAbort = () => giveUp(this.#aborted(signal!));
-      const deadline = this.#deadlines.add(timeout, () => giveUp(this.#error('ERR_CNODE_CALL_TIMEOUT', `did not answer a call within ${timeout} ms`)));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending.set(id, {
-        resolve: (response) => (settle(), resolve(response)),
-        reject: (error) => (settle(), reject(error)),
+      this.#calls.add(id, {
+        timeout,
+        signal,
+        resolve,
+        reject,
+        timedOut: () => this.#error('ERR_CNODE_CALL_TIMEOUT', `did not answer a call within ${timeout} ms`),
+        aborted: (reason) => this.#aborted(reason),
+        settled: (gaveUp) => {
+          for (const endHold of holds) endHold();
+          // A call given up on is withdrawn from the send queue if it is still there: a worker
+          // that stopped reading must not make the owner hold calls nobody waits for.
+          if (gaveUp) this.#session.withdraw(outgoing);
+          this.#holdLoopWhileBusy();
+        },
       });
-      if (!this.#refed) this.#holdLoopWhileBusy();
-      // A frame not sent means the socket closed: the worker is ending, and its exit settles the call.
-      outgoing = this.#channel.send(encoded.frame, encoded.sides);
+      this.#holdLoopWhileBusy();
+      // A frame not sent means the connection closed: the worker is ending, and its exit settles the call.
+      outgoing = this.#session.send(encoded.frame, encoded.sides);
     });
   }
 
   /**
    * Sends `message` without waiting for an answer (a cast). Messages to one node are handled in
-   * the order sent, calls included. Resolves once ZeroMQ has taken the message: awaiting each
-   * send() paces a fast sender to the worker. Rejects with ERR_CNODE_SEND_TIMEOUT when ZeroMQ
+   * the order sent, calls included. Resolves once the connection has taken the message: awaiting
+   * each send() paces a fast sender to the worker. Rejects with ERR_CNODE_SEND_TIMEOUT when it
    * does not take it within `timeout` (the worker stopped reading); the message is then dropped.
    */
   async send(message: unknown, options: SendOptions = {}): Promise<void> {
@@ -269,25 +262,25 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#checkCanSend();
     // No answer would say when the worker has opened a SharedBuffer's descriptor, which must stay open till then.
     const { frame, sides } = this.#encode([FrameKind.Cast], message, transfer, 'a SharedBuffer travels in call() only, not in send()');
-    const { outgoing, taken } = this.#channel.sendAndWait(frame, sides);
+    const { outgoing, taken } = this.#session.sendAndWait(frame, sides);
     this.#queuedSends++;
-    if (!this.#refed) this.#holdLoopWhileBusy();
+    this.#holdLoopWhileBusy();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(this.#error('ERR_CNODE_SEND_TIMEOUT', `did not take a message within ${timeout} ms; it was dropped`));
-        this.#channel.withdraw(outgoing); // after: its own rejection must not win the race
+        this.#session.withdraw(outgoing); // after: its own rejection must not win the race
       }, timeout);
     });
     try {
       await Promise.race([taken, timedOut]);
     } catch (error) {
       if (error instanceof CNodeError) throw error;
-      throw this.#fault ?? (this.#exitInfo ? exitedError(this.#exitInfo, 'before the message was sent') : this.#error('ERR_CNODE_STOPPED', 'is stopping'));
+      throw this.#refusal('before the message was sent');
     } finally {
       clearTimeout(timer);
       this.#queuedSends--;
-      if (!this.#refed) this.#holdLoopWhileBusy();
+      this.#holdLoopWhileBusy();
     }
   }
 
@@ -305,18 +298,18 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * to `timeout` ms at each step. Resolves with the exit information. Calling it again returns the same promise.
    */
   stop(options: StopOptions = {}): Promise<ExitInfo> {
-    if (!this.#stopping) {
+    if (!this.#ending) {
       try {
         const { timeout } = this.#checkOptions('stop', options, STOP_OPTIONS, ({ timeout = this.#options.stopTimeout }) => {
           checkTimeout('timeout', timeout);
           return { timeout };
         });
-        this.#stopping = this.#end(timeout, 'stop');
+        this.#ending = this.#end(timeout, 'stop');
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return this.#stopping;
+    return this.#ending;
   }
 
   /**
@@ -329,13 +322,19 @@ export class CNode extends EventEmitter<CNodeEvents> {
     if (typeof signal !== 'string' || !Object.hasOwn(os.constants.signals, signal)) {
       return Promise.reject(this.#error('ERR_CNODE_INVALID_OPTION', `kill(): Expected \`signal\` to be a signal name such as 'SIGKILL' or 'SIGTERM', got ${showValue(signal)}`));
     }
-    if (this.#stopping) {
-      this.#process.signal(signal);
-      return this.#stopping;
+    if (!this.#ending) {
+      this.#ending = this.#end(this.#options.stopTimeout, signal);
+      return this.#ending;
     }
-    this.#killSignal = signal;
-    this.#stopping = this.#end(this.#options.stopTimeout, signal);
-    return this.#stopping;
+    // A stop under way: this signal ends it sooner, and counts as a stop; SIGKILL follows in
+    // stopTimeout whatever the stop's own steps still wait for.
+    if (this.#state.is === 'stopping') this.#state = { is: 'stopping', signal };
+    this.#worker.signal(signal);
+    if (signal !== 'SIGKILL') {
+      const escalate = setTimeout(() => this.#worker.signal('SIGKILL'), this.#options.stopTimeout).unref();
+      void this.exited.then(() => clearTimeout(escalate));
+    }
+    return this.#ending;
   }
 
   /**
@@ -358,77 +357,68 @@ export class CNode extends EventEmitter<CNodeEvents> {
     await this.stop();
   }
 
+  /** How many calls are in flight and sends are queued: what maxPending caps, and what a pool balances. */
+  get pending(): number {
+    return this.#calls.size + this.#queuedSends;
+  }
+
+  /**
+   * How many frames from the worker were dropped: late replies (to calls that timed out or were
+   * aborted), messages signed with another node's name, and frames that broke the protocol.
+   */
+  get droppedFrames(): number {
+    return this.#dropped;
+  }
+
+  toString(): string {
+    return `CNode(${this.name}, pid ${this.pid}, ${this.#state.is === 'exited' ? describeExit(this.#state.info) : this.#state.is})`;
+  }
+
   /**
    * The steps that end the worker, each given `timeout` ms: the stop message, then SIGTERM (for
    * stop()), or the signal of kill(); then SIGKILL to the process group.
    */
   async #end(timeout: number, first: 'stop' | NodeJS.Signals): Promise<ExitInfo> {
-    this.#stopRequested = !this.#process.exited;
-    if (this.#state === 'running') this.#state = 'stopping';
+    // A worker already gone (its exit being drained) is not stopped by this; nor is one the
+    // library is killing for a fault.
+    if (this.#state.is === 'running' && !this.#worker.hasEnded) this.#state = { is: 'stopping', signal: first === 'stop' ? undefined : first };
     const exitWithin = (ms: number) => settlesWithin(this.exited, ms);
     const steps =
       first === 'stop'
-        ? [() => this.#state !== 'exited' && this.#channel.send(encodeFrame([FrameKind.Stop])), () => this.#process.signal('SIGTERM')]
+        ? [() => this.#state.is !== 'exited' && this.#session.send(encodeFrame([FrameKind.Stop])), () => this.#worker.signal('SIGTERM')]
         : first === 'SIGKILL'
           ? []
-          : [() => this.#process.signal(first)];
+          : [() => this.#worker.signal(first)];
     for (const step of steps) {
       step();
       if (await exitWithin(timeout)) return this.exited;
     }
-    this.#process.signal('SIGKILL');
+    this.#worker.signal('SIGKILL');
     // SIGKILL cannot be refused, but the kernel may take a moment: a tiny timeout must not call
     // a dying process stuck. Once it is gone, its exit information follows within fixed bounds.
     const killWait = Math.max(timeout, SIGKILL_WAIT_MS);
-    if ((await exitWithin(killWait)) || this.#process.exited) return this.exited;
+    if ((await exitWithin(killWait)) || this.#worker.hasEnded) return this.exited;
     throw this.#error('ERR_CNODE_STOP_TIMEOUT', `(pid ${this.pid}) did not exit within ${killWait} ms of SIGKILL`);
   }
 
-  #setRef(refed: boolean): void {
-    this.#refed = refed;
-    this.#process.setRef(refed);
-    this.#channel.setRef(refed);
-    this.#holdLoopWhileBusy();
-  }
-
-  // An unref'd node holds the event loop with a timer of its own while calls or sends wait, so
-  // that an owner with nothing else to do still hears their answers.
-  #holdLoopWhileBusy(): void {
-    const busy = !this.#refed && this.#state !== 'exited' && this.#pending.size + this.#queuedSends > 0;
-    if (busy && !this.#busyHold) this.#busyHold = setInterval(() => {}, 0x7fffffff);
-    else if (!busy && this.#busyHold) {
-      clearInterval(this.#busyHold);
-      this.#busyHold = undefined;
-    }
-  }
-
-  /**
-   * Holds `shared` for a call in flight; the first time this worker is sent it, also arranges for
-   * the worker to unmap it once the owner releases it. Returns the end of the hold.
-   */
-  #holdShared(shared: SharedBuffer): () => void {
-    const endHold = shared.retain();
-    if (!this.#sharedSent.has(shared.inode)) {
-      const stopListening = shared.onRelease((inode) => {
-        this.#sharedSent.delete(inode);
-        if (this.#state !== 'exited') this.#channel.send(encodeFrame([FrameKind.Release, BigInt(inode)])); // an integer on the wire, however big
-      });
-      this.#sharedSent.set(shared.inode, stopListening);
-    }
-    return endHold;
+  /** How the worker ended, as the user sees it: the one place the exit information is made. */
+  #exitInfo(end: ProcessEnd): ExitInfo {
+    const state = this.#state;
+    // Stopped: stop() or kill() came first and the exit is one of their steps; a crash during a
+    // stop is still a crash, and so is a kill for a fault.
+    const stopped =
+      state.is === 'stopping' && (end.exitCode === 0 || end.signal === 'SIGTERM' || end.signal === 'SIGKILL' || end.signal === state.signal);
+    return { node: this.name, ...end, stopped, fault: state.is === 'killed' ? state.fault : null };
   }
 
   #onExit(info: ExitInfo): ExitInfo {
-    this.#state = 'exited';
-    this.#exitInfo = info;
-    this.#channel.close();
+    this.#state = { is: 'exited', info };
+    this.#session.close();
     for (const stopListening of this.#sharedSent.values()) stopListening(); // its mappings died with it
     this.#sharedSent.clear();
-    const error = info.fault ?? exitedError(info, 'with a call in flight');
-    for (const call of [...this.#pending.values()]) call.reject(error);
-    this.#deadlines.clear();
+    this.#calls.close(info.fault ?? exitedError(info, 'with a call in flight'));
     this.#holdLoopWhileBusy();
-    if (this.#linked && !info.stopped && (info.signal !== null || info.exitCode !== 0)) {
+    if (this.#linked && isAbnormal(info)) {
       // Emitted from a plain callback, not a promise chain: unhandled, it is an uncaught exception.
       setImmediate(() => this.emit('error', info.fault ?? exitedError(info, 'unexpectedly')));
     }
@@ -436,22 +426,18 @@ export class CNode extends EventEmitter<CNodeEvents> {
     return info;
   }
 
-  #onFrame(frame: WorkerFrame): void {
-    this.#heartbeat?.heard();
+  #onFrame(frame: NodeFrame): void {
     switch (frame[0]) {
       case FrameKind.Reply:
       case FrameKind.Fail: {
         const [kind, id, node, payload] = frame;
-        const call = this.#pending.get(id);
-        if (!call) {
-          this.#dropped++; // a late reply to a call that timed out or was aborted: normal, not reported
-          return;
-        }
+        // A late reply to a call that timed out or was aborted: normal, counted, not reported.
         if (node !== this.name) {
-          return call.reject(this.#error('ERR_CNODE_PROTOCOL', `answered a call as ${JSON.stringify(node)}`));
+          if (!this.#calls.reject(id, this.#error('ERR_CNODE_PROTOCOL', `answered a call as ${JSON.stringify(node)}`))) this.#dropped++;
+        } else if (!(kind === FrameKind.Reply ? this.#calls.resolve(id, payload) : this.#calls.reject(id, this.#error('ERR_CNODE_REMOTE', `failed the call: ${payload}`)))) {
+          this.#dropped++;
         }
-        if (kind === FrameKind.Reply) return call.resolve(payload);
-        return call.reject(this.#error('ERR_CNODE_REMOTE', `failed the call: ${payload}`));
+        return;
       }
       case FrameKind.Info: {
         const [, node, message] = frame;
@@ -459,8 +445,6 @@ export class CNode extends EventEmitter<CNodeEvents> {
         this.emit('message', message);
         return;
       }
-      case FrameKind.Pong:
-        return; // heard, which is all a pong is for
     }
   }
 
@@ -475,35 +459,63 @@ export class CNode extends EventEmitter<CNodeEvents> {
   // with more calls, and every call fails with the reason instead of waiting for its timeout.
   #onViolation(why: string): void {
     this.#dropped++;
-    this.#kill(this.#error('ERR_CNODE_PROTOCOL', `broke the protocol: it sent ${why}; it was killed`));
+    this.#killForFault(this.#error('ERR_CNODE_PROTOCOL', `broke the protocol: it sent ${why}; it was killed`));
   }
 
   // The worker's connection closed while it runs. A worker closes it when it exits, and then its
   // exit follows at once; one that stays alive without its connection is broken. libzmq closes
   // it itself when the worker sends a frame over maxMessageSize.
   #onDisconnect(): void {
-    if (this.#state !== 'running' || this.#fault || this.#process.exited || this.#disconnectTimer) return;
+    if (this.#state.is !== 'running' || this.#worker.hasEnded || this.#disconnectTimer) return;
     this.#disconnectTimer = setTimeout(() => {
-      this.#kill(this.#error('ERR_CNODE_PROTOCOL', `lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`));
+      this.#killForFault(this.#error('ERR_CNODE_PROTOCOL', `lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`));
     }, DISCONNECT_GRACE_MS);
     this.#disconnectTimer.unref();
   }
 
   /** Kills the worker for a fault the library found; its calls, pending and new, fail with `error`. */
-  #kill(error: CNodeError): void {
-    if (this.#fault || this.#process.exited) return;
-    this.#fault = error;
-    this.#heartbeat?.stop();
-    this.#process.signal('SIGKILL');
-    for (const call of [...this.#pending.values()]) call.reject(error);
+  #killForFault(error: CNodeError): void {
+    if (this.#state.is === 'killed' || this.#state.is === 'exited' || this.#worker.hasEnded) return;
+    this.#state = { is: 'killed', fault: error };
+    this.#session.stopHeartbeat();
+    this.#worker.signal('SIGKILL');
+    this.#calls.rejectAll(error);
   }
 
   /**
-   * How many frames from the worker were dropped: late replies (to calls that timed out or were
-   * aborted), messages signed with another node's name, and frames that broke the protocol.
+   * Holds `shared` for a call in flight; the first time this worker is sent it, also arranges for
+   * the worker to unmap it once the owner releases it. Returns the end of the hold.
    */
-  get droppedFrames(): number {
-    return this.#dropped;
+  #holdShared(shared: SharedBuffer): () => void {
+    const endHold = shared.retain();
+    if (!this.#sharedSent.has(shared.inode)) {
+      const stopListening = shared.onRelease((inode) => {
+        this.#sharedSent.delete(inode);
+        if (this.#state.is !== 'exited') this.#session.send(encodeFrame([FrameKind.Release, BigInt(inode)])); // an integer on the wire, however big
+      });
+      this.#sharedSent.set(shared.inode, stopListening);
+    }
+    return endHold;
+  }
+
+  #setRef(refed: boolean): void {
+    if (this.#state.is === 'exited') return; // nothing of it is left to hold the loop
+    this.#session.connection.setRef(refed);
+    this.#worker.setRef(refed);
+    this.#refed = refed;
+    this.#holdLoopWhileBusy();
+  }
+
+  // An unref'd node holds the event loop with a timer of its own while calls or sends wait, so
+  // that an owner with nothing else to do still hears their answers.
+  #holdLoopWhileBusy(): void {
+    if (this.#refed && !this.#busyHold) return; // the common case, on every call: nothing to do
+    const busy = !this.#refed && this.#state.is !== 'exited' && this.pending > 0;
+    if (busy && !this.#busyHold) this.#busyHold = setInterval(() => {}, 0x7fffffff);
+    else if (!busy && this.#busyHold) {
+      clearInterval(this.#busyHold);
+      this.#busyHold = undefined;
+    }
   }
 
   /**
@@ -531,12 +543,18 @@ export class CNode extends EventEmitter<CNodeEvents> {
   }
 
   #checkCanSend(): void {
-    if (this.#fault) throw this.#fault;
-    if (this.#exitInfo && !this.#exitInfo.stopped) throw exitedError(this.#exitInfo, 'before the call');
-    if (this.#state !== 'running') throw this.#error('ERR_CNODE_STOPPED', 'was stopped');
-    if (this.#pending.size + this.#queuedSends >= this.#options.maxPending) {
+    if (this.#state.is !== 'running') throw this.#refusal('before the call');
+    if (this.pending >= this.#options.maxPending) {
       throw this.#error('ERR_CNODE_OVERLOADED', `already has ${this.#options.maxPending} calls and sends pending (the maxPending option)`);
     }
+  }
+
+  /** Why nothing more can be sent: the fault, the exit, or the stop. */
+  #refusal(doing: string): CNodeError {
+    const state = this.#state;
+    if (state.is === 'killed') return state.fault;
+    if (state.is === 'exited') return state.info.fault ?? (state.info.stopped ? this.#error('ERR_CNODE_STOPPED', 'was stopped') : exitedError(state.info, doing));
+    return this.#error('ERR_CNODE_STOPPED', state.is === 'stopping' ? 'was stopped' : 'is stopping');
   }
 
   /** Checks a method's options; an invalid one fails naming this node and the method. */
@@ -550,22 +568,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
     }
   }
 
+  #aborted(reason: unknown): CNodeError {
+    return this.#error('ERR_CNODE_ABORTED', 'had a call aborted', { cause: reason });
+  }
+
   /** An error about this node. */
   #error(code: CNodeErrorCode, text: string, fields?: { cause?: unknown }): CNodeError {
     return nodeError(this.name, code, text, fields);
-  }
-
-  #allocateId(): number {
-    do this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1;
-    while (this.#pending.has(this.#nextId));
-    return this.#nextId;
-  }
-
-  #aborted(signal: AbortSignal): CNodeError {
-    return this.#error('ERR_CNODE_ABORTED', 'had a call aborted', { cause: signal.reason });
-  }
-
-  toString(): string {
-    return `CNode(${this.name}, pid ${this.pid}, ${this.#exitInfo ? describeExit(this.#exitInfo) : this.#state})`;
   }
 }

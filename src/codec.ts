@@ -98,7 +98,8 @@ export function encodeMessageFrame(fields: readonly unknown[], message: unknown,
   } catch (error) {
     // A getter or a Proxy that throws, or a message too big for a Buffer: refused all the same.
     if (error instanceof BadMessage) throw error;
-    throw new BadMessage(`the message: encoding it threw ${String(error)}`, '', error);
+    const where = parts.path.length > 0 ? `the value at ${pathText(parts.path)}` : 'the message';
+    throw new BadMessage(`${where}: encoding it threw ${String(error)}`, '', error);
   }
   return { frame, sides: parts.sides, shared: parts.shared, takeTransfers: () => takeTransfers(parts) };
 }
@@ -139,7 +140,6 @@ export function decodeAll(frames: Uint8Array, sides: Buffer[]): unknown[] {
  * prototype); a map with any other key stays a Map. Arrays and Maps are changed in place.
  */
 function fromWire(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
@@ -147,28 +147,26 @@ function fromWire(value: unknown): unknown {
     }
     return value;
   }
-  return value instanceof Map ? mapFromWire(value) : value; // else a Buffer
+  return value instanceof Map ? mapFromWire(value) : value; // else a primitive or a Buffer
 }
 
+/** One pass while the keys are strings, the common case; a Map as soon as one is not. */
 function mapFromWire(map: Map<unknown, unknown>): Map<unknown, unknown> | Record<string, unknown> {
-  let stringKeys = true;
-  let objectKeys = false;
-  for (const key of map.keys()) {
-    if (typeof key === 'string') continue;
-    stringKeys = false;
-    if (typeof key === 'object' && key !== null) objectKeys = true;
-  }
-  if (objectKeys) return new Map([...map].map(([key, item]) => [fromWire(key), fromWire(item)]));
-  if (!stringKeys) {
-    map.forEach((item, key) => map.set(key, fromWire(item)));
-    return map;
-  }
   const object: Record<string, unknown> = {};
-  map.forEach((item, key) => {
-    if (key === '__proto__') Object.defineProperty(object, key, { value: fromWire(item), writable: true, enumerable: true, configurable: true });
-    else object[key as string] = fromWire(item);
-  });
+  for (const [key, item] of map) {
+    if (typeof key !== 'string') return mapOfAnyKeys(map);
+    const wired = typeof item === 'object' && item !== null ? fromWire(item) : item;
+    if (key === '__proto__') Object.defineProperty(object, key, { value: wired, writable: true, enumerable: true, configurable: true });
+    else object[key] = wired;
+  }
   return object;
+}
+
+function mapOfAnyKeys(map: Map<unknown, unknown>): Map<unknown, unknown> {
+  const keysChange = [...map.keys()].some((key) => typeof key === 'object' && key !== null);
+  if (keysChange) return new Map([...map].map(([key, item]) => [fromWire(key), fromWire(item)]));
+  map.forEach((item, key) => map.set(key, fromWire(item)));
+  return map;
 }
 
 /** What travels beside the frame being encoded. */

@@ -67,6 +67,14 @@ export function nodeError(node: string, code: CNodeErrorCode, text: string, fiel
   return new CNodeError(code, `cnode ${node} ${text}`, { node, ...fields });
 }
 
+/**
+ * Whether an exit is abnormal: not caused by stop() or kill(), and by a signal or a non-zero exit
+ * code. A linked node emits 'error' for such an exit; a supervisor restarts on it.
+ */
+export function isAbnormal(info: ExitInfo): boolean {
+  return !info.stopped && (info.signal !== null || info.exitCode !== 0);
+}
+
 /** Describes an exit for a message: "exited with code 3" or "was killed by SIGSEGV". */
 export function describeExit(info: Pick<ExitInfo, 'exitCode' | 'signal'>): string {
   return info.signal ? `was killed by ${info.signal}` : `exited with code ${info.exitCode}`;

@@ -5,7 +5,7 @@ import type { CallOptions, CNodeErrorCode, CNodeErrorFields, CNodeEvents, CNodeO
 
 describe('the package index', () => {
   it('exports the classes and constants', () => {
-    expect(Object.keys(cnode).sort()).toEqual(['CNode', 'CNodeError', 'MAX_SHARED_BYTES', 'SharedBuffer']);
+    expect(Object.keys(cnode).sort()).toEqual(['CNode', 'CNodeError', 'MAX_SHARED_BYTES', 'SharedBuffer', 'isAbnormal']);
   });
 
   it("exports the types of every method's parameters and results", () => {

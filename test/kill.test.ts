@@ -48,6 +48,27 @@ describe('kill()', () => {
     await expect(stopping).resolves.toEqual(info);
   });
 
+  it('during a stop: its signal counts as the stop, and SIGKILL follows within stopTimeout', async () => {
+    const linked = await CNode.startLink(workerOptions('testbed').options);
+    const errors: unknown[] = [];
+    linked.on('error', (error) => errors.push(error));
+    await linked.send({ op: 'sleep', ms: 3000 }); // the stop message waits behind it
+    const stopping = linked.stop({ timeout: 3000 });
+    await expect(linked.kill('SIGINT')).resolves.toMatchObject({ signal: 'SIGINT', stopped: true });
+    await expect(stopping).resolves.toMatchObject({ signal: 'SIGINT', stopped: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toEqual([]);
+
+    const stubborn = await CNode.start(workerOptions('testbed', { stopTimeout: 200 }).options);
+    await stubborn.call({ op: 'ignore-sigterm' });
+    await stubborn.send({ op: 'sleep', ms: 3000 });
+    const slowStop = stubborn.stop({ timeout: 3000 });
+    const started = Date.now();
+    await expect(stubborn.kill('SIGTERM')).resolves.toMatchObject({ signal: 'SIGKILL', stopped: true });
+    expect(Date.now() - started).toBeLessThan(1500);
+    await slowStop;
+  });
+
   it('refuses a signal that is not one, naming it and the node, and leaves the worker running', async () => {
     const node = await CNode.start(workerOptions('echo').options);
     const error = await rejection(node.kill('SIGNOPE' as NodeJS.Signals));

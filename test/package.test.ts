@@ -89,7 +89,10 @@ describe('the npm package, packed and installed in a fresh project', () => {
     run('npm', ['install-scripts', 'approve', 'cnode'], project, 30_000);
     const { allowScripts } = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
     expect(allowScripts).toEqual({ [`file:${tarball}`]: true });
+    // The build the install made goes first, so that only the rebuild can make what is checked.
+    fs.rmSync(path.join(installed, 'build'), { recursive: true, force: true });
     run('npm', ['rebuild', 'cnode', '--loglevel=error'], project, 180_000);
+    for (const file of ['lib/libcnode.a', 'addon/cnode.node', 'bin/echo']) expect(fs.existsSync(path.join(installed, 'build', file)), file).toBe(true);
 
     run('npx', ['--no-install', 'cnode', 'cc', 'double.c', '-O2', '-Wall', '-Werror', '-o', 'double'], project, 60_000);
 

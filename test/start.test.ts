@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CNode, CNodeError } from '../src/index.js';
@@ -129,6 +130,15 @@ describe('start failures leave nothing behind', () => {
   it('reports a name not found in PATH with ERR_CNODE_SPAWN', async () => {
     const error = await expectStartFailure({ executable: 'no-such-cnode-worker-anywhere' }, 'ERR_CNODE_SPAWN');
     expect(error.message).toContain('was not found in PATH');
+  });
+
+  it('finds a bare name where spawn looks: the PATH of the worker env, relative entries from cwd', async () => {
+    const binDir = path.dirname(binary('echo'));
+    for (const extra of [{ env: { PATH: binDir } }, { env: { PATH: 'bin' }, cwd: path.dirname(binDir) }, { env: { PATH: `/nonexistent:${binDir}` } }]) {
+      const node = await CNode.start({ ...workerOptions('echo').options, executable: 'echo', ...extra });
+      started.push(node);
+      await expect(node.call('found')).resolves.toBe('found');
+    }
   });
 
   it('says that a bare name found only as a directory in PATH is a directory, not EACCES', async () => {

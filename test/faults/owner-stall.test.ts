@@ -44,6 +44,24 @@ describe('the heartbeat, when the owner stalls', () => {
     await expect(node.stop()).resolves.toMatchObject({ stopped: true, fault: null });
   });
 
+  it('still catches a hung worker while the owner runs in long turns, counting only the time it ran', async () => {
+    const heartbeat = { interval: 100, timeout: 500 };
+    const node = await CNode.start(workerOptions('testbed', { heartbeat }).options);
+    await expect(node.call('alive')).resolves.toBe('alive');
+    process.kill(node.pid, 'SIGSTOP');
+    let ended = false;
+    void node.exited.then(() => (ended = true));
+    const started = performance.now();
+    while (!ended && performance.now() - started < 10_000) {
+      stall(200); // turns of 200 ms, with the loop reading its sockets between them
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const info = await node.exited;
+    expect(info.fault?.code).toBe('ERR_CNODE_UNRESPONSIVE');
+    // About half of the time was the owner's own: the timeout counts the other half.
+    expect(performance.now() - started).toBeLessThan(4 * heartbeat.timeout + 1000);
+  });
+
   it('still catches a hung worker, a full timeout after the stall ends', async () => {
     const heartbeat = { interval: 100, timeout: 400 };
     const node = await CNode.start(workerOptions('testbed', { heartbeat }).options);

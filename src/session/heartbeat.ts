@@ -1,10 +1,10 @@
-import type { HeartbeatOptions } from './options.js';
+import type { HeartbeatOptions } from '../options.js';
 
 /**
- * A tick this much later than its interval (or half an interval, if longer) means the owner
- * itself did not run: busy with synchronous work, paused in a debugger, or the machine suspended.
+ * A tick this much later than its interval means the owner itself did not run meanwhile: busy
+ * with synchronous work, paused in a debugger, or the machine suspended.
  */
-const STALL_MS = 50;
+const LATE_MS = 20;
 
 /**
  * The owner's liveness check of one worker. Any frame from the worker counts as a sign of life;
@@ -14,9 +14,10 @@ const STALL_MS = 50;
  * timeout + interval.
  *
  * Only silence the owner could have heard counts. Time is read from a monotonic clock, so a step
- * of the wall clock is not silence. When the owner stalls, the worker's answers wait unread in
- * the socket: a tick that comes late pings and starts the count again, so the worker gets a full
- * timeout after every stall; and a verdict waits for the I/O that the timers ran ahead of.
+ * of the wall clock is not silence. While the owner does not run, the worker's answers wait
+ * unread: the time a tick comes late is not counted, and after a stall as long as the timeout
+ * (3 s of synchronous work, a debugger pause) the worker is pinged and given a full timeout
+ * again. A verdict waits for the I/O that the timers ran ahead of.
  */
 export class Heartbeat {
   #timer: NodeJS.Timeout;
@@ -32,16 +33,16 @@ export class Heartbeat {
     private readonly ping: (seq: number) => void,
     onUnresponsive: (silentMs: number) => void,
   ) {
-    const stall = interval + Math.max(STALL_MS, interval / 2);
     this.#timer = setInterval(() => {
       const now = performance.now();
-      const stalled = now - this.#lastTick > stall;
+      const late = now - this.#lastTick - interval;
       this.#lastTick = now;
-      if (stalled) {
+      if (late >= timeout) {
         this.#silentSince = now;
         this.#ping();
         return;
       }
+      if (late > LATE_MS) this.#silentSince = Math.min(now, this.#silentSince + late);
       const silent = now - this.#silentSince;
       if (silent >= timeout && this.#pinged) {
         // Timers run before the loop reads its sockets: judge once the worker's frames, if any

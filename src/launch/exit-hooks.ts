@@ -1,29 +1,15 @@
 /**
- * What this Node.js process knows about all its workers: the creation number of each alive name,
- * and the live process groups to kill when the owner goes down. A worker also ends by itself when
- * its owner dies (stdin EOF, parent-death signal); these hooks make it immediate when Node exits
- * normally or dies of an uncaught exception.
+ * The exit hooks of this thread: the live process groups of its workers, killed when the owner
+ * exits normally or dies of an uncaught exception, and the sockets closed then. A worker also
+ * ends by itself when its owner dies otherwise (stdin EOF, parent-death signal); these hooks make
+ * it immediate.
  */
 import { isMainThread } from 'node:worker_threads';
-import { native } from './native.js';
+import { native } from '../native.js';
 
 const liveGroups = new Set<number>();
 const closeAtExit = new Set<() => void>();
-const creations = new Map<string, number>();
-let defaultNames = 0;
 let hooksInstalled = false;
-
-/** A fresh alive name, unique within this process and among processes on this host. */
-export function uniqueAliveName(): string {
-  return `cnode_${process.pid}_${++defaultNames}`;
-}
-
-/** The next creation number of `alive`: 1, 2, 3... each time it starts again in this process. */
-export function nextCreation(alive: string): number {
-  const creation = (creations.get(alive) ?? 0) + 1;
-  creations.set(alive, creation);
-  return creation;
-}
 
 /** Records a worker's process group (its leader's pid) as alive. */
 export function trackGroup(pgid: number): void {

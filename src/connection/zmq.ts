@@ -1,0 +1,188 @@
+/**
+ * The ZeroMQ transport: a zeromq.js Dealer connecting to the worker's ROUTER over ipc (a Unix
+ * socket in a fresh 0700 directory) or tcp on the loopback (CurveZMQ with keys made for this
+ * start). Every quirk of zeromq.js and libzmq stays in this file.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { curveKeyPair, Dealer, type Observer } from 'zeromq';
+import { closeOnExit } from '../launch/exit-hooks.js';
+import { native } from '../native.js';
+import { settlesWithin } from '../wait.js';
+import type { Connection, ConnectionEvents, Transport } from './connection.js';
+
+/** The owner's half of a CurveZMQ connection: the worker's public key and the owner's own pair. */
+interface ClientCurve {
+  serverKey: string;
+  publicKey: string;
+  secretKey: string;
+}
+
+export class ZmqTransport implements Transport {
+  readonly env: Record<string, string>;
+  readonly expectedEndpoint: string;
+  #ipcDir: string | undefined;
+  #curve: ClientCurve | undefined;
+
+  constructor(kind: 'ipc' | 'tcp', curve: boolean) {
+    this.env = { CNODE_TRANSPORT: kind };
+    if (kind === 'ipc') {
+      this.#ipcDir = fs.mkdtempSync(path.join(os.tmpdir(), `cnode-${process.pid}-`));
+      this.env.CNODE_IPC_DIR = this.#ipcDir;
+      this.expectedEndpoint = `ipc://${this.#ipcDir}/socket`;
+    } else {
+      this.expectedEndpoint = 'tcp://127.0.0.1:<port>';
+    }
+    if (kind === 'tcp' && curve) {
+      // The worker's secret key goes to the worker only; the owner keeps the public half.
+      const server = curveKeyPair();
+      const client = curveKeyPair();
+      this.#curve = { serverKey: server.publicKey, publicKey: client.publicKey, secretKey: client.secretKey };
+      // Like the cookie: through the environment, which the worker clears at once.
+      this.env.CNODE_CURVE_SECRET = server.secretKey;
+      this.env.CNODE_CURVE_CLIENT = client.publicKey;
+    }
+  }
+
+  isExpectedEndpoint(endpoint: string): boolean {
+    return this.#ipcDir ? endpoint === this.expectedEndpoint : /^tcp:\/\/127\.0\.0\.1:\d{1,5}$/.test(endpoint);
+  }
+
+  connect(endpoint: string, maxMessageSize: number, events: ConnectionEvents): Connection {
+    return new ZmqConnection(endpoint, maxMessageSize, this.#curve, events);
+  }
+
+  release(): void {
+    if (this.#ipcDir) fs.rmSync(this.#ipcDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A Dealer, its disconnect monitor and one receive loop (zeromq.js allows one pending receive
+ * per socket, and one send at a time).
+ */
+/** The descriptors of the poll handles on this thread's loop; undefined when the addon is not built. */
+function pollDescriptors(): number[] | undefined {
+  try {
+    return native().pollDescriptors();
+  } catch {
+    return undefined;
+  }
+}
+
+class ZmqConnection implements Connection {
+  readonly carries = { sideParts: true, sharedMemory: true };
+  #socket: Dealer;
+  #events: Observer;
+  #closed = false;
+  #disconnected: Promise<void>;
+  #forgetAtExit: () => void;
+  /** The descriptors zeromq.js polls for this socket and its monitor, for setRef(); undefined without the addon. */
+  #pollFds: number[] | undefined;
+  #refed = true;
+
+  constructor(
+    endpoint: string,
+    maxMessageSize: number,
+    curve: ClientCurve | undefined,
+    private readonly handlers: ConnectionEvents,
+  ) {
+    // zeromq.js makes a poll handle with each socket and monitor; the ones new meanwhile are theirs.
+    const before = pollDescriptors();
+    const pollsBefore = before && new Set(before);
+    // linger 0: closing never waits for a dead peer. Reconnection stays on: with it off
+    // (reconnectInterval -1), libzmq discards the messages a peer sent just before it closed,
+    // such as the replies to the calls before a stop. The ipc socket file is gone by then, so
+    // the attempts fail until close(). maxMessageSize: libzmq drops a connection that sends a
+    // bigger frame, before allocating it.
+    this.#socket = new Dealer({
+      linger: 0,
+      maxMessageSize,
+      ...(curve && { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+    });
+    this.#events = this.#socket.events; // read once: after the monitor closes, the getter makes a new one
+    const pollsNow = pollDescriptors();
+    this.#pollFds = pollsBefore && pollsNow && pollsNow.filter((fd) => !pollsBefore.has(fd));
+    this.#disconnected = this.#watchDisconnect();
+    this.#socket.connect(endpoint);
+    this.#forgetAtExit = closeOnExit(() => this.#close(true));
+    void this.#receiveLoop();
+  }
+
+  write(frames: Buffer, sides: readonly Buffer[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('connection closed'));
+    return this.#socket.send(sides.length > 0 ? [frames, ...sides] : frames);
+  }
+
+  /**
+   * A worker's process exit can be seen before ZeroMQ hands its last replies to the receive
+   * loop. Once the connection is seen closed, ZeroMQ holds everything the worker sent, so read
+   * until nothing is left.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    if (!(await settlesWithin(this.#disconnected, timeoutMs))) return;
+    while (!this.#closed && this.#socket.readable && Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve)); // the receive loop reads meanwhile
+    }
+  }
+
+  setRef(ref: boolean): void {
+    if (this.#closed || ref === this.#refed) return;
+    if (!this.#pollFds) throw new Error("unref() needs cnode's addon, which is not built: run `npm install` in the cnode package");
+    native().setPollRef(this.#pollFds, ref);
+    this.#refed = ref;
+  }
+
+  close(): void {
+    this.#close(false);
+  }
+
+  /**
+   * Closes the socket; its monitor closes itself once the socket has. `atExit`: the event loop
+   * is ending, so close the monitor now: zeromq.js aborts the process when a worker_thread ends
+   * with a socket or monitor still receiving (zeromq.js issue #411). (Closing the monitor
+   * explicitly at other times leaks three eventfds in libzmq.)
+   */
+  #close(atExit: boolean): void {
+    if (this.#closed) return;
+    // A monitor closes itself a moment after its socket, and zeromq.js aborts the process if the
+    // event loop ends before: an unref'd one must hold the loop again until then.
+    if (!this.#refed) this.setRef(true);
+    this.#closed = true;
+    this.#forgetAtExit();
+    this.#socket.close();
+    if (atExit && !this.#events.closed) this.#events.close();
+  }
+
+  // Reads the socket's events itself rather than through events.on(), whose loop leaves an
+  // unhandled rejection behind when the monitor is closed while it waits.
+  async #watchDisconnect(): Promise<void> {
+    let resolve = () => {};
+    const disconnected = new Promise<void>((done) => (resolve = done));
+    void (async () => {
+      try {
+        for await (const event of this.#events) {
+          if (event.type !== 'disconnect') continue;
+          resolve();
+          if (!this.#closed) this.handlers.onDisconnect();
+        }
+      } catch {
+        // closed while waiting
+      }
+    })();
+    return disconnected;
+  }
+
+  async #receiveLoop(): Promise<void> {
+    try {
+      for await (const [frames, ...sides] of this.#socket) {
+        if (this.#closed) return;
+        this.handlers.onMessage(frames, sides);
+      }
+    } catch (error) {
+      if (!this.#closed) this.handlers.onError(`nothing readable: receive failed (${(error as Error).message})`);
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import type { Connection } from '../connection/connection.js';
+
+/** A frame waiting for its turn to be written. `data` is dropped when it is withdrawn. */
+export interface Outgoing {
+  data: Buffer | undefined;
+  /** Binaries that travel beside the frame as its message's further parts. */
+  sides: Buffer[] | undefined;
+  /** For a frame whose sender waits until the connection has taken it (send()). */
+  taken?: { resolve: () => void; reject: (error: unknown) => void };
+}
+
+/** Withdrawn frames are swept out of the queue once there are this many and they are half of it. */
+const SWEEP_AT = 256;
+
+/**
+ * The owner's outgoing frames, in order, many to a message. Frames queued during one turn of
+ * the event loop go together, at the end of it (a microtask: a lone call waits for nothing), and
+ * so do those that queue while the connection is still taking the previous message. That flush
+ * is explicit: it does not depend on whether a transport's write is synchronous.
+ */
+export class Batcher {
+  #queue: Outgoing[] = [];
+  #withdrawn = 0;
+  #flushing = false;
+  #closed = false;
+
+  constructor(
+    private readonly connection: Connection,
+    /** The most bytes of frames in one message (the worker's CNODE_BATCH_BYTES, or maxMessageSize if smaller). */
+    private readonly batchBytes: number,
+  ) {}
+
+  /** Queues a frame and its side parts; they are written at the end of this turn. Returns its place, for withdraw(). */
+  push(data: Buffer, sides?: Buffer[]): Outgoing {
+    const outgoing: Outgoing = { data, sides };
+    if (this.#closed) return outgoing;
+    this.#queue.push(outgoing);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(() => void this.#flush());
+    }
+    return outgoing;
+  }
+
+  /** Queues a frame; resolves once the connection has taken it, rejects if it is withdrawn or the batcher closes first. */
+  pushAndWait(data: Buffer, sides?: Buffer[]): { outgoing: Outgoing; taken: Promise<void> } {
+    const outgoing = this.push(data, sides);
+    const taken = new Promise<void>((resolve, reject) => (outgoing.taken = { resolve, reject }));
+    if (this.#closed) outgoing.taken!.reject(new Error('closed'));
+    return { outgoing, taken };
+  }
+
+  /**
+   * Drops a frame that has not been written yet (its call timed out or was aborted), so that a
+   * worker that stopped reading cannot make the queue hold what nobody waits for.
+   */
+  withdraw(outgoing: Outgoing): void {
+    if (outgoing.data === undefined) return;
+    outgoing.data = outgoing.sides = undefined;
+    outgoing.taken?.reject(new Error('withdrawn'));
+    if (++this.#withdrawn >= SWEEP_AT && this.#withdrawn * 2 >= this.#queue.length) {
+      this.#queue = this.#queue.filter((queued) => queued.data !== undefined);
+      this.#withdrawn = 0;
+    }
+  }
+
+  /** Drops what is queued; its waiters are told. */
+  close(): void {
+    this.#closed = true;
+    for (const outgoing of this.#queue.splice(0)) outgoing.taken?.reject(new Error('closed'));
+  }
+
+  // Writes what is queued, in order, a message at a time, until nothing is left. A frame with
+  // side parts goes with the frames before it and ends its message: side-part indexes count the
+  // parts of their own message.
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const batch: Outgoing[] = [];
+      const frames: Buffer[] = [];
+      let bytes = 0;
+      let taken = 0;
+      let sides: Buffer[] = [];
+      for (; taken < this.#queue.length; taken++) {
+        const outgoing = this.#queue[taken];
+        if (outgoing.data === undefined) {
+          this.#withdrawn--;
+          continue;
+        }
+        const hasSides = outgoing.sides !== undefined && outgoing.sides.length > 0;
+        if (frames.length > 0 && (hasSides || bytes + outgoing.data.length > this.batchBytes)) break;
+        frames.push(outgoing.data);
+        batch.push(outgoing);
+        bytes += outgoing.data.length;
+        if (hasSides) {
+          sides = outgoing.sides!;
+          taken++;
+          break;
+        }
+      }
+      this.#queue.splice(0, taken);
+      if (batch.length === 0) continue;
+      for (const outgoing of batch) outgoing.data = outgoing.sides = undefined; // out of the queue: too late to withdraw
+      try {
+        await this.connection.write(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes), sides);
+        for (const outgoing of batch) outgoing.taken?.resolve();
+      } catch (error) {
+        for (const outgoing of batch) outgoing.taken?.reject(error);
+      }
+    }
+    this.#flushing = false;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The protocol over any connection (docs/protocol.md): the handshake, the frames from the
+ * worker checked against the protocol, the outgoing frames batched, and the heartbeat. It knows
+ * neither the transport nor the calls.
+ */
+import type { Connection, Transport } from '../connection/connection.js';
+import { decodeAll, encodeFrame } from '../codec.js';
+import { CNodeError, nodeError } from '../errors.js';
+import type { HeartbeatOptions } from '../options.js';
+import { asWorkerFrame, BATCH_BYTES, FrameKind, MAX_SIDES, PROTOCOL_VERSION, type WorkerFrame } from '../protocol.js';
+import { Batcher, type Outgoing } from './batcher.js';
+import { Heartbeat } from './heartbeat.js';
+
+/** The frames the node above handles; the session answers the rest itself. */
+export type NodeFrame = Exclude<WorkerFrame, { 0: FrameKind.Welcome | FrameKind.Pong }>;
+
+export interface SessionEvents {
+  /** A well-formed REPLY, FAIL or INFO after the handshake. */
+  onFrame(frame: NodeFrame): void;
+  /** A frame that breaks the protocol: the worker cannot be trusted with another call. */
+  onViolation(why: string): void;
+  /** The worker's end of the connection closed while it runs. */
+  onDisconnect(): void;
+  /** The heartbeat went unanswered for its timeout; `silentMs` is how long. */
+  onUnresponsive(silentMs: number): void;
+}
+
+export class Session {
+  readonly connection: Connection;
+  #batcher: Batcher;
+  #heartbeat: Heartbeat | undefined;
+  #closed = false;
+  #onWelcome: ((frame: WorkerFrame) => void) | undefined;
+  #failHandshake: ((code: 'ERR_CNODE_CONNECT' | 'ERR_CNODE_PROTOCOL', why: string) => void) | undefined;
+  /** Set once the handshake is done: until then nothing reaches the node. */
+  #events: SessionEvents | undefined;
+
+  constructor(
+    private readonly node: string,
+    transport: Transport,
+    endpoint: string,
+    maxMessageSize: number,
+  ) {
+    this.connection = transport.connect(endpoint, maxMessageSize, {
+      onMessage: (frames, sides) => this.#dispatch(frames, sides),
+      onDisconnect: () => this.#events?.onDisconnect(),
+      onError: (why) => this.#violation(why),
+    });
+    this.#batcher = new Batcher(this.connection, Math.min(BATCH_BYTES, maxMessageSize));
+  }
+
+  /** Proves the cookie and checks the worker's version and name. Rejects with ERR_CNODE_CONNECT or ERR_CNODE_PROTOCOL. */
+  handshake(cookie: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const settle = (error?: CNodeError) => {
+        clearTimeout(timer);
+        this.#onWelcome = undefined;
+        this.#failHandshake = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => settle(nodeError(this.node, 'ERR_CNODE_CONNECT', `did not answer the handshake within ${timeoutMs} ms`)), timeoutMs);
+      // A violation, or close() because start() failed otherwise.
+      this.#failHandshake = (code, why) => settle(nodeError(this.node, code, why));
+      this.#onWelcome = ([, version, name]) => {
+        if (version !== PROTOCOL_VERSION) settle(nodeError(this.node, 'ERR_CNODE_PROTOCOL', `speaks protocol version ${version}; this library speaks ${PROTOCOL_VERSION}`));
+        else if (name !== this.node) settle(nodeError(this.node, 'ERR_CNODE_PROTOCOL', `answered the handshake as ${JSON.stringify(name)}`));
+        else settle();
+      };
+      this.send(encodeFrame([FrameKind.Hello, PROTOCOL_VERSION, cookie])); // the timer reports a failure
+    });
+  }
+
+  /** After the handshake: delivers the worker's frames to `events`, and starts the heartbeat if asked. */
+  open(events: SessionEvents, heartbeat: HeartbeatOptions | undefined): void {
+    this.#events = events;
+    if (heartbeat) {
+      this.#heartbeat = new Heartbeat(heartbeat, (seq) => this.send(encodeFrame([FrameKind.Ping, seq])), (silentMs) => events.onUnresponsive(silentMs));
+    }
+  }
+
+  /** Queues one encoded frame and its side parts. Returns its place in the queue, for withdraw(). */
+  send(frame: Buffer, sides?: Buffer[]): Outgoing {
+    return this.#batcher.push(frame, sides);
+  }
+
+  /** Queues one encoded frame; resolves once the connection has taken it, rejects if it is withdrawn or the session closes first. */
+  sendAndWait(frame: Buffer, sides?: Buffer[]): { outgoing: Outgoing; taken: Promise<void> } {
+    return this.#batcher.pushAndWait(frame, sides);
+  }
+
+  /** Drops a frame not written yet. */
+  withdraw(outgoing: Outgoing): void {
+    this.#batcher.withdraw(outgoing);
+  }
+
+  /** The worker's process has ended: no more heartbeat; what it sent before it went is still delivered, for at most `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#heartbeat?.stop();
+    await this.connection.drain(timeoutMs);
+  }
+
+  /** The heartbeat stops (the worker is being killed). */
+  stopHeartbeat(): void {
+    this.#heartbeat?.stop();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#heartbeat?.stop();
+    this.#failHandshake?.('ERR_CNODE_CONNECT', 'closed the connection during the handshake');
+    this.#batcher.close();
+    this.connection.close();
+  }
+
+  #dispatch(frames: Buffer, sides: Buffer[]): void {
+    // Counted only for a report: this runs for every message.
+    const bytes = () => sides.reduce((n, part) => n + part.length, frames.length);
+    if (sides.length > MAX_SIDES) return this.#violation(`a message of ${sides.length + 1} parts (${bytes()} bytes); version ${PROTOCOL_VERSION} messages have at most ${1 + MAX_SIDES}`);
+    let values: unknown[];
+    try {
+      values = decodeAll(frames, sides);
+    } catch (error) {
+      return this.#violation(`a message of ${bytes()} bytes that cannot be decoded (${(error as Error).message})`);
+    }
+    for (const value of values) {
+      if (this.#closed) return;
+      const frame = asWorkerFrame(value);
+      if (!frame) return this.#violation(`a message of ${bytes()} bytes that holds something other than frames of protocol version ${PROTOCOL_VERSION}`);
+      this.#heartbeat?.heard();
+      if (this.#onWelcome) {
+        if (frame[0] !== FrameKind.Welcome) return this.#violation(`a frame of kind ${frame[0]} before the handshake`);
+        this.#onWelcome(frame);
+      } else if (frame[0] === FrameKind.Welcome) {
+        return this.#violation('a second WELCOME');
+      } else if (frame[0] !== FrameKind.Pong) {
+        // Heard, which is all a PONG is for. A user's listener may throw: the frames after it
+        // must still be handled, and the error must not vanish.
+        try {
+          this.#events?.onFrame(frame);
+        } catch (error) {
+          process.nextTick(() => {
+            throw error;
+          });
+        }
+      }
+    }
+  }
+
+  #violation(why: string): void {
+    if (this.#failHandshake) return this.#failHandshake('ERR_CNODE_PROTOCOL', `broke the protocol during the handshake: it sent ${why}`);
+    this.#events?.onViolation(why);
+  }
+}
