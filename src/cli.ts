@@ -21,7 +21,9 @@ export function cflags(): string[] {
 
 export function libs(): string[] {
   if (!fs.existsSync(library)) {
-    throw new Error(`cnode: ${library} is missing; build it with \`npm rebuild cnode\` (or \`npm install\` in the cnode folder)`);
+    throw new Error(
+      `cnode: ${library} is missing; build it with \`npm rebuild cnode\` (or \`npm install\` in the cnode folder)`,
+    );
   }
   return [library, ...systemLibraries];
 }

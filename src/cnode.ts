@@ -1,14 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
+import { BadMessage, type Encoded, encodeFrame, encodeMessageFrame } from './codec.js';
 import type { Transport } from './connection/connection.js';
 import { ZmqTransport } from './connection/zmq.js';
-import { BadMessage, type Encoded, encodeFrame, encodeMessageFrame } from './codec.js';
-import { CNodeError, type CNodeErrorCode, describeExit, type ExitInfo, exitedError, isAbnormal, nodeError, showValue } from './errors.js';
+import {
+  CNodeError,
+  type CNodeErrorCode,
+  describeExit,
+  type ExitInfo,
+  exitedError,
+  isAbnormal,
+  nodeError,
+  showValue,
+} from './errors.js';
 import type { Identity, Launched, ProcessEnd } from './launch/launcher.js';
 import { LocalWorker } from './launch/local.js';
 import { nextCreation, uniqueAliveName } from './names.js';
-import { type CNodeOptions, checkOptionNames, checkTimeout, checkTransfer, type NormalizedOptions, normalizeOptions } from './options.js';
+import {
+  type CNodeOptions,
+  checkOptionNames,
+  checkTimeout,
+  checkTransfer,
+  type NormalizedOptions,
+  normalizeOptions,
+} from './options.js';
 import { COOKIE_LEN, FrameKind } from './protocol.js';
 import type { Outgoing } from './session/batcher.js';
 import { CallTable } from './session/call-table.js';
@@ -143,7 +159,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const cookie = randomBytes(COOKIE_LEN / 2).toString('hex');
     let worker: Launched;
     try {
-      worker = new LocalWorker(normalized, identity, { ...transport.env, CNODE_COOKIE: cookie, CNODE_MAX_MESSAGE_SIZE: String(normalized.maxMessageSize) });
+      worker = new LocalWorker(normalized, identity, {
+        ...transport.env,
+        CNODE_COOKIE: cookie,
+        CNODE_MAX_MESSAGE_SIZE: String(normalized.maxMessageSize),
+      });
     } catch (error) {
       transport.release();
       throw error;
@@ -151,11 +171,17 @@ export class CNode extends EventEmitter<CNodeEvents> {
     void worker.ended.then(() => transport.release()); // the worker's own end of it goes with it
     let session: Session | undefined;
     try {
-      const endpoint = await worker.waitReady(normalized.readyTimeout, (named) => transport.isExpectedEndpoint(named), transport.expectedEndpoint);
+      const endpoint = await worker.waitReady(
+        normalized.readyTimeout,
+        (named) => transport.isExpectedEndpoint(named),
+        transport.expectedEndpoint,
+      );
       session = new Session(identity.node, transport, endpoint, normalized.maxMessageSize);
       await Promise.race([
         session.handshake(cookie, normalized.readyTimeout),
-        worker.ended.then((end) => Promise.reject(exitedError({ node: identity.node, ...end, stopped: false }, 'during the handshake'))),
+        worker.ended.then((end) =>
+          Promise.reject(exitedError({ node: identity.node, ...end, stopped: false }, 'during the handshake')),
+        ),
       ]);
       return new CNode(normalized, identity, worker, session, endpoint, linked);
     } catch (error) {
@@ -166,7 +192,14 @@ export class CNode extends EventEmitter<CNodeEvents> {
     }
   }
 
-  private constructor(options: NormalizedOptions, identity: Identity, worker: Launched, session: Session, endpoint: string, linked: boolean) {
+  private constructor(
+    options: NormalizedOptions,
+    identity: Identity,
+    worker: Launched,
+    session: Session,
+    endpoint: string,
+    linked: boolean,
+  ) {
     super();
     this.#options = options;
     this.#worker = worker;
@@ -183,7 +216,13 @@ export class CNode extends EventEmitter<CNodeEvents> {
         onFrame: (frame) => this.#onFrame(frame),
         onViolation: (why) => this.#onViolation(why),
         onDisconnect: () => this.#onDisconnect(),
-        onUnresponsive: (silentMs) => this.#killForFault(this.#error('ERR_CNODE_UNRESPONSIVE', `did not answer its heartbeat for ${Math.round(silentMs)} ms (heartbeat.timeout ${options.heartbeat!.timeout}); it was killed`)),
+        onUnresponsive: (silentMs) =>
+          this.#killForFault(
+            this.#error(
+              'ERR_CNODE_UNRESPONSIVE',
+              `did not answer its heartbeat for ${Math.round(silentMs)} ms (heartbeat.timeout ${options.heartbeat!.timeout}); it was killed`,
+            ),
+          ),
       },
       options.heartbeat,
     );
@@ -206,14 +245,22 @@ export class CNode extends EventEmitter<CNodeEvents> {
     let encoded: Encoded;
     try {
       let transfer: readonly ArrayBuffer[] | undefined;
-      ({ timeout, signal, transfer } = this.#checkOptions('call', options, CALL_OPTIONS, ({ timeout = this.#options.callTimeout, signal, transfer }) => {
-        checkTimeout('timeout', timeout);
-        checkTransfer(transfer);
-        if (signal !== undefined && !(signal instanceof AbortSignal)) {
-          throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected the \`signal\` option to be an AbortSignal, got ${showValue(signal)}`);
-        }
-        return { timeout, signal, transfer };
-      }));
+      ({ timeout, signal, transfer } = this.#checkOptions(
+        'call',
+        options,
+        CALL_OPTIONS,
+        ({ timeout = this.#options.callTimeout, signal, transfer }) => {
+          checkTimeout('timeout', timeout);
+          checkTransfer(transfer);
+          if (signal !== undefined && !(signal instanceof AbortSignal)) {
+            throw new CNodeError(
+              'ERR_CNODE_INVALID_OPTION',
+              `Expected the \`signal\` option to be an AbortSignal, got ${showValue(signal)}`,
+            );
+          }
+          return { timeout, signal, transfer };
+        },
+      ));
       this.#checkCanSend();
       if (signal?.aborted) throw this.#aborted(signal.reason);
       id = this.#calls.nextId();
@@ -254,14 +301,24 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * does not take it within `timeout` (the worker stopped reading); the message is then dropped.
    */
   async send(message: unknown, options: SendOptions = {}): Promise<void> {
-    const { timeout, transfer } = this.#checkOptions('send', options, SEND_OPTIONS, ({ timeout = this.#options.callTimeout, transfer }) => {
-      checkTimeout('timeout', timeout);
-      checkTransfer(transfer);
-      return { timeout, transfer };
-    });
+    const { timeout, transfer } = this.#checkOptions(
+      'send',
+      options,
+      SEND_OPTIONS,
+      ({ timeout = this.#options.callTimeout, transfer }) => {
+        checkTimeout('timeout', timeout);
+        checkTransfer(transfer);
+        return { timeout, transfer };
+      },
+    );
     this.#checkCanSend();
     // No answer would say when the worker has opened a SharedBuffer's descriptor, which must stay open till then.
-    const { frame, sides } = this.#encode([FrameKind.Cast], message, transfer, 'a SharedBuffer travels in call() only, not in send()');
+    const { frame, sides } = this.#encode(
+      [FrameKind.Cast],
+      message,
+      transfer,
+      'a SharedBuffer travels in call() only, not in send()',
+    );
     const { outgoing, taken } = this.#session.sendAndWait(frame, sides);
     this.#queuedSends++;
     this.#holdLoopWhileBusy();
@@ -300,10 +357,15 @@ export class CNode extends EventEmitter<CNodeEvents> {
   stop(options: StopOptions = {}): Promise<ExitInfo> {
     if (!this.#ending) {
       try {
-        const { timeout } = this.#checkOptions('stop', options, STOP_OPTIONS, ({ timeout = this.#options.stopTimeout }) => {
-          checkTimeout('timeout', timeout);
-          return { timeout };
-        });
+        const { timeout } = this.#checkOptions(
+          'stop',
+          options,
+          STOP_OPTIONS,
+          ({ timeout = this.#options.stopTimeout }) => {
+            checkTimeout('timeout', timeout);
+            return { timeout };
+          },
+        );
         this.#ending = this.#end(timeout, 'stop');
       } catch (error) {
         return Promise.reject(error);
@@ -320,7 +382,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
    */
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitInfo> {
     if (typeof signal !== 'string' || !Object.hasOwn(os.constants.signals, signal)) {
-      return Promise.reject(this.#error('ERR_CNODE_INVALID_OPTION', `kill(): Expected \`signal\` to be a signal name such as 'SIGKILL' or 'SIGTERM', got ${showValue(signal)}`));
+      return Promise.reject(
+        this.#error(
+          'ERR_CNODE_INVALID_OPTION',
+          `kill(): Expected \`signal\` to be a signal name such as 'SIGKILL' or 'SIGTERM', got ${showValue(signal)}`,
+        ),
+      );
     }
     if (!this.#ending) {
       this.#ending = this.#end(this.#options.stopTimeout, signal);
@@ -381,11 +448,15 @@ export class CNode extends EventEmitter<CNodeEvents> {
   async #end(timeout: number, first: 'stop' | NodeJS.Signals): Promise<ExitInfo> {
     // A worker already gone (its exit being drained) is not stopped by this; nor is one the
     // library is killing for a fault.
-    if (this.#state.is === 'running' && !this.#worker.hasEnded) this.#state = { is: 'stopping', signal: first === 'stop' ? undefined : first };
+    if (this.#state.is === 'running' && !this.#worker.hasEnded)
+      this.#state = { is: 'stopping', signal: first === 'stop' ? undefined : first };
     const exitWithin = (ms: number) => settlesWithin(this.exited, ms);
     const steps =
       first === 'stop'
-        ? [() => this.#state.is !== 'exited' && this.#session.send(encodeFrame([FrameKind.Stop])), () => this.#worker.signal('SIGTERM')]
+        ? [
+            () => this.#state.is !== 'exited' && this.#session.send(encodeFrame([FrameKind.Stop])),
+            () => this.#worker.signal('SIGTERM'),
+          ]
         : first === 'SIGKILL'
           ? []
           : [() => this.#worker.signal(first)];
@@ -407,7 +478,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
     // Stopped: stop() or kill() came first and the exit is one of their steps; a crash during a
     // stop is still a crash, and so is a kill for a fault.
     const stopped =
-      state.is === 'stopping' && (end.exitCode === 0 || end.signal === 'SIGTERM' || end.signal === 'SIGKILL' || end.signal === state.signal);
+      state.is === 'stopping' &&
+      (end.exitCode === 0 || end.signal === 'SIGTERM' || end.signal === 'SIGKILL' || end.signal === state.signal);
     return { node: this.name, ...end, stopped, fault: state.is === 'killed' ? state.fault : null };
   }
 
@@ -433,16 +505,21 @@ export class CNode extends EventEmitter<CNodeEvents> {
         const [kind, id, node, payload] = frame;
         // A late reply to a call that timed out or was aborted: normal, counted, not reported.
         if (node !== this.name) {
-          if (!this.#calls.reject(id, this.#error('ERR_CNODE_PROTOCOL', `answered a call as ${JSON.stringify(node)}`))) this.#dropped++;
-        } else if (!(kind === FrameKind.Reply ? this.#calls.resolve(id, payload) : this.#calls.reject(id, this.#error('ERR_CNODE_REMOTE', `failed the call: ${payload}`)))) {
+          if (!this.#calls.reject(id, this.#error('ERR_CNODE_PROTOCOL', `answered a call as ${JSON.stringify(node)}`)))
+            this.#dropped++;
+        } else if (
+          !(kind === FrameKind.Reply
+            ? this.#calls.resolve(id, payload)
+            : this.#calls.reject(id, this.#error('ERR_CNODE_REMOTE', `failed the call: ${payload}`)))
+        ) {
           this.#dropped++;
         }
         return;
       }
       case FrameKind.Info: {
         const [, node, message] = frame;
-        if (node !== this.name) return this.#onDropped(`a message signed ${JSON.stringify(node)}`);
-        this.emit('message', message);
+        if (node !== this.name) this.#onDropped(`a message signed ${JSON.stringify(node)}`);
+        else this.emit('message', message);
         return;
       }
     }
@@ -451,7 +528,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
   // Counted always, reported once: a misbehaving worker must not flood the owner's log.
   #onDropped(why: string): void {
     if (this.#dropped++ === 0) {
-      process.emitWarning(`cnode ${this.name} sent ${why}; dropped (later drops are counted, not reported)`, { code: 'CNODE_DROPPED_FRAME' });
+      process.emitWarning(`cnode ${this.name} sent ${why}; dropped (later drops are counted, not reported)`, {
+        code: 'CNODE_DROPPED_FRAME',
+      });
     }
   }
 
@@ -468,7 +547,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #onDisconnect(): void {
     if (this.#state.is !== 'running' || this.#worker.hasEnded || this.#disconnectTimer) return;
     this.#disconnectTimer = setTimeout(() => {
-      this.#killForFault(this.#error('ERR_CNODE_PROTOCOL', `lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`));
+      this.#killForFault(
+        this.#error(
+          'ERR_CNODE_PROTOCOL',
+          `lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`,
+        ),
+      );
     }, DISCONNECT_GRACE_MS);
     this.#disconnectTimer.unref();
   }
@@ -530,14 +614,26 @@ export class CNode extends EventEmitter<CNodeEvents> {
     } catch (error) {
       if (!(error instanceof BadMessage)) throw error;
       const hint = error.hint ? `: ${error.hint}` : '';
-      throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent ${error.message}${hint}; nothing was sent`, { cause: error.cause });
+      throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent ${error.message}${hint}; nothing was sent`, {
+        cause: error.cause,
+      });
     }
     const limit = this.#options.maxMessageSize;
     let biggestSide = 0;
     for (const side of encoded.sides) biggestSide = Math.max(biggestSide, side.length);
-    const over = encoded.frame.length > limit ? `encodes to ${encoded.frame.length} bytes` : biggestSide > limit ? `carries a binary of ${biggestSide} bytes` : undefined;
-    if (over) throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent a message that ${over}, over maxMessageSize (${limit} bytes); nothing was sent`);
-    if (noShared && encoded.shared.length > 0) throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent this message: ${noShared}; nothing was sent`);
+    const over =
+      encoded.frame.length > limit
+        ? `encodes to ${encoded.frame.length} bytes`
+        : biggestSide > limit
+          ? `carries a binary of ${biggestSide} bytes`
+          : undefined;
+    if (over)
+      throw this.#error(
+        'ERR_CNODE_BAD_MESSAGE',
+        `cannot be sent a message that ${over}, over maxMessageSize (${limit} bytes); nothing was sent`,
+      );
+    if (noShared && encoded.shared.length > 0)
+      throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent this message: ${noShared}; nothing was sent`);
     encoded.takeTransfers();
     return encoded;
   }
@@ -545,7 +641,10 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #checkCanSend(): void {
     if (this.#state.is !== 'running') throw this.#refusal('before the call');
     if (this.pending >= this.#options.maxPending) {
-      throw this.#error('ERR_CNODE_OVERLOADED', `already has ${this.#options.maxPending} calls and sends pending (the maxPending option)`);
+      throw this.#error(
+        'ERR_CNODE_OVERLOADED',
+        `already has ${this.#options.maxPending} calls and sends pending (the maxPending option)`,
+      );
     }
   }
 
@@ -553,7 +652,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #refusal(doing: string): CNodeError {
     const state = this.#state;
     if (state.is === 'killed') return state.fault;
-    if (state.is === 'exited') return state.info.fault ?? (state.info.stopped ? this.#error('ERR_CNODE_STOPPED', 'was stopped') : exitedError(state.info, doing));
+    if (state.is === 'exited')
+      return (
+        state.info.fault ??
+        (state.info.stopped ? this.#error('ERR_CNODE_STOPPED', 'was stopped') : exitedError(state.info, doing))
+      );
     return this.#error('ERR_CNODE_STOPPED', state.is === 'stopping' ? 'was stopped' : 'is stopping');
   }
 
@@ -563,7 +666,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
       checkOptionNames(options, names);
       return normalize(options);
     } catch (error) {
-      if (error instanceof CNodeError && error.code === 'ERR_CNODE_INVALID_OPTION') throw this.#error(error.code, `${method}(): ${error.message}`);
+      if (error instanceof CNodeError && error.code === 'ERR_CNODE_INVALID_OPTION')
+        throw this.#error(error.code, `${method}(): ${error.message}`);
       throw error;
     }
   }

@@ -1,5 +1,14 @@
 import { addExtension, Packr } from 'msgpackr';
-import { EXT_SHARED, EXT_SIDE, MAX_DEPTH, MAX_SHARED, MAX_SHARED_VIEW, MAX_SIDES, SHARED_REF_SIZE, SIDE_MIN } from './protocol.js';
+import {
+  EXT_SHARED,
+  EXT_SIDE,
+  MAX_DEPTH,
+  MAX_SHARED,
+  MAX_SHARED_VIEW,
+  MAX_SIDES,
+  SHARED_REF_SIZE,
+  SIDE_MIN,
+} from './protocol.js';
 import { SharedBuffer, sharedBufferOf } from './shared-buffer.js';
 
 // The protocol's numbers are src/protocol.ts's; these stay exported for modules that import them from the codec.
@@ -11,7 +20,12 @@ export { MAX_DEPTH, MAX_SHARED, MAX_SIDES, SIDE_MIN };
 // msgpackr would turn a key 1, true or nil into the string "1", "true" or "null", "__proto__"
 // into "__proto_", and fail on any other key; fromWire() makes objects of the string-keyed ones.
 // variableMapSize: msgpackr's fast writer holds at most 65,535 keys per object.
-const packr = new Packr({ useRecords: false, mapsAsObjects: false, variableMapSize: true, int64AsType: 'auto' as 'bigint' });
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: false,
+  variableMapSize: true,
+  int64AsType: 'auto' as 'bigint',
+});
 
 const INT32_MIN = -0x8000_0000;
 const UINT32_MAX = 0xffff_ffff;
@@ -61,7 +75,10 @@ addExtension({
   unpack: (data: Buffer) => {
     const index = data.length === 4 ? data.readUInt32BE(0) : 0;
     const side = receivedSides[index - 1];
-    if (!side) throw new Error(`a side-part reference to part ${index} of a message with ${receivedSides.length + 1} parts (MessagePack ext type ${EXT_SIDE} is cnode's)`);
+    if (!side)
+      throw new Error(
+        `a side-part reference to part ${index} of a message with ${receivedSides.length + 1} parts (MessagePack ext type ${EXT_SIDE} is cnode's)`,
+      );
     return side;
   },
 });
@@ -90,8 +107,19 @@ export function encodeFrame(fields: readonly unknown[]): Buffer {
  * buffers as soon as this returns; but those in an ArrayBuffer of `transfer` are taken without a
  * copy by takeTransfers(), which detaches every ArrayBuffer of `transfer`, as postMessage does.
  */
-export function encodeMessageFrame(fields: readonly unknown[], message: unknown, transfer: readonly ArrayBuffer[] = []): Encoded {
-  const parts: Parts = { sides: [], shared: [], sharedRefs: 0, transfer: transfer.length > 0 ? new Set(transfer) : NO_TRANSFER, transferred: [], path: [] };
+export function encodeMessageFrame(
+  fields: readonly unknown[],
+  message: unknown,
+  transfer: readonly ArrayBuffer[] = [],
+): Encoded {
+  const parts: Parts = {
+    sides: [],
+    shared: [],
+    sharedRefs: 0,
+    transfer: transfer.length > 0 ? new Set(transfer) : NO_TRANSFER,
+    transferred: [],
+    path: [],
+  };
   let frame: Buffer;
   try {
     frame = packr.pack([...fields, toWire(message, [], parts)]);
@@ -156,7 +184,8 @@ function mapFromWire(map: Map<unknown, unknown>): Map<unknown, unknown> | Record
   for (const [key, item] of map) {
     if (typeof key !== 'string') return mapOfAnyKeys(map);
     const wired = typeof item === 'object' && item !== null ? fromWire(item) : item;
-    if (key === '__proto__') Object.defineProperty(object, key, { value: wired, writable: true, enumerable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(object, key, { value: wired, writable: true, enumerable: true, configurable: true });
     else object[key] = wired;
   }
   return object;
@@ -165,7 +194,7 @@ function mapFromWire(map: Map<unknown, unknown>): Map<unknown, unknown> | Record
 function mapOfAnyKeys(map: Map<unknown, unknown>): Map<unknown, unknown> {
   const keysChange = [...map.keys()].some((key) => typeof key === 'object' && key !== null);
   if (keysChange) return new Map([...map].map(([key, item]) => [fromWire(key), fromWire(item)]));
-  map.forEach((item, key) => map.set(key, fromWire(item)));
+  for (const [key, item] of map) map.set(key, fromWire(item));
   return map;
 }
 
@@ -195,7 +224,12 @@ function wireBinary(value: ArrayBufferView | ArrayBuffer, parts: Parts): Uint8Ar
   if (bytes.byteLength < SIDE_MIN || parts.sides.length === MAX_SIDES) return bytes;
   if (parts.transfer.has(bytes.buffer)) {
     // The caller's own memory, for now: takeTransfers() moves it out of the caller's hands.
-    parts.transferred.push({ index: parts.sides.length, buffer: bytes.buffer as ArrayBuffer, byteOffset: bytes.byteOffset, byteLength: bytes.byteLength });
+    parts.transferred.push({
+      index: parts.sides.length,
+      buffer: bytes.buffer as ArrayBuffer,
+      byteOffset: bytes.byteOffset,
+      byteLength: bytes.byteLength,
+    });
     parts.sides.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } else {
     parts.sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
@@ -205,8 +239,14 @@ function wireBinary(value: ArrayBufferView | ArrayBuffer, parts: Parts): Uint8Ar
 
 function wireShared(shared: SharedBuffer, offset: number, length: number, parts: Parts): SharedRef {
   if (shared.released) throw bad(parts, `a released SharedBuffer (inode ${shared.inode})`, shared);
-  if (length > MAX_SHARED_VIEW) throw bad(parts, `a SharedBuffer view of ${length} bytes (a C handler's BIN holds at most ${MAX_SHARED_VIEW})`, shared);
-  if (++parts.sharedRefs > MAX_SHARED) throw bad(parts, `more than ${MAX_SHARED} SharedBuffer references in one message`, shared);
+  if (length > MAX_SHARED_VIEW)
+    throw bad(
+      parts,
+      `a SharedBuffer view of ${length} bytes (a C handler's BIN holds at most ${MAX_SHARED_VIEW})`,
+      shared,
+    );
+  if (++parts.sharedRefs > MAX_SHARED)
+    throw bad(parts, `more than ${MAX_SHARED} SharedBuffer references in one message`, shared);
   if (!parts.shared.includes(shared)) parts.shared.push(shared);
   return new SharedRef(shared, offset, length);
 }
@@ -231,13 +271,15 @@ function toWire(value: unknown, ancestors: object[], parts: Parts): unknown {
       if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return wireBinary(value, parts);
       if (value instanceof SharedBuffer) return wireShared(value, 0, value.byteLength, parts);
       if (ancestors.includes(value)) throw bad(parts, 'a cycle', value);
-      if (ancestors.length === MAX_DEPTH) throw bad(parts, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
+      if (ancestors.length === MAX_DEPTH)
+        throw bad(parts, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
       ancestors.push(value);
       try {
         if (Array.isArray(value)) return wireArray(value, ancestors, parts);
         if (value instanceof Map) return wireMap(value, ancestors, parts);
         const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) throw bad(parts, `a ${proto?.constructor?.name ?? 'class'} instance`, value);
+        if (proto !== Object.prototype && proto !== null)
+          throw bad(parts, `a ${proto?.constructor?.name ?? 'class'} instance`, value);
         return wireObject(value as Record<string, unknown>, ancestors, parts);
       } finally {
         ancestors.pop();
@@ -253,7 +295,10 @@ function wireArray(array: unknown[], ancestors: object[], parts: Parts): unknown
   for (let i = 0; i < array.length; i++) {
     parts.path[depth] = i;
     const wired = toWire(array[i], ancestors, parts);
-    if (wired !== array[i]) (out ??= array.slice())[i] = wired;
+    if (wired !== array[i]) {
+      out ??= array.slice();
+      out[i] = wired;
+    }
   }
   parts.path.pop();
   return out ?? array;
@@ -266,7 +311,10 @@ function wireObject(object: Record<string, unknown>, ancestors: object[], parts:
     parts.path[depth] = key;
     const item = object[key];
     const wired = toWire(item, ancestors, parts);
-    if (wired !== item) (out ??= { ...object })[key] = wired;
+    if (wired !== item) {
+      out ??= { ...object };
+      out[key] = wired;
+    }
   }
   parts.path.pop();
   return out ?? object;
@@ -303,8 +351,16 @@ export class BadMessage extends Error {
 const CARRIED = 'messages carry null, booleans, numbers, bigints, strings, binaries, arrays, plain objects and Maps';
 
 function bad(parts: Parts, what: string, value: unknown): BadMessage {
-  const shown = typeof value === 'bigint' || typeof value === 'symbol' ? ` (${String(value)})` : typeof value === 'function' ? ` (${value.name || 'anonymous'})` : '';
-  return new BadMessage(`${what} at ${pathText(parts.path)}${shown}`, value instanceof SharedBuffer || ArrayBuffer.isView(value) ? '' : CARRIED);
+  const shown =
+    typeof value === 'bigint' || typeof value === 'symbol'
+      ? ` (${String(value)})`
+      : typeof value === 'function'
+        ? ` (${value.name || 'anonymous'})`
+        : '';
+  return new BadMessage(
+    `${what} at ${pathText(parts.path)}${shown}`,
+    value instanceof SharedBuffer || ArrayBuffer.isView(value) ? '' : CARRIED,
+  );
 }
 
 /** `$.a[2]`, `$.m key`, `$.m.get(k)`. */

@@ -63,7 +63,12 @@ export class CNodeError extends Error {
 }
 
 /** An error about one node: its message starts with `cnode <node>`, and it carries the node's name. */
-export function nodeError(node: string, code: CNodeErrorCode, text: string, fields: Omit<CNodeErrorFields, 'node'> = {}): CNodeError {
+export function nodeError(
+  node: string,
+  code: CNodeErrorCode,
+  text: string,
+  fields: Omit<CNodeErrorFields, 'node'> = {},
+): CNodeError {
   return new CNodeError(code, `cnode ${node} ${text}`, { node, ...fields });
 }
 

@@ -21,7 +21,9 @@ export function native(): Addon {
     try {
       addon = createRequire(import.meta.url)(addonPath) as Addon;
     } catch (error) {
-      throw new Error(`cnode's addon could not be loaded from ${addonPath}: run \`npm install\` in the cnode package to build it (${(error as Error).message})`);
+      throw new Error(
+        `cnode's addon could not be loaded from ${addonPath}: run \`npm install\` in the cnode package to build it (${(error as Error).message})`,
+      );
     }
   }
   return addon;

@@ -106,7 +106,12 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
   } = options;
   check('executable', executable, typeof executable === 'string' && executable.length > 0, 'a non-empty string');
   check('args', args, Array.isArray(args) && args.every((arg) => typeof arg === 'string'), 'an array of strings');
-  check('name', name, name === undefined || (typeof name === 'string' && ALIVE_NAME.test(name)), '1-64 letters, digits, `_` or `-`');
+  check(
+    'name',
+    name,
+    name === undefined || (typeof name === 'string' && ALIVE_NAME.test(name)),
+    '1-64 letters, digits, `_` or `-`',
+  );
   check('host', host, typeof host === 'string' && HOST_NAME.test(host), 'a host name');
   check('env', env, typeof env === 'object' && env !== null, 'an object');
   check('cwd', cwd, typeof cwd === 'string' && cwd.length > 0, 'a non-empty string');
@@ -116,12 +121,27 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
   checkTimeout('stopTimeout', stopTimeout);
   check('onStdout', onStdout, onStdout === undefined || typeof onStdout === 'function', 'a function');
   check('onStderr', onStderr, onStderr === undefined || typeof onStderr === 'function', 'a function');
-  check('maxLineLength', maxLineLength, Number.isSafeInteger(maxLineLength) && maxLineLength >= 80, 'an integer of at least 80');
+  check(
+    'maxLineLength',
+    maxLineLength,
+    Number.isSafeInteger(maxLineLength) && maxLineLength >= 80,
+    'an integer of at least 80',
+  );
   check('maxPending', maxPending, Number.isSafeInteger(maxPending) && maxPending > 0, 'a positive integer');
-  check('maxMessageSize', maxMessageSize, Number.isSafeInteger(maxMessageSize) && maxMessageSize >= 1024 && maxMessageSize <= MAX_MESSAGE_SIZE_LIMIT, `an integer from 1024 to ${MAX_MESSAGE_SIZE_LIMIT}`);
+  check(
+    'maxMessageSize',
+    maxMessageSize,
+    Number.isSafeInteger(maxMessageSize) && maxMessageSize >= 1024 && maxMessageSize <= MAX_MESSAGE_SIZE_LIMIT,
+    `an integer from 1024 to ${MAX_MESSAGE_SIZE_LIMIT}`,
+  );
   check('curve', curve, typeof curve === 'boolean', 'a boolean');
   // An ipc socket is reachable only through its 0700 directory; CurveZMQ is for tcp.
-  check('curve', curve, !(options.curve === true && transport === 'ipc'), "left out with transport 'ipc' (CurveZMQ encrypts tcp only)");
+  check(
+    'curve',
+    curve,
+    !(options.curve === true && transport === 'ipc'),
+    "left out with transport 'ipc' (CurveZMQ encrypts tcp only)",
+  );
   return {
     executable: executable.includes('/') ? path.resolve(executable) : executable,
     args: [...args],
@@ -156,7 +176,12 @@ function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): HeartbeatOpti
 
 /** Checks a timeout given in milliseconds: a positive integer, small enough for setTimeout. */
 export function checkTimeout(option: string, value: unknown): asserts value is number {
-  check(option, value, Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= 0x7fffffff, 'a positive integer of milliseconds');
+  check(
+    option,
+    value,
+    Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= 0x7fffffff,
+    'a positive integer of milliseconds',
+  );
 }
 
 /**
@@ -171,7 +196,9 @@ export function checkOptionNames(options: unknown, known: readonly string[], pre
   for (const name of Object.keys(options)) {
     if (known.includes(name)) continue;
     const nearest = nearestName(name, known);
-    const hint = nearest ? `; did you mean \`${prefix}${nearest}\`?` : `; the options are ${known.map((option) => `\`${prefix}${option}\``).join(', ')}`;
+    const hint = nearest
+      ? `; did you mean \`${prefix}${nearest}\`?`
+      : `; the options are ${known.map((option) => `\`${prefix}${option}\``).join(', ')}`;
     throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Unknown option \`${prefix}${name}\`${hint}`);
   }
 }
@@ -182,7 +209,10 @@ function nearestName(name: string, known: readonly string[]): string | undefined
   let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
   for (const candidate of known) {
     const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) (best = candidate), (bestDistance = distance);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
   }
   return best;
 }
@@ -201,12 +231,20 @@ function editDistance(a: string, b: string): number {
 
 function check(option: string, value: unknown, ok: boolean, expected: string): void {
   if (!ok) {
-    throw new CNodeError('ERR_CNODE_INVALID_OPTION', `Expected the \`${option}\` option to be ${expected}, got ${showValue(value)}`);
+    throw new CNodeError(
+      'ERR_CNODE_INVALID_OPTION',
+      `Expected the \`${option}\` option to be ${expected}, got ${showValue(value)}`,
+    );
   }
 }
 
 /** Checks a call's or send's `transfer` option: absent, or an array of ArrayBuffers. */
 export function checkTransfer(value: unknown): asserts value is readonly ArrayBuffer[] | undefined {
   if (value === undefined) return;
-  check('transfer', value, Array.isArray(value) && value.every((item) => item instanceof ArrayBuffer), 'an array of ArrayBuffers');
+  check(
+    'transfer',
+    value,
+    Array.isArray(value) && value.every((item) => item instanceof ArrayBuffer),
+    'an array of ArrayBuffers',
+  );
 }

@@ -106,7 +106,9 @@ export function asWorkerFrame(value: unknown): WorkerFrame | undefined {
     case FrameKind.Reply:
       return value.length === 4 && isId(a) && typeof b === 'string' ? (value as ReplyFrame) : undefined;
     case FrameKind.Fail:
-      return value.length === 4 && isId(a) && typeof b === 'string' && typeof c === 'string' ? (value as FailFrame) : undefined;
+      return value.length === 4 && isId(a) && typeof b === 'string' && typeof c === 'string'
+        ? (value as FailFrame)
+        : undefined;
     case FrameKind.Info:
       return value.length === 3 && typeof a === 'string' ? (value as InfoFrame) : undefined;
     case FrameKind.Pong:

@@ -136,7 +136,10 @@ export class SharedBuffer implements Disposable {
    */
   retain(): () => void {
     if (this.#released) {
-      throw new CNodeError('ERR_CNODE_BAD_MESSAGE', `SharedBuffer (inode ${this.inode}) was released and cannot be sent`);
+      throw new CNodeError(
+        'ERR_CNODE_BAD_MESSAGE',
+        `SharedBuffer (inode ${this.inode}) was released and cannot be sent`,
+      );
     }
     this.#holds++;
     let held = true;

@@ -99,11 +99,15 @@ class ZmqConnection implements Connection {
     this.#socket = new Dealer({
       linger: 0,
       maxMessageSize,
-      ...(curve && { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+      ...(curve && {
+        curveServerKey: curve.serverKey,
+        curvePublicKey: curve.publicKey,
+        curveSecretKey: curve.secretKey,
+      }),
     });
     this.#events = this.#socket.events; // read once: after the monitor closes, the getter makes a new one
     const pollsNow = pollDescriptors();
-    this.#pollFds = pollsBefore && pollsNow && pollsNow.filter((fd) => !pollsBefore.has(fd));
+    this.#pollFds = pollsBefore && pollsNow?.filter((fd) => !pollsBefore.has(fd));
     this.#disconnected = this.#watchDisconnect();
     this.#socket.connect(endpoint);
     this.#forgetAtExit = closeOnExit(() => this.#close(true));
@@ -130,7 +134,8 @@ class ZmqConnection implements Connection {
 
   setRef(ref: boolean): void {
     if (this.#closed || ref === this.#refed) return;
-    if (!this.#pollFds) throw new Error("unref() needs cnode's addon, which is not built: run `npm install` in the cnode package");
+    if (!this.#pollFds)
+      throw new Error("unref() needs cnode's addon, which is not built: run `npm install` in the cnode package");
     native().setPollRef(this.#pollFds, ref);
     this.#refed = ref;
   }

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CNodeError, exitedError, nodeError } from '../errors.js';
+import { type CNodeError, exitedError, nodeError } from '../errors.js';
 import type { NormalizedOptions } from '../options.js';
 import { settlesWithin } from '../wait.js';
 import { signalGroup, trackGroup, untrackGroup } from './exit-hooks.js';
@@ -41,7 +41,9 @@ export class LocalWorker implements Launched {
     checkPaths(options, identity.node);
     const { executable, env: workerEnv, cwd } = options;
     this.#explain = (error) =>
-      executable.includes('/') || (error.code !== 'ENOENT' && error.code !== 'EACCES') ? undefined : explainBareName(executable, 'PATH' in workerEnv ? workerEnv.PATH : undefined, cwd);
+      executable.includes('/') || (error.code !== 'ENOENT' && error.code !== 'EACCES')
+        ? undefined
+        : explainBareName(executable, 'PATH' in workerEnv ? workerEnv.PATH : undefined, cwd);
     const prefix = (stream: NodeJS.WriteStream) => (line: string) => stream.write(`[${identity.node}] ${line}\n`);
     this.#onStdout = options.onStdout ?? prefix(process.stdout);
     const onStderr = options.onStderr ?? prefix(process.stderr);
@@ -97,7 +99,10 @@ export class LocalWorker implements Launched {
   /** Whether the process and its pipes keep the event loop alive (they do by default). */
   setRef(ref: boolean): void {
     // The pipes are net.Sockets, whose handles can be unref'd like the process's.
-    const handles = [this.#child, this.#child.stdin, this.#child.stdout, this.#child.stderr] as ({ ref(): void; unref(): void } | null)[];
+    const handles = [this.#child, this.#child.stdin, this.#child.stdout, this.#child.stderr] as ({
+      ref(): void;
+      unref(): void;
+    } | null)[];
     for (const handle of handles) {
       if (ref) handle?.ref();
       else handle?.unref();
@@ -133,7 +138,13 @@ export class LocalWorker implements Launched {
         if (line !== 'ready' && !line.startsWith('ready ')) return this.#onStdout(line);
         const endpoint = line.slice('ready '.length);
         if (isExpected(endpoint)) return settle(undefined, endpoint);
-        settle(nodeError(node, 'ERR_CNODE_PROTOCOL', `printed a bad ready line: ${JSON.stringify(line.slice(0, 200))}; expected "ready <endpoint>" with ${expected}`));
+        settle(
+          nodeError(
+            node,
+            'ERR_CNODE_PROTOCOL',
+            `printed a bad ready line: ${JSON.stringify(line.slice(0, 200))}; expected "ready <endpoint>" with ${expected}`,
+          ),
+        );
       };
       void this.ended.then((end) => settle(exitedError({ node, ...end, stopped: false }, 'before it was ready')));
     });
@@ -187,9 +198,15 @@ function explainBareName(name: string, searchPath: string | undefined, cwd: stri
       if ((error as NodeJS.ErrnoException).code === 'EACCES') found = 'not executable';
     }
   }
-  if (found === 'a directory') return `the \`executable\` option ${JSON.stringify(name)} names a directory, not a program (found as a directory in PATH)`;
+  if (found === 'a directory')
+    return `the \`executable\` option ${JSON.stringify(name)} names a directory, not a program (found as a directory in PATH)`;
   if (found) return `the \`executable\` option ${JSON.stringify(name)} is in PATH but not executable`;
-  const shown = searchPath === undefined ? 'no PATH in the environment: /usr/bin:/bin' : searchPath.length > 200 ? `${searchPath.slice(0, 197)}...` : searchPath;
+  const shown =
+    searchPath === undefined
+      ? 'no PATH in the environment: /usr/bin:/bin'
+      : searchPath.length > 200
+        ? `${searchPath.slice(0, 197)}...`
+        : searchPath;
   return `the \`executable\` option ${JSON.stringify(name)} was not found in PATH (${shown})`;
 }
 

@@ -31,7 +31,10 @@ export class Deadlines {
   add(timeoutMs: number, expire: () => void): Deadline {
     const deadline: Deadline = { at: performance.now() + timeoutMs, expire };
     let queue = this.#queues.get(timeoutMs);
-    if (!queue) this.#queues.set(timeoutMs, (queue = new Queue()));
+    if (!queue) {
+      queue = new Queue();
+      this.#queues.set(timeoutMs, queue);
+    }
     queue.items.push(deadline);
     this.#live++;
     if (deadline.at < this.#timerAt) this.#arm(deadline.at);
@@ -85,11 +88,18 @@ export class Deadlines {
         if (item.expire !== undefined && item.at > now) break;
         queue.head++;
         if (item.expire === undefined) queue.cancelled--;
-        else due.push({ at: item.at, expire: item.expire }), (item.expire = undefined), this.#live--;
+        else {
+          due.push({ at: item.at, expire: item.expire });
+          item.expire = undefined;
+          this.#live--;
+        }
       }
       if (queue.size === 0) this.#queues.delete(timeoutMs);
       else {
-        if (queue.head >= SWEEP_AT) (queue.items = queue.items.slice(queue.head)), (queue.head = 0);
+        if (queue.head >= SWEEP_AT) {
+          queue.items = queue.items.slice(queue.head);
+          queue.head = 0;
+        }
         next = Math.min(next, queue.items[queue.head].at);
       }
     }

@@ -3,9 +3,10 @@
  * worker checked against the protocol, the outgoing frames batched, and the heartbeat. It knows
  * neither the transport nor the calls.
  */
-import type { Connection, Transport } from '../connection/connection.js';
+
 import { decodeAll, encodeFrame } from '../codec.js';
-import { CNodeError, nodeError } from '../errors.js';
+import type { Connection, Transport } from '../connection/connection.js';
+import { type CNodeError, nodeError } from '../errors.js';
 import type { HeartbeatOptions } from '../options.js';
 import { asWorkerFrame, BATCH_BYTES, FrameKind, MAX_SIDES, PROTOCOL_VERSION, type WorkerFrame } from '../protocol.js';
 import { Batcher, type Outgoing } from './batcher.js';
@@ -59,12 +60,23 @@ export class Session {
         if (error) reject(error);
         else resolve();
       };
-      const timer = setTimeout(() => settle(nodeError(this.node, 'ERR_CNODE_CONNECT', `did not answer the handshake within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => settle(nodeError(this.node, 'ERR_CNODE_CONNECT', `did not answer the handshake within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       // A violation, or close() because start() failed otherwise.
       this.#failHandshake = (code, why) => settle(nodeError(this.node, code, why));
       this.#onWelcome = ([, version, name]) => {
-        if (version !== PROTOCOL_VERSION) settle(nodeError(this.node, 'ERR_CNODE_PROTOCOL', `speaks protocol version ${version}; this library speaks ${PROTOCOL_VERSION}`));
-        else if (name !== this.node) settle(nodeError(this.node, 'ERR_CNODE_PROTOCOL', `answered the handshake as ${JSON.stringify(name)}`));
+        if (version !== PROTOCOL_VERSION)
+          settle(
+            nodeError(
+              this.node,
+              'ERR_CNODE_PROTOCOL',
+              `speaks protocol version ${version}; this library speaks ${PROTOCOL_VERSION}`,
+            ),
+          );
+        else if (name !== this.node)
+          settle(nodeError(this.node, 'ERR_CNODE_PROTOCOL', `answered the handshake as ${JSON.stringify(name)}`));
         else settle();
       };
       this.send(encodeFrame([FrameKind.Hello, PROTOCOL_VERSION, cookie])); // the timer reports a failure
@@ -75,7 +87,11 @@ export class Session {
   open(events: SessionEvents, heartbeat: HeartbeatOptions | undefined): void {
     this.#events = events;
     if (heartbeat) {
-      this.#heartbeat = new Heartbeat(heartbeat, (seq) => this.send(encodeFrame([FrameKind.Ping, seq])), (silentMs) => events.onUnresponsive(silentMs));
+      this.#heartbeat = new Heartbeat(
+        heartbeat,
+        (seq) => this.send(encodeFrame([FrameKind.Ping, seq])),
+        (silentMs) => events.onUnresponsive(silentMs),
+      );
     }
   }
 
@@ -115,25 +131,34 @@ export class Session {
   }
 
   #dispatch(frames: Buffer, sides: Buffer[]): void {
+    const broken = this.#deliver(frames, sides);
+    if (broken) this.#violation(broken);
+  }
+
+  /** Delivers the frames of one message, in order; returns how it breaks the protocol, if it does. */
+  #deliver(frames: Buffer, sides: Buffer[]): string | undefined {
     // Counted only for a report: this runs for every message.
     const bytes = () => sides.reduce((n, part) => n + part.length, frames.length);
-    if (sides.length > MAX_SIDES) return this.#violation(`a message of ${sides.length + 1} parts (${bytes()} bytes); version ${PROTOCOL_VERSION} messages have at most ${1 + MAX_SIDES}`);
+    if (sides.length > MAX_SIDES) {
+      return `a message of ${sides.length + 1} parts (${bytes()} bytes); version ${PROTOCOL_VERSION} messages have at most ${1 + MAX_SIDES}`;
+    }
     let values: unknown[];
     try {
       values = decodeAll(frames, sides);
     } catch (error) {
-      return this.#violation(`a message of ${bytes()} bytes that cannot be decoded (${(error as Error).message})`);
+      return `a message of ${bytes()} bytes that cannot be decoded (${(error as Error).message})`;
     }
     for (const value of values) {
       if (this.#closed) return;
       const frame = asWorkerFrame(value);
-      if (!frame) return this.#violation(`a message of ${bytes()} bytes that holds something other than frames of protocol version ${PROTOCOL_VERSION}`);
+      if (!frame)
+        return `a message of ${bytes()} bytes that holds something other than frames of protocol version ${PROTOCOL_VERSION}`;
       this.#heartbeat?.heard();
       if (this.#onWelcome) {
-        if (frame[0] !== FrameKind.Welcome) return this.#violation(`a frame of kind ${frame[0]} before the handshake`);
+        if (frame[0] !== FrameKind.Welcome) return `a frame of kind ${frame[0]} before the handshake`;
         this.#onWelcome(frame);
       } else if (frame[0] === FrameKind.Welcome) {
-        return this.#violation('a second WELCOME');
+        return 'a second WELCOME';
       } else if (frame[0] !== FrameKind.Pong) {
         // Heard, which is all a PONG is for. A user's listener may throw: the frames after it
         // must still be handled, and the error must not vanish.
@@ -149,7 +174,8 @@ export class Session {
   }
 
   #violation(why: string): void {
-    if (this.#failHandshake) return this.#failHandshake('ERR_CNODE_PROTOCOL', `broke the protocol during the handshake: it sent ${why}`);
-    this.#events?.onViolation(why);
+    if (this.#failHandshake)
+      this.#failHandshake('ERR_CNODE_PROTOCOL', `broke the protocol during the handshake: it sent ${why}`);
+    else this.#events?.onViolation(why);
   }
 }
