@@ -1,5 +1,4 @@
-// shared.h: memory the owner shares with its workers, for the addon (addon.cc includes it once;
-// it is a header only so that CMakeLists.txt keeps one addon source).
+// shared.cc: memory the owner shares with its workers.
 //
 // sharedCreate(byteLength) -> { buffer, fd, inode, byteLength }
 //   A memfd ("cnode-shared", close-on-exec) of byteLength bytes, sealed so that its size can
@@ -33,9 +32,6 @@
 //
 // Do not hand views of a shared buffer to an API that reads them later on another thread (a
 // zero-copy socket send): a release would unmap the pages under it.
-#ifndef CNODE_ADDON_SHARED_H
-#define CNODE_ADDON_SHARED_H
-
 #include <napi.h>
 
 #include <atomic>
@@ -50,6 +46,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
+
+#include "addon.h"
 
 namespace cnode_addon {
 
@@ -70,18 +68,18 @@ struct Region {
 // The mapped regions by address: how sharedRelease tells our ArrayBuffers from any other, and
 // a detached one (no address) from a live one. Process-wide, since worker_threads load the
 // addon once per thread and finalizers run on each thread.
-inline std::mutex &RegionsLock()
+static std::mutex &RegionsLock()
 {
     static std::mutex lock;
     return lock;
 }
-inline std::unordered_map<void *, Region *> &Regions()
+static std::unordered_map<void *, Region *> &Regions()
 {
     static std::unordered_map<void *, Region *> regions;
     return regions;
 }
 // Records not yet deleted: mapped ones, and released ones whose finalizer has not run yet.
-inline std::atomic<int64_t> &RecordCount()
+static std::atomic<int64_t> &RecordCount()
 {
     static std::atomic<int64_t> count{0};
     return count;
@@ -90,7 +88,7 @@ inline std::atomic<int64_t> &RecordCount()
 // Takes the pages out of the record, once: true for the one caller that must unmap them. The
 // address leaves the table with them, so that a later mapping at the same address is never
 // taken for this one.
-inline bool TakePages(Region *r)
+static bool TakePages(Region *r)
 {
     std::lock_guard<std::mutex> guard(RegionsLock());
     if (r->unmapped) return false;
@@ -99,13 +97,13 @@ inline bool TakePages(Region *r)
     return true;
 }
 
-inline void DeleteRegion(Region *r)
+static void DeleteRegion(Region *r)
 {
     delete r;
     RecordCount()--;
 }
 
-inline void FinalizeRegion(napi_env /*env*/, void *data, void *hint)
+static void FinalizeRegion(napi_env /*env*/, void *data, void *hint)
 {
     (void)data;
     Region *r = static_cast<Region *>(hint);
@@ -116,7 +114,7 @@ inline void FinalizeRegion(napi_env /*env*/, void *data, void *hint)
     else DeleteRegion(r);
 }
 
-inline Napi::Value ThrowErrno(Napi::Env env, const char *what, int err)
+static Napi::Value ThrowErrno(Napi::Env env, const char *what, int err)
 {
     std::string message = std::string("sharedCreate: ") + what + ": " + std::strerror(err);
     Napi::Error error = Napi::Error::New(env, message);
@@ -126,7 +124,7 @@ inline Napi::Value ThrowErrno(Napi::Env env, const char *what, int err)
 }
 
 // Makes, seals and maps the memfd. Returns MAP_FAILED with errno set, naming the failed step.
-inline void *MapNewMemfd(size_t size, int *fd_out, uint64_t *inode_out, const char **what)
+static void *MapNewMemfd(size_t size, int *fd_out, uint64_t *inode_out, const char **what)
 {
     *what = "memfd_create";
     int fd = memfd_create("cnode-shared", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -154,7 +152,7 @@ fail:
     return MAP_FAILED;
 }
 
-inline Napi::Value SharedCreate(const Napi::CallbackInfo &info)
+Napi::Value SharedCreate(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsNumber()) {
@@ -213,7 +211,7 @@ inline Napi::Value SharedCreate(const Napi::CallbackInfo &info)
     return result;
 }
 
-inline Napi::Value SharedRelease(const Napi::CallbackInfo &info)
+Napi::Value SharedRelease(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsArrayBuffer()) {
@@ -260,7 +258,7 @@ inline Napi::Value SharedRelease(const Napi::CallbackInfo &info)
 // sharedStats() -> { mapped, records }: the regions still mapped, and the records not yet
 // finalized (mapped ones plus released ones whose finalizer is pending), in this process. For
 // tests: after a release and a turn of the event loop both drop back.
-inline Napi::Value SharedStats(const Napi::CallbackInfo &info)
+Napi::Value SharedStats(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
     size_t mapped;
@@ -276,4 +274,3 @@ inline Napi::Value SharedStats(const Napi::CallbackInfo &info)
 
 } // namespace cnode_addon
 
-#endif // CNODE_ADDON_SHARED_H

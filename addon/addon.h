@@ -1,0 +1,19 @@
+// addon.h: the functions the addon exports, one concern per file: reap.cc, polls.cc, shared.cc.
+// The addon is loaded by src/native.ts.
+#ifndef CNODE_ADDON_H
+#define CNODE_ADDON_H
+
+#include <napi.h>
+
+namespace cnode_addon {
+
+Napi::Value Reap(const Napi::CallbackInfo &info);            // reap(pid)
+Napi::Value PollDescriptors(const Napi::CallbackInfo &info); // pollDescriptors()
+Napi::Value SetPollRef(const Napi::CallbackInfo &info);      // setPollRef(fds, ref)
+Napi::Value SharedCreate(const Napi::CallbackInfo &info);    // sharedCreate(byteLength)
+Napi::Value SharedRelease(const Napi::CallbackInfo &info);   // sharedRelease(buffer, keepFd)
+Napi::Value SharedStats(const Napi::CallbackInfo &info);     // sharedStats()
+
+} // namespace cnode_addon
+
+#endif // CNODE_ADDON_H
