@@ -64,8 +64,9 @@ enum cnode_transport_event {
 struct cnode_transport_funcs {
     const char *name;
     /* Opens the transport as the launch arguments ask, before the ready line, and writes the
-       endpoint for that line into `endpoint` (`size` bytes). On failure prints one line
-       "cnode_init: ..." on stderr and returns NULL with errno set. */
+       endpoint for that line into `endpoint` (`size` bytes). `args` (the node's) outlives the
+       transport, which may wipe the secrets in it once it has handed them on (the CURVE key).
+       On failure prints one line "cnode_init: ..." on stderr and returns NULL with errno set. */
     struct cnode_transport *(*open)(struct cnode_args *args, char *endpoint, size_t size);
     /* The descriptors to poll, with their events, into fds[0..max); returns how many. They do
        not change while the transport is open. */
