@@ -2,9 +2,10 @@
 // message each way. These tests check that batching keeps every reply with its own call, keeps
 // order, and holds nothing back; how much faster it is, is bench/'s question.
 import { describe, expect, it } from 'vitest';
-import { echoNodes } from './helpers.js';
+import { startedNodes, workerOptions } from './helpers.js';
 
-const echo = echoNodes();
+const nodes = startedNodes();
+const echo = () => nodes.start(workerOptions('echo').options);
 
 describe('batched frames', () => {
   it('give each of 5,000 pipelined calls its own reply, whatever their sizes', async () => {

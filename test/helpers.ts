@@ -3,7 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
-import { CNode, type CNodeError, type CNodeOptions } from '../src/index.js';
+import { CNode, type CNodeError, type CNodeOptions, type ExitInfo } from '../src/index.js';
+import { liveChildren, openDescriptors } from './processes.js';
+
+/**
+ * The transports the conformance suite runs over: the tests of call, send, lifecycle, batching,
+ * large binaries, worker death and owner death run once for each (`describe.each(TRANSPORTS)`).
+ * A new transport is added here, and gets the whole suite.
+ */
+export const TRANSPORTS = ['ipc', 'tcp'] as const satisfies readonly NonNullable<CNodeOptions['transport']>[];
+export type Transport = (typeof TRANSPORTS)[number];
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,13 +36,19 @@ export function workerOptions(name: 'echo' | 'testbed' | 'blur' | 'loop', extra:
   return { options, stdout, stderr };
 }
 
-export { isAlive, liveChildren } from './processes.js';
+export {
+  commandLine,
+  environment,
+  hasProcessEntry,
+  isAlive,
+  liveChildren,
+  openDescriptors,
+  processGroup,
+  sharedMappings,
+  zombieChildren,
+} from './processes.js';
 
-export function openDescriptors(): number {
-  return fs.readdirSync('/proc/self/fd').length;
-}
-
-/** The ipc directories this process made and has not removed. */
+/** The ipc directories this process made and has not removed (over tcp there are none to make). */
 export function socketDirectories(): string[] {
   return fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(`cnode-${process.pid}-`));
 }
@@ -71,15 +86,57 @@ export async function heldMemory(): Promise<number> {
   return heapUsed + external + arrayBuffers;
 }
 
-/** For a test file: a function that starts an echo worker; every one started is stopped after each test. */
-export function echoNodes(): () => Promise<CNode> {
-  const nodes: CNode[] = [];
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map((node) => node.stop()));
+/**
+ * Asserts that nothing is left behind: no live child process, no ipc directory, and with
+ * `descriptors`, no more open descriptors than that baseline. Sockets and pipes close a moment
+ * after an exit is reported, so the descriptors are given `withinMs` to come back; a leak never does.
+ */
+export async function expectNothingLeft({ descriptors, withinMs = 1000 }: { descriptors?: number; withinMs?: number } = {}): Promise<void> {
+  expect(liveChildren()).toEqual([]);
+  expect(socketDirectories()).toEqual([]);
+  if (descriptors === undefined) return;
+  await waitUntil(() => openDescriptors() <= descriptors, withinMs, `the open descriptors are back to ${descriptors}`).catch((error: Error) => {
+    throw new Error(`${error.message}; there are ${openDescriptors()}`);
   });
-  return async () => {
-    const node = await CNode.start(workerOptions('echo').options);
-    nodes.push(node);
-    return node;
+}
+
+/**
+ * The open descriptors once zeromq has opened its context (and its descriptors, once, with the
+ * first socket): starts and stops an echo worker over `transport`, then counts them. The baseline
+ * for `expectNothingLeft({ descriptors })`.
+ */
+export async function descriptorBaseline(transport: Transport = 'ipc'): Promise<number> {
+  const warmup = await CNode.start(workerOptions('echo', { transport }).options);
+  await warmup.call('warm');
+  await warmup.stop();
+  await waitUntil(() => liveChildren().length === 0, 1000, 'the warm-up worker is gone');
+  return openDescriptors();
+}
+
+export interface StartedNodes {
+  /** Starts a node and records it, to be stopped after the test. */
+  start(options: CNodeOptions): Promise<CNode>;
+  /** Stops every node recorded so far, now; resolves with their exit information. */
+  stopAll(): Promise<ExitInfo[]>;
+}
+
+/**
+ * For a test file or a describe block: every node started through it is stopped after each test,
+ * and then `after` runs with their exit information (to check, say, that nothing is left).
+ */
+export function startedNodes({ after }: { after?: (infos: ExitInfo[]) => void | Promise<void> } = {}): StartedNodes {
+  const nodes: CNode[] = [];
+  const stopAll = () => Promise.all(nodes.splice(0).map((node) => node.stop()));
+  afterEach(async () => {
+    const infos = await stopAll();
+    await after?.(infos);
+  });
+  return {
+    async start(options) {
+      const node = await CNode.start(options);
+      nodes.push(node);
+      return node;
+    },
+    stopAll,
   };
 }

@@ -2,12 +2,9 @@
 // how it ended, as stop() tells it.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CNode } from '../src/index.js';
-import { isAlive, liveChildren, rejection, socketDirectories, waitUntil, workerOptions } from './helpers.js';
+import { expectNothingLeft, isAlive, rejection, waitUntil, workerOptions } from './helpers.js';
 
-afterAll(() => {
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
-});
+afterAll(() => expectNothingLeft());
 
 describe('kill()', () => {
   it('SIGKILLs the whole group at once: calls in flight reject with the signal, later ones are refused', async () => {

@@ -1,29 +1,90 @@
-// Processes as /proc shows them. Apart from helpers.ts, which loads the library, so that a test of
-// the installed package (package.test.ts) can use them without loading ../src.
+// Processes as /proc shows them: the one reader of /proc the tests share. Apart from helpers.ts,
+// which loads the library, so that a test of the installed package (package.test.ts) can use
+// them without loading ../src.
 import fs from 'node:fs';
+
+/** What /proc/PID/stat says of a process: fields 3 to 5 (proc(5)), after the command name. */
+interface Stat {
+  pid: number;
+  /** R, S, D, T, Z (a zombie: exited, not reaped), ... */
+  state: string;
+  ppid: number;
+  pgid: number;
+}
+
+/** The stat of `pid`, or undefined once it has no /proc entry. */
+function stat(pid: number | string): Stat | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name, in parentheses, may hold spaces and parentheses: the fields start after the last ')'.
+    const [state, ppid, pgid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { pid: Number(pid), state, ppid: Number(ppid), pgid: Number(pgid) };
+  } catch {
+    return undefined; // it ended, and was reaped, while we looked
+  }
+}
+
+/** Every process /proc lists now. */
+function processes(): Stat[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => stat(entry) ?? []);
+}
 
 /** True while `pid` is a live process; a zombie counts as gone (PID 1 reaps orphans slowly here). */
 export function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const found = stat(pid);
+  return found !== undefined && found.state !== 'Z';
+}
+
+/** True while `pid` has a /proc entry, a zombie included: false once it is reaped. */
+export function hasProcessEntry(pid: number): boolean {
+  return stat(pid) !== undefined;
 }
 
 /** Live (non-zombie) processes whose parent is `parent`. */
 export function liveChildren(parent = process.pid): number[] {
-  const children: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === parent && state !== 'Z') children.push(Number(entry));
-    } catch {
-      // it ended while we looked
-    }
+  return processes()
+    .filter((p) => p.ppid === parent && p.state !== 'Z')
+    .map((p) => p.pid);
+}
+
+/** Children of `parent` that have exited and were not reaped. */
+export function zombieChildren(parent = process.pid): number[] {
+  return processes()
+    .filter((p) => p.ppid === parent && p.state === 'Z')
+    .map((p) => p.pid);
+}
+
+/** The process group of `pid`. */
+export function processGroup(pid: number): number {
+  const found = stat(pid);
+  if (found === undefined) throw new Error(`process ${pid} is gone`);
+  return found.pgid;
+}
+
+/** The arguments `pid` runs with, argv[0] first. */
+export function commandLine(pid: number): string[] {
+  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+}
+
+/** The environment `pid` was exec'd with: /proc keeps it even after the process unsets a variable. */
+export function environment(pid: number): Record<string, string> {
+  const entries = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
+
+/** How many descriptors this process has open. */
+export function openDescriptors(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** The inodes of the cnode SharedBuffer memfds that `pid` has mapped, from its /proc/PID/maps. */
+export function sharedMappings(pid: number | 'self' = 'self'): Set<number> {
+  const inodes = new Set<number>();
+  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    if (line.includes('memfd:cnode-shared')) inodes.add(Number(line.trim().split(/\s+/)[4]));
   }
-  return children;
+  return inodes;
 }

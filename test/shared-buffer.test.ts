@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CNodeError } from '../src/index.js';
 import { native } from '../src/native.js';
 import { MAX_SHARED_BYTES, SharedBuffer, sharedStats } from '../src/shared-buffer.js';
-import { binary, openDescriptors, root, waitUntil } from './helpers.js';
+import { binary, openDescriptors, root, sharedMappings, waitUntil } from './helpers.js';
 
 declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
 
@@ -16,14 +16,8 @@ function probe(mode: 'scale' | 'stale' | 'lru', shared?: { fd: number; inode: nu
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
 }
 
-/** The inodes of the cnode memfds mapped in this process, from /proc/self/maps. */
-function mappedInodes(): Set<number> {
-  const inodes = new Set<number>();
-  for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
-    if (line.includes('memfd:cnode-shared')) inodes.add(Number(line.trim().split(/\s+/)[4]));
-  }
-  return inodes;
-}
+/** The inodes of the cnode memfds mapped in this process. */
+const mappedInodes = () => sharedMappings('self');
 
 /** sharedStats() once the finalizers already posted to the event loop (released buffers') have run. */
 async function settledStats(): Promise<{ mapped: number; records: number }> {

@@ -2,19 +2,18 @@
 // them and works on the owner's own memory. These tests check that both sides see the same bytes,
 // that the worker's mapping goes when the owner releases the buffer (or drops it), and that a
 // worker's death leaves the owner's buffer whole.
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type CNode, SharedBuffer } from '../src/index.js';
-import { echoNodes, openDescriptors, rejection, waitUntil } from './helpers.js';
+import { openDescriptors, rejection, sharedMappings, startedNodes, waitUntil, workerOptions } from './helpers.js';
 
 declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
 
-const echo = echoNodes();
+const nodes = startedNodes();
+const echo = () => nodes.start(workerOptions('echo').options);
 
-/** How many shared buffers the worker has mapped, from its /proc/PID/maps. */
+/** How many shared buffers the worker has mapped. */
 function workerMappings(node: CNode): number {
-  const lines = fs.readFileSync(`/proc/${node.pid}/maps`, 'utf8').split('\n');
-  return new Set(lines.filter((line) => line.includes('memfd:cnode-shared')).map((line) => line.trim().split(/\s+/)[4])).size;
+  return sharedMappings(node.pid).size;
 }
 
 const scale = (data: unknown, factor: number) => ({ op: 'scale', factor, data, answer: 'count' });

@@ -1,30 +1,29 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CNode, CNodeError } from '../src/index.js';
-import { binary, isAlive, liveChildren, rejection, root, socketDirectories, workerOptions } from './helpers.js';
+import {
+  binary,
+  commandLine,
+  expectNothingLeft,
+  isAlive,
+  processGroup,
+  rejection,
+  root,
+  startedNodes,
+  workerOptions,
+} from './helpers.js';
 
-const started: CNode[] = [];
-async function start(...args: Parameters<typeof workerOptions>) {
-  const node = await CNode.start(workerOptions(...args).options);
-  started.push(node);
-  return node;
-}
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((node) => node.stop()));
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
-});
+const nodes = startedNodes({ after: () => expectNothingLeft() });
+const start = (...args: Parameters<typeof workerOptions>) => nodes.start(workerOptions(...args).options);
 
 /** Expects start() to fail with `code` and leave no process behind. */
 async function expectStartFailure(options: Parameters<typeof CNode.start>[0], code: string) {
   const error = await rejection(CNode.start(options));
   expect(error).toBeInstanceOf(CNodeError);
   expect(error.code).toBe(code);
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
+  await expectNothingLeft();
   return error;
 }
 
@@ -55,7 +54,7 @@ describe('start', () => {
 
   it('passes the cookie through the environment, never argv, and the worker drops it', async () => {
     const node = await start('testbed', { name: 'secret', args: ['x'] });
-    const argv = fs.readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const argv = commandLine(node.pid);
     expect(argv.slice(1)).toEqual([node.host, 'secret', node.name, String(node.creation), 'x']);
     expect(argv.join(' ')).not.toMatch(/[0-9a-f]{64}/);
     await expect(node.call({ op: 'getenv', name: 'CNODE_COOKIE' })).resolves.toBeNull(); // its children never see it
@@ -63,9 +62,7 @@ describe('start', () => {
 
   it('runs the worker in its own process group', async () => {
     const node = await start('echo');
-    const stat = fs.readFileSync(`/proc/${node.pid}/stat`, 'utf8');
-    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    expect(pgid).toBe(node.pid);
+    expect(processGroup(node.pid)).toBe(node.pid);
   });
 
   it('binds ipc in a fresh 0700 directory, removed once connected', async () => {
@@ -88,15 +85,14 @@ describe('start', () => {
       await expect(node.call({ op: 'getenv', name: 'GREETING' })).resolves.toBe('hi there');
       await expect(node.call({ op: 'cwd' })).resolves.toBe(fs.realpathSync(directory));
     } finally {
-      await Promise.all(started.splice(0).map((node) => node.stop()));
+      await nodes.stopAll();
       fs.rmSync(directory, { recursive: true });
     }
   });
 
   it('cuts lines longer than maxLineLength and keeps the lines after them whole', async () => {
     const { options, stdout, stderr } = workerOptions('testbed', { maxLineLength: 100 });
-    const node = await CNode.start(options);
-    started.push(node);
+    const node = await nodes.start(options);
     await node.call({ op: 'print', stdout: 'x'.repeat(1000), stderr: 'é'.repeat(30) });
     await node.call({ op: 'print', stdout: 'short', stderr: 'short too' });
     await expect.poll(() => stdout).toEqual([`${'x'.repeat(100)} [line truncated]`, 'short']);
@@ -105,8 +101,7 @@ describe('start', () => {
 
   it('sends stdout lines other than ready, and stderr lines, to onStdout and onStderr', async () => {
     const { options, stdout, stderr } = workerOptions('testbed');
-    const node = await CNode.start(options);
-    started.push(node);
+    const node = await nodes.start(options);
     await node.call({ op: 'print', stdout: 'to out\r', stderr: 'to err' });
     await expect.poll(() => stdout).toContain('to out');
     await expect.poll(() => stderr).toContain('to err');
@@ -135,8 +130,7 @@ describe('start failures leave nothing behind', () => {
   it('finds a bare name where spawn looks: the PATH of the worker env, relative entries from cwd', async () => {
     const binDir = path.dirname(binary('echo'));
     for (const extra of [{ env: { PATH: binDir } }, { env: { PATH: 'bin' }, cwd: path.dirname(binDir) }, { env: { PATH: `/nonexistent:${binDir}` } }]) {
-      const node = await CNode.start({ ...workerOptions('echo').options, executable: 'echo', ...extra });
-      started.push(node);
+      const node = await nodes.start({ ...workerOptions('echo').options, executable: 'echo', ...extra });
       await expect(node.call('found')).resolves.toBe('found');
     }
   });

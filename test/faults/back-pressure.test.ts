@@ -5,13 +5,10 @@
 // queue is dropped with them, so the owner's memory stays bounded.
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CNode, CNodeError } from '../../src/index.js';
-import { heldMemory, liveChildren, rejection, socketDirectories, workerOptions } from '../helpers.js';
+import { expectNothingLeft, heldMemory, rejection, workerOptions } from '../helpers.js';
 
 
-afterAll(() => {
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
-});
+afterAll(() => expectNothingLeft());
 
 describe('back-pressure', () => {
   it('caps calls and sends pending at maxPending, fails the rest with ERR_CNODE_OVERLOADED, then recovers', async () => {

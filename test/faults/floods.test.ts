@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { CNode } from '../../src/index.js';
-import { heldMemory, liveChildren, socketDirectories, workerOptions } from '../helpers.js';
+import { expectNothingLeft, heldMemory, workerOptions } from '../helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -18,10 +18,7 @@ async function retainedGrowth<T>(work: () => Promise<T>): Promise<{ result: T; g
   return { result, growth: (await heldMemory()) - before };
 }
 
-afterAll(() => {
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
-});
+afterAll(() => expectNothingLeft());
 
 describe('a flooding worker', () => {
   it('writes 100 MiB to stdout with no newline: it is never blocked, the line is cut, the owner stays small', async () => {

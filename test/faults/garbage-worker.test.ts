@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CNode, type CNodeError, type CNodeOptions } from '../../src/index.js';
 import { MAX_SIDES, PROTOCOL_VERSION } from '../../src/protocol.js';
-import { isAlive, liveChildren, openDescriptors, rejection, root, socketDirectories, waitUntil } from '../helpers.js';
+import { expectNothingLeft, isAlive, liveChildren, openDescriptors, rejection, root, waitUntil } from '../helpers.js';
 
 const fakeWorker = path.join(root, 'test/fixtures/fake-worker.js');
 
@@ -77,12 +77,8 @@ afterEach(async () => {
   await settle();
   process.off('warning', onWarning);
   expect(warnings).toHaveLength(expectedWarnings);
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
   // Sockets and pipes close a moment after the exit is reported; a leak never does.
-  await waitUntil(() => openDescriptors() <= descriptors, 2000, `the open descriptors are back to ${descriptors}`).catch((error: Error) => {
-    throw new Error(`${error.message}; there are ${openDescriptors()}`);
-  });
+  await expectNothingLeft({ descriptors, withinMs: 2000 });
 });
 
 afterAll(() => {

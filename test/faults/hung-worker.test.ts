@@ -3,7 +3,7 @@
 // heartbeat declares it dead, kills it and fails its calls with ERR_CNODE_UNRESPONSIVE.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CNode, type CNodeError } from '../../src/index.js';
-import { isAlive, liveChildren, rejection, socketDirectories, workerOptions } from '../helpers.js';
+import { expectNothingLeft, isAlive, rejection, workerOptions } from '../helpers.js';
 
 const heartbeat = { interval: 50, timeout: 250 };
 
@@ -17,10 +17,7 @@ const hangs = [
   { how: 'a handler in an endless loop', hang: (node: CNode) => void node.send({ op: 'spin' }), endedBy: 'SIGTERM' },
 ] as const;
 
-afterAll(() => {
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
-});
+afterAll(() => expectNothingLeft());
 
 describe('a hung worker', () => {
   for (const { how, hang, endedBy } of hangs) {

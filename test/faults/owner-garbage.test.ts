@@ -3,7 +3,7 @@
 // before any process starts: test/start.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNode } from '../../src/index.js';
-import { liveChildren, rejection, socketDirectories, workerOptions } from '../helpers.js';
+import { expectNothingLeft, rejection, workerOptions } from '../helpers.js';
 
 const limit = 64 * 1024;
 let node: CNode;
@@ -14,8 +14,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await node.stop();
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
+  await expectNothingLeft();
 });
 
 describe('garbage from the owner', () => {

@@ -11,10 +11,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { Packr } from 'msgpackr';
 import { Dealer, curveKeyPair } from 'zeromq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CNode, type CNodeOptions } from '../../src/index.js';
 import { COOKIE_LEN, FrameKind, PROTOCOL_VERSION } from '../../src/protocol.js';
-import { binary, isAlive, liveChildren, rejection, socketDirectories, waitUntil, workerOptions } from '../helpers.js';
+import {
+  binary,
+  commandLine,
+  environment,
+  expectNothingLeft,
+  isAlive,
+  liveChildren,
+  rejection,
+  socketDirectories,
+  startedNodes,
+  TRANSPORTS,
+  waitUntil,
+  workerOptions,
+} from '../helpers.js';
 
 // Frames built by hand, as docs/protocol.md has them.
 const packr = new Packr({ useRecords: false });
@@ -22,7 +35,6 @@ const VERSION = PROTOCOL_VERSION;
 const { Hello: HELLO, Call: CALL, Cast: CAST, Welcome: WELCOME, Reply: REPLY } = FrameKind;
 const HACK = { op: 'set', value: 'hacked' };
 
-const started: CNode[] = [];
 /** Every line any worker of this file printed, for the check that no secret is among them. */
 const output: string[] = [];
 
@@ -32,24 +44,13 @@ function options(name: 'echo' | 'testbed', extra: Partial<CNodeOptions> = {}): C
   return { ...workerOptions(name, extra).options, onStdout: collect, onStderr: collect };
 }
 
-async function start(name: 'echo' | 'testbed', extra: Partial<CNodeOptions> = {}): Promise<CNode> {
-  const node = await CNode.start(options(name, extra));
-  started.push(node);
-  return node;
-}
-
-afterEach(async () => {
-  const infos = await Promise.all(started.splice(0).map((node) => node.stop()));
-  for (const info of infos) expect(info.fault).toBeNull();
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
+const nodes = startedNodes({
+  after: async (infos) => {
+    for (const info of infos) expect(info.fault).toBeNull();
+    await expectNothingLeft();
+  },
 });
-
-/** The environment `pid` was exec'd with: /proc keeps it even after the process unsets a variable. */
-function environment(pid: number): Record<string, string> {
-  const entries = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
-  return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
-}
+const start = (name: 'echo' | 'testbed', extra: Partial<CNodeOptions> = {}) => nodes.start(options(name, extra));
 
 /** The pid of the one worker being started, once it runs the worker's program with the owner's environment. */
 async function startingWorker(): Promise<number> {
@@ -390,11 +391,11 @@ describe('the secrets stay out of sight', () => {
   const HEX_COOKIE = new RegExp(`[0-9a-fA-F]{${COOKIE_LEN}}`); // anything that could be a cookie
 
   it('never in argv', async () => {
-    for (const transport of ['ipc', 'tcp'] as const) {
+    for (const transport of TRANSPORTS) {
       const node = await start('testbed', { transport, args: ['x'] });
       const env = environment(node.pid);
-      const argv = fs.readFileSync(`/proc/${node.pid}/cmdline`, 'utf8');
-      expect(argv.split('\0').slice(1, 6)).toEqual([node.host, node.alive, node.name, String(node.creation), 'x']);
+      expect(commandLine(node.pid).slice(1)).toEqual([node.host, node.alive, node.name, String(node.creation), 'x']);
+      const argv = commandLine(node.pid).join('\0');
       expect(argv).not.toContain(env.CNODE_COOKIE);
       expect(argv).not.toMatch(HEX_COOKIE);
       if (transport === 'tcp') expect(argv).not.toContain(env.CNODE_CURVE_SECRET);
@@ -428,7 +429,7 @@ describe('the secrets stay out of sight', () => {
 
   it('never in a line the worker printed, running, crashing or failing to start', async () => {
     const cookies: string[] = [];
-    for (const transport of ['ipc', 'tcp'] as const) {
+    for (const transport of TRANSPORTS) {
       const node = await start('testbed', { transport });
       cookies.push(environment(node.pid).CNODE_COOKIE);
       await node.call({ op: 'print', stdout: 'to stdout', stderr: 'to stderr' });

@@ -2,7 +2,7 @@
 // socket files and the owner's heap are measured before and after: nothing may grow.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNode, CNodeError } from '../../src/index.js';
-import { liveChildren, openDescriptors, socketDirectories, waitUntil, workerOptions } from '../helpers.js';
+import { descriptorBaseline, expectNothingLeft, workerOptions } from '../helpers.js';
 
 declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
 
@@ -26,17 +26,12 @@ let descriptors = 0;
 let heapBefore = 0;
 
 beforeAll(async () => {
-  const warmup = await CNode.start(workerOptions('echo').options); // zeromq opens its context once
-  await warmup.call('warm');
-  await warmup.stop();
-  descriptors = openDescriptors();
+  descriptors = await descriptorBaseline(); // zeromq opens its context once
   heapBefore = heap();
 });
 
 afterAll(async () => {
-  expect(liveChildren()).toEqual([]);
-  expect(socketDirectories()).toEqual([]);
-  await waitUntil(() => openDescriptors() <= descriptors, 1000, `descriptors are back to ${descriptors}`);
+  await expectNothingLeft({ descriptors });
   expect(heap() - heapBefore).toBeLessThan(4 * 1024 * 1024);
 });
 
@@ -48,9 +43,8 @@ describe('soak', () => {
       const info = await node.stop();
       expect(info.stopped).toBe(true);
     }
-    expect(liveChildren()).toEqual([]);
     // The last node's sockets may take a moment to close; a leak would be one per cycle, or more.
-    await waitUntil(() => openDescriptors() <= descriptors, 1000, `descriptors are back to ${descriptors}`);
+    await expectNothingLeft({ descriptors });
   }, 120_000);
 
   it('10,000 calls with faults injected at random: every call settles, with its answer or a coded error', async () => {
