@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNode } from '../src/index.js';
 import { workerOptions } from './helpers.js';
 
-// A stranger speaks the protocol by hand, with frames built as docs/protocol.md says.
+// A stranger speaks the protocol by hand, with frames built as docs/protocol.md says. Over tcp
+// without CurveZMQ only, where nothing but the cookie keeps a stranger's zeromq Dealer out: a test
+// of that transport, so not in the conformance loop.
 const packr = new Packr({ useRecords: false });
 const HELLO = 1;
 const CALL = 3;

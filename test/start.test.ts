@@ -65,6 +65,7 @@ describe('start', () => {
     expect(processGroup(node.pid)).toBe(node.pid);
   });
 
+  // These two are each about one transport's endpoint, so they stay out of the conformance loop.
   it('binds ipc in a fresh 0700 directory, removed once connected', async () => {
     const node = await start('echo');
     const directory = node.endpoint.slice('ipc://'.length, -'/socket'.length);
