@@ -91,11 +91,21 @@ export async function heldMemory(): Promise<number> {
  * `descriptors`, no more open descriptors than that baseline. Sockets and pipes close a moment
  * after an exit is reported, so the descriptors are given `withinMs` to come back; a leak never does.
  */
-export async function expectNothingLeft({ descriptors, withinMs = 1000 }: { descriptors?: number; withinMs?: number } = {}): Promise<void> {
+export async function expectNothingLeft({
+  descriptors,
+  withinMs = 1000,
+}: {
+  descriptors?: number;
+  withinMs?: number;
+} = {}): Promise<void> {
   expect(liveChildren()).toEqual([]);
   expect(socketDirectories()).toEqual([]);
   if (descriptors === undefined) return;
-  await waitUntil(() => openDescriptors() <= descriptors, withinMs, `the open descriptors are back to ${descriptors}`).catch((error: Error) => {
+  await waitUntil(
+    () => openDescriptors() <= descriptors,
+    withinMs,
+    `the open descriptors are back to ${descriptors}`,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}; there are ${openDescriptors()}`);
   });
 }

@@ -72,7 +72,9 @@ export function commandLine(pid: number): string[] {
 /** The environment `pid` was exec'd with: /proc keeps it even after the process unsets a variable. */
 export function environment(pid: number): Record<string, string> {
   const entries = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
-  return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
 }
 
 /** How many descriptors this process has open. */
