@@ -172,4 +172,28 @@ describe('the worker loop', () => {
     expect(info).toMatchObject({ exitCode: 1, signal: null, stopped: false });
     expect(stderr.some((line) => line.includes('a timer callback returned -1'))).toBe(true);
   });
+
+  for (const fail of [false, true]) {
+    it(`answers every call it handled when a timer ${fail ? 'returns -1' : 'calls cnode_stop'} right after a full input budget`, async () => {
+      const { node } = await start();
+      const first = node.call({ op: 'stop-later', sleep: 100, ms: 20, fail });
+      // Each call in a turn of its own: separate messages, queued while the handler sleeps.
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < 400; i++) {
+        calls.push(node.call({ op: 'runs' }));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await expect(first).resolves.toBeGreaterThan(0);
+      const outcomes = await Promise.allSettled(calls);
+      const answered = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+      // The loop handles up to 256 messages in a turn before it runs timers: each handled call
+      // is answered, and the ones after the stop fail as calls to an exited worker do.
+      expect(answered === -1 ? 400 : answered).toBeGreaterThanOrEqual(200);
+      for (const [i, outcome] of outcomes.entries()) {
+        if (i < answered || answered === -1) expect(outcome).toEqual({ status: 'fulfilled', value: 0 });
+        else expect(outcome.status === 'rejected' && outcome.reason.code).toBe('ERR_CNODE_EXITED');
+      }
+      await expect(node.exited).resolves.toMatchObject({ exitCode: fail ? 1 : 0 });
+    });
+  }
 });

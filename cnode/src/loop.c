@@ -128,6 +128,10 @@ int cnode_run(cnode_t *n, cnode_handler handler, void *user)
     n->handler = handler;
     n->user = user;
     int rc = s_loop(n);
+    /* The loop may end between the handling of calls and the flush of their held replies (a
+       timer or a descriptor callback that stops it, or returns -1, after a full input budget):
+       the calls were handled, so their replies go. cnode_flush drops them if the owner is gone. */
+    if (n->has_owner && cnode_flush(n) < 0) rc = -1;
     /* What was posted before a stop still goes; after the owner's end it is dropped, and from
        now on cnode_post refuses with EPIPE. */
     cnode_post_close(n);

@@ -12,6 +12,9 @@
  *   busy {count, ms}     `count` timers of `ms` that only count their runs; answers the count
  *   runs                 how many times the busy timers ran
  *   fail-timer {ms}      a timer that returns -1: cnode_run ends with status 1
+ *   stop-later {sleep, ms, fail}  adds a timer of `ms` that stops the loop (returns -1 if fail),
+ *                        then sleeps `sleep` ms in the handler, so that calls queue up and the
+ *                        timer is due as soon as the loop has handled its budget of them
  *   watch {path}         opens the FIFO at path and watches it: each read sends ["fifo", text];
  *                        at EOF sends ["fifo-eof"], removes the fd from its callback, closes it
  *   unwatch              cnode_remove_fd on the FIFO (kept open); answers [rc, errno name]
@@ -136,6 +139,13 @@ static int on_busy(cnode_t *node, void *user)
     (void)node, (void)user;
     s.busy_runs++;
     return 0;
+}
+
+static int on_stop(cnode_t *node, void *user)
+{
+    (void)user;
+    cnode_stop(node);
+    return 1;
 }
 
 static int on_fail(cnode_t *node, void *user)
@@ -314,6 +324,14 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
     if (!strcmp(name, "runs")) return msgpack_pack_uint64(reply, s.busy_runs);
     if (!strcmp(name, "fail-timer"))
         return msgpack_pack_int(reply, cnode_add_timer(node, ms, on_fail, NULL));
+    if (!strcmp(name, "stop-later")) {
+        const msgpack_object *fail = cnode_map_get(req, "fail");
+        int failing = fail && fail->type == MSGPACK_OBJECT_BOOLEAN && fail->via.boolean;
+        int id = cnode_add_timer(node, ms, failing ? on_fail : on_stop, NULL);
+        struct timespec nap = {0, (long)num(req, "sleep") * 1000000L};
+        nanosleep(&nap, NULL); /* the timer is due when this returns */
+        return msgpack_pack_int(reply, id);
+    }
     if (!strcmp(name, "watch")) {
         const msgpack_object *path = cnode_map_get(req, "path");
         char p[1024];
