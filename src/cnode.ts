@@ -81,6 +81,9 @@ type State =
   | { is: 'killed'; fault: CNodeError }
   | { is: 'exited'; info: ExitInfo };
 
+/** The most messages kept from a worker between its handshake and start() resolving; more are dropped and counted. */
+const EARLY_MESSAGES = 10_000;
+
 /** How long an exit waits for the worker's last frames to arrive before failing the calls left. */
 const DRAIN_MS = 100;
 
@@ -133,6 +136,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #disconnectTimer: NodeJS.Timeout | undefined;
   #refed = true;
   #busyHold: NodeJS.Timeout | undefined; // holds the event loop for an unref'd node's waiting calls
+  /** Messages the worker sent before start() resolved (a timer, cnode_post before cnode_run). */
+  #early: unknown[] | undefined = [];
 
   /** Starts a worker and resolves once it is ready and connected. No process is left on failure. */
   static start(options: CNodeOptions): Promise<CNode> {
@@ -183,7 +188,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
           Promise.reject(exitedError({ node: identity.node, ...end, stopped: false }, 'during the handshake')),
         ),
       ]);
-      return new CNode(normalized, identity, worker, session, endpoint, linked);
+      const node = new CNode(normalized, identity, worker, session, endpoint, linked);
+      // After the caller's code that follows `await CNode.start()` has run, so that a listener it
+      // adds there hears what the worker sent as soon as it was connected.
+      setImmediate(() => node.#deliverEarly());
+      return node;
     } catch (error) {
       session?.close();
       worker.signal('SIGKILL');
@@ -519,10 +528,18 @@ export class CNode extends EventEmitter<CNodeEvents> {
       case FrameKind.Info: {
         const [, node, message] = frame;
         if (node !== this.name) this.#onDropped(`a message signed ${JSON.stringify(node)}`);
-        else this.emit('message', message);
+        else if (!this.#early) this.emit('message', message);
+        else if (this.#early.length < EARLY_MESSAGES) this.#early.push(message);
+        else this.#dropped++;
         return;
       }
     }
+  }
+
+  #deliverEarly(): void {
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const message of early) callListener(() => this.emit('message', message), undefined);
   }
 
   // Counted always, reported once: a misbehaving worker must not flood the owner's log.

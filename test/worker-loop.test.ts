@@ -40,6 +40,12 @@ describe('the worker loop', () => {
     expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
   });
 
+  it('delivers what was posted before cnode_run to a listener added right after start() resolves', async () => {
+    const { node, messages } = await start({ args: ['post5'] });
+    await node.call({ op: 'runs' }); // after the posts, on the same connection
+    expect(tagged(messages, 'early')).toEqual([0, 1, 2, 3, 4].map((i) => ['early', i]));
+  });
+
   it('cancels a timer from a handler: nothing comes after the answer', async () => {
     const { node, messages } = await start();
     const id = (await node.call({ op: 'tick', ms: 2 })) as number;

@@ -2,7 +2,8 @@
  * loop.c: a worker that uses the loop as a sidecar would, for test/worker-loop.test.ts: timers,
  * descriptors and cnode_post from other threads.
  *
- * User arguments: "tick10" adds, before cnode_run, a timer that sends ["tick", seq] every 10 ms.
+ * User arguments: "tick10" adds, before cnode_run, a timer that sends ["tick", seq] every 10 ms;
+ * "post5" posts ["early", i] for i in 0..4 before cnode_run, to be sent once the owner is there.
  * Calls, a map whose "op" picks:
  *   tick {ms}            a timer sending ["tick", seq] every ms; answers its id
  *   cancel {id}          cnode_cancel_timer; answers [rc, errno name]
@@ -367,9 +368,14 @@ int main(int argc, char **argv)
 {
     cnode_t *node = cnode_init(argc, argv);
     if (node == NULL) return 1;
-    for (int i = 0; i < cnode_argc(node); i++)
+    for (int i = 0; i < cnode_argc(node); i++) {
         if (!strcmp(cnode_argv(node)[i], "tick10") && cnode_add_timer(node, 10, on_tick, NULL) < 0)
             return 1;
+        for (int early = 0; !strcmp(cnode_argv(node)[i], "post5") && early < 5; early++) {
+            unsigned char message[] = {0x92, 0xa5, 'e', 'a', 'r', 'l', 'y', (unsigned char)early};
+            if (cnode_post(node, message, sizeof message) < 0) return 1;
+        }
+    }
     int status = cnode_run(node, handle, NULL);
     int rc = cnode_post(node, "\xc0", 1);
     fprintf(stderr, "after run: cnode_post %d %s\n", rc, errno_name(rc < 0 ? errno : 0));
