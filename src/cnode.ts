@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { BadMessage, type Encoded, encodeFrame, encodeMessageFrame } from './codec.js';
+import { type Encoded, encodeFrame } from './codec.js';
 import type { Transport } from './connection/connection.js';
 import { ZmqTransport } from './connection/zmq.js';
 import {
@@ -19,7 +19,7 @@ import { LocalWorker } from './launch/local.js';
 import { nextCreation, uniqueAliveName } from './names.js';
 import {
   type CNodeOptions,
-  checkOptionNames,
+  checkMethodOptions,
   checkTimeout,
   checkTransfer,
   type NormalizedOptions,
@@ -28,8 +28,9 @@ import {
 import { COOKIE_LEN, FrameKind } from './protocol.js';
 import type { Outgoing } from './session/batcher.js';
 import { CallTable } from './session/call-table.js';
+import { encodeOutgoing } from './session/outgoing.js';
 import { type NodeFrame, Session } from './session/session.js';
-import type { SharedBuffer } from './shared-buffer.js';
+import { SharedHolds } from './session/shared-holds.js';
 import { settlesWithin } from './wait.js';
 
 /** Calls a user's listener; what it throws becomes an uncaught exception, not a broken promise chain. */
@@ -129,8 +130,10 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #state: State = { is: 'running' };
   #ending: Promise<ExitInfo> | undefined; // what stop() and kill() return
   #calls = new CallTable();
-  /** The SharedBuffers this worker was sent, by inode: ends the onRelease listener that tells it to unmap one. */
-  #sharedSent = new Map<number, () => void>();
+  #shared = new SharedHolds((inode) => {
+    // An integer on the wire, however big.
+    if (this.#state.is !== 'exited') this.#session.send(encodeFrame([FrameKind.Release, BigInt(inode)]));
+  });
   #queuedSends = 0;
   #dropped = 0;
   #disconnectTimer: NodeJS.Timeout | undefined;
@@ -254,7 +257,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
     let encoded: Encoded;
     try {
       let transfer: readonly ArrayBuffer[] | undefined;
-      ({ timeout, signal, transfer } = this.#checkOptions(
+      ({ timeout, signal, transfer } = checkMethodOptions(
+        this.name,
         'call',
         options,
         CALL_OPTIONS,
@@ -279,7 +283,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     }
     // Each SharedBuffer's descriptor stays open until the call settles: the worker opens it
     // through /proc while it handles the call.
-    const holds = encoded.shared.map((shared) => this.#holdShared(shared));
+    const holds = encoded.shared.map((shared) => this.#shared.hold(shared));
     let outgoing: Outgoing;
     return new Promise<unknown>((resolve, reject) => {
       this.#calls.add(id, {
@@ -310,7 +314,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * does not take it within `timeout` (the worker stopped reading); the message is then dropped.
    */
   async send(message: unknown, options: SendOptions = {}): Promise<void> {
-    const { timeout, transfer } = this.#checkOptions(
+    const { timeout, transfer } = checkMethodOptions(
+      this.name,
       'send',
       options,
       SEND_OPTIONS,
@@ -366,7 +371,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
   stop(options: StopOptions = {}): Promise<ExitInfo> {
     if (!this.#ending) {
       try {
-        const { timeout } = this.#checkOptions(
+        const { timeout } = checkMethodOptions(
+          this.name,
           'stop',
           options,
           STOP_OPTIONS,
@@ -495,8 +501,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #onExit(info: ExitInfo): ExitInfo {
     this.#state = { is: 'exited', info };
     this.#session.close();
-    for (const stopListening of this.#sharedSent.values()) stopListening(); // its mappings died with it
-    this.#sharedSent.clear();
+    this.#shared.forgetAll();
     this.#calls.close(info.fault ?? exitedError(info, 'with a call in flight'));
     this.#holdLoopWhileBusy();
     if (this.#linked && isAbnormal(info)) {
@@ -583,22 +588,6 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#calls.rejectAll(error);
   }
 
-  /**
-   * Holds `shared` for a call in flight; the first time this worker is sent it, also arranges for
-   * the worker to unmap it once the owner releases it. Returns the end of the hold.
-   */
-  #holdShared(shared: SharedBuffer): () => void {
-    const endHold = shared.retain();
-    if (!this.#sharedSent.has(shared.inode)) {
-      const stopListening = shared.onRelease((inode) => {
-        this.#sharedSent.delete(inode);
-        if (this.#state.is !== 'exited') this.#session.send(encodeFrame([FrameKind.Release, BigInt(inode)])); // an integer on the wire, however big
-      });
-      this.#sharedSent.set(shared.inode, stopListening);
-    }
-    return endHold;
-  }
-
   #setRef(refed: boolean): void {
     if (this.#state.is === 'exited') return; // nothing of it is left to hold the loop
     this.#session.connection.setRef(refed);
@@ -619,40 +608,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
     }
   }
 
-  /**
-   * Encodes a frame with the user's message, refusing a frame or binary over maxMessageSize, and
-   * any SharedBuffer when `noShared` says why; then takes the transferred ArrayBuffers, only once
-   * nothing is left to refuse.
-   */
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {
-    let encoded: Encoded;
-    try {
-      encoded = encodeMessageFrame(fields, message, transfer);
-    } catch (error) {
-      if (!(error instanceof BadMessage)) throw error;
-      const hint = error.hint ? `: ${error.hint}` : '';
-      throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent ${error.message}${hint}; nothing was sent`, {
-        cause: error.cause,
-      });
-    }
-    const limit = this.#options.maxMessageSize;
-    let biggestSide = 0;
-    for (const side of encoded.sides) biggestSide = Math.max(biggestSide, side.length);
-    const over =
-      encoded.frame.length > limit
-        ? `encodes to ${encoded.frame.length} bytes`
-        : biggestSide > limit
-          ? `carries a binary of ${biggestSide} bytes`
-          : undefined;
-    if (over)
-      throw this.#error(
-        'ERR_CNODE_BAD_MESSAGE',
-        `cannot be sent a message that ${over}, over maxMessageSize (${limit} bytes); nothing was sent`,
-      );
-    if (noShared && encoded.shared.length > 0)
-      throw this.#error('ERR_CNODE_BAD_MESSAGE', `cannot be sent this message: ${noShared}; nothing was sent`);
-    encoded.takeTransfers();
-    return encoded;
+    return encodeOutgoing(this.name, this.#options.maxMessageSize, fields, message, transfer, noShared);
   }
 
   #checkCanSend(): void {
@@ -674,19 +631,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
         state.info.fault ??
         (state.info.stopped ? this.#error('ERR_CNODE_STOPPED', 'was stopped') : exitedError(state.info, doing))
       );
-    return this.#error('ERR_CNODE_STOPPED', state.is === 'stopping' ? 'was stopped' : 'is stopping');
-  }
-
-  /** Checks a method's options; an invalid one fails naming this node and the method. */
-  #checkOptions<O, R>(method: string, options: O, names: readonly string[], normalize: (options: O) => R): R {
-    try {
-      checkOptionNames(options, names);
-      return normalize(options);
-    } catch (error) {
-      if (error instanceof CNodeError && error.code === 'ERR_CNODE_INVALID_OPTION')
-        throw this.#error(error.code, `${method}(): ${error.message}`);
-      throw error;
-    }
+    if (state.is === 'stopping') return this.#error('ERR_CNODE_STOPPED', 'was stopped');
+    // Running, and the connection refused a write: it closed because the worker is exiting.
+    return this.#error('ERR_CNODE_EXITED', `closed its connection ${doing}: it is exiting`);
   }
 
   #aborted(reason: unknown): CNodeError {

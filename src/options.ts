@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { CNodeError, showValue } from './errors.js';
+import { CNodeError, nodeError, showValue } from './errors.js';
 
 export interface CNodeOptions {
   /** Path of the compiled worker; relative paths resolve against process.cwd(). Required. */
@@ -182,6 +182,27 @@ export function checkTimeout(option: string, value: unknown): asserts value is n
     Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= 0x7fffffff,
     'a positive integer of milliseconds',
   );
+}
+
+/**
+ * Checks the options of one of a node's methods (`call`, `send`, `stop`) and normalizes them; an
+ * invalid one fails with ERR_CNODE_INVALID_OPTION naming the node and the method.
+ */
+export function checkMethodOptions<O, R>(
+  node: string,
+  method: string,
+  options: O,
+  names: readonly string[],
+  normalize: (options: O) => R,
+): R {
+  try {
+    checkOptionNames(options, names);
+    return normalize(options);
+  } catch (error) {
+    if (error instanceof CNodeError && error.code === 'ERR_CNODE_INVALID_OPTION')
+      throw nodeError(node, error.code, `${method}(): ${error.message}`);
+    throw error;
+  }
 }
 
 /**

@@ -9,13 +9,6 @@
 
 #include "node.h"
 
-static int64_t s_micros_since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(now.tv_sec - t->tv_sec) * 1000000 + (now.tv_nsec - t->tv_nsec) / 1000;
-}
-
 /* Runs the handler, its result in *rc; returns -1 when the library failed. Replies held for a
    batch must not wait for a slow handler: while handlers have lately run longer than
    CNODE_BATCH_SLOW_MICROS on average, what is held is sent before the next one runs. (Only a slow
@@ -24,12 +17,11 @@ static int s_handle(cnode_t *n, const msgpack_object *message, msgpack_packer *r
 {
     if (n->batch.size > 0 && n->handler_micros > CNODE_BATCH_SLOW_MICROS && cnode_flush(n) < 0)
         return -1;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    int64_t start = cnode_now_us();
     n->failed = 0;
     *rc = n->handler(n, message, reply, n->user);
     /* An average over the last eight or so handler runs. */
-    n->handler_micros += (s_micros_since(&start) - n->handler_micros) / 8;
+    n->handler_micros += (cnode_now_us() - start - n->handler_micros) / 8;
     return 0;
 }
 

@@ -55,7 +55,7 @@ struct cnode_t {
     char reason[1024];         /* its formatted reason */
     msgpack_sbuffer out;       /* the frame being built; its data is handed to the transport */
     msgpack_sbuffer batch;     /* whole frames for the owner, held until no input waits */
-    struct timespec batch_since; /* when the first frame in `batch` was put there */
+    int64_t batch_since;       /* when the first frame in `batch` was put there (cnode_now_us) */
     int64_t handler_micros;    /* how long handlers have lately run, on average */
     const struct cnode_message *request_message; /* the message being handled, or NULL ... */
     struct cnode_refs request; /* ... its side parts, and how to map shared buffers */

@@ -58,16 +58,9 @@ int cnode_flush(cnode_t *n)
     return cnode_send_owner(n, &n->batch, NULL, 0);
 }
 
-static int64_t s_micros_since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(now.tv_sec - t->tv_sec) * 1000000 + (now.tv_nsec - t->tv_nsec) / 1000;
-}
-
 int cnode_flush_if_due(cnode_t *n)
 {
-    if (n->batch.size == 0 || s_micros_since(&n->batch_since) < CNODE_BATCH_MICROS) return 0;
+    if (n->batch.size == 0 || cnode_now_us() - n->batch_since < CNODE_BATCH_MICROS) return 0;
     return cnode_flush(n);
 }
 
@@ -82,7 +75,7 @@ int cnode_emit(cnode_t *n)
     size_t limit = (uint64_t)n->args.max_message_size < CNODE_BATCH_BYTES
                        ? (size_t)n->args.max_message_size : CNODE_BATCH_BYTES;
     if (n->out.size <= limit - n->batch.size && n->batch.size <= limit) {
-        if (n->batch.size == 0) clock_gettime(CLOCK_MONOTONIC, &n->batch_since);
+        if (n->batch.size == 0) n->batch_since = cnode_now_us();
         if (msgpack_sbuffer_write(&n->batch, n->out.data, n->out.size) < 0)
             return cnode_broken(n, "batch");
         msgpack_sbuffer_clear(&n->out);

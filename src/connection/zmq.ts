@@ -58,10 +58,6 @@ export class ZmqTransport implements Transport {
   }
 }
 
-/**
- * A Dealer, its disconnect monitor and one receive loop (zeromq.js allows one pending receive
- * per socket, and one send at a time).
- */
 /** The descriptors of the poll handles on this thread's loop; undefined when the addon is not built. */
 function pollDescriptors(): number[] | undefined {
   try {
@@ -71,6 +67,10 @@ function pollDescriptors(): number[] | undefined {
   }
 }
 
+/**
+ * A Dealer, its disconnect monitor and one receive loop (zeromq.js allows one pending receive
+ * per socket, and one send at a time).
+ */
 class ZmqConnection implements Connection {
   readonly carries = { sideParts: true, sharedMemory: true };
   #socket: Dealer;
