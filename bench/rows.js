@@ -8,7 +8,21 @@
 //   target       on the row a target is judged by: { goal, rule, value, threshold, met }
 
 export function makeRow(scenario, kase, contender, fields) {
-  return { scenario, case: kase, contender, unit: null, median: null, p99: null, rate: null, rateUnit: null, ratio: null, ratioOf: null, target: null, note: null, ...fields };
+  return {
+    scenario,
+    case: kase,
+    contender,
+    unit: null,
+    median: null,
+    p99: null,
+    rate: null,
+    rateUnit: null,
+    ratio: null,
+    ratioOf: null,
+    target: null,
+    note: null,
+    ...fields,
+  };
 }
 
 /** Sets `ratio` on the rows of one case: the bridge row's `by` ('median' or 'rate') ÷ each row's. */
@@ -28,6 +42,14 @@ export function compareToBridge(rows, by) {
  */
 export function judge(row, { goal, value, op, threshold, unit = '' }) {
   const met = op === '<=' ? value <= threshold : value >= threshold;
-  row.target = { goal, rule: `${op === '<=' ? '≤' : '≥'} ${threshold}${unit}`, value, threshold, op, unit: unit.trim(), met };
+  row.target = {
+    goal,
+    rule: `${op === '<=' ? '≤' : '≥'} ${threshold}${unit}`,
+    value,
+    threshold,
+    op,
+    unit: unit.trim(),
+    met,
+  };
   return row.target;
 }

@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { benchDir, bin, root } from './paths.js';
-import { describeMachine } from './report/machine.js';
 import { footnotes, textTable } from './report/format.js';
+import { describeMachine } from './report/machine.js';
 import { updateReadme } from './report/readme.js';
 import { renderSvg } from './report/svg.js';
 import failure from './scenarios/failure.js';
@@ -37,9 +37,13 @@ function selectScenarios(args) {
 }
 
 function checkBuilt() {
-  const missing = [path.join(root, 'dist', 'index.js'), ...['echo', 'zmq_echo', 'pipe_echo'].map(bin)].filter((file) => !fs.existsSync(file));
+  const missing = [path.join(root, 'dist', 'index.js'), ...['echo', 'zmq_echo', 'pipe_echo'].map(bin)].filter(
+    (file) => !fs.existsSync(file),
+  );
   if (missing.length > 0) {
-    console.error(`bench: not built: ${missing.map((f) => path.relative(root, f)).join(', ')}\nrun \`npm run build\` first.`);
+    console.error(
+      `bench: not built: ${missing.map((f) => path.relative(root, f)).join(', ')}\nrun \`npm run build\` first.`,
+    );
     process.exit(1);
   }
 }
@@ -64,7 +68,8 @@ const selected = selectScenarios(process.argv.slice(2));
 checkBuilt();
 const machine = describeMachine();
 console.log(`cnode bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}`);
-if (!globalThis.gc) console.log('(run with node --expose-gc, as npm run bench does, for the heap figure of the scale scenario)');
+if (!globalThis.gc)
+  console.log('(run with node --expose-gc, as npm run bench does, for the heap figure of the scale scenario)');
 
 const began = performance.now();
 const results = [];
@@ -93,12 +98,21 @@ for (const line of footnotes(rows)) console.log(`  ${line}`);
 console.log(`\nwhole run: ${seconds.toFixed(0)} s`);
 
 if (selected.length === scenarios.length && !failed) {
-  const targets = rows.filter((r) => r.target).map((r) => ({ scenario: r.scenario, case: r.case, contender: r.contender, ...r.target }));
-  fs.writeFileSync(path.join(benchDir, 'results.json'), `${JSON.stringify({ machine, seconds, targets, scenarios: results }, null, 2)}\n`);
+  const targets = rows
+    .filter((r) => r.target)
+    .map((r) => ({ scenario: r.scenario, case: r.case, contender: r.contender, ...r.target }));
+  fs.writeFileSync(
+    path.join(benchDir, 'results.json'),
+    `${JSON.stringify({ machine, seconds, targets, scenarios: results }, null, 2)}\n`,
+  );
   fs.writeFileSync(path.join(benchDir, 'results.svg'), renderSvg(rows, machine));
   updateReadme(path.join(benchDir, 'README.md'), { machine, seconds, rows });
   console.log('wrote bench/results.json, bench/results.svg and the results section of bench/README.md');
 } else {
-  console.log(failed ? 'a scenario failed: bench/results.* left as they were' : 'a partial run: bench/results.* left as they were (run every scenario to update them)');
+  console.log(
+    failed
+      ? 'a scenario failed: bench/results.* left as they were'
+      : 'a partial run: bench/results.* left as they were (run every scenario to update them)',
+  );
 }
 process.exitCode = failed ? 1 : 0;

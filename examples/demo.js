@@ -43,7 +43,8 @@ for (let y = 0; y < height; y++) {
 const started = performance.now();
 const blurred = await blur.call({ width, height, radius: 8, pixels });
 const ms = (performance.now() - started).toFixed(1);
-const row = (image) => Array.from({ length: 16 }, (_, i) => ' .:-=+*#%@'[Math.round((image[528 * width + 16 + i * 2] / 255) * 9)]).join('');
+const row = (image) =>
+  Array.from({ length: 16 }, (_, i) => ' .:-=+*#%@'[Math.round((image[528 * width + 16 + i * 2] / 255) * 9)]).join('');
 console.log(`   ${blurred.length} bytes back in ${ms} ms`);
 console.log(`   an edge before: [${row(pixels)}]`);
 console.log(`   an edge after:  [${row(blurred)}]`);

@@ -17,7 +17,9 @@ const variants = {
 const name = process.argv[2];
 const variant = variants[name];
 if (variant === undefined) {
-  console.error(`usage: node scripts/build-variant.js ${Object.keys(variants).join('|')} (got ${JSON.stringify(name)})`);
+  console.error(
+    `usage: node scripts/build-variant.js ${Object.keys(variants).join('|')} (got ${JSON.stringify(name)})`,
+  );
   process.exit(2);
 }
 if (name === 'fuzz' && !canLinkFuzzer()) {
@@ -38,7 +40,10 @@ const run = (args, env = {}) => {
 // changes, and a compiler cannot be changed in a configured directory anyway.
 if (!['build.ninja', 'Makefile'].some((file) => fs.existsSync(path.join(dir, file)))) {
   const ninja = spawnSync('ninja', ['--version'], { stdio: 'ignore' }).status === 0;
-  run(['-S', root, '-B', dir, ...(ninja ? ['-G', 'Ninja'] : []), '-DCMAKE_BUILD_TYPE=Release', ...variant.options], variant.env);
+  run(
+    ['-S', root, '-B', dir, ...(ninja ? ['-G', 'Ninja'] : []), '-DCMAKE_BUILD_TYPE=Release', ...variant.options],
+    variant.env,
+  );
 }
 run(['--build', dir, '--parallel', String(os.availableParallelism())]);
 
@@ -46,8 +51,12 @@ run(['--build', dir, '--parallel', String(os.availableParallelism())]);
 function canLinkFuzzer() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-fuzz-check-'));
   try {
-    const source = 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n';
-    const result = spawnSync('clang', ['-fsanitize=fuzzer', '-x', 'c', '-', '-o', path.join(tmp, 'check')], { input: source, stdio: ['pipe', 'ignore', 'ignore'] });
+    const source =
+      'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n';
+    const result = spawnSync('clang', ['-fsanitize=fuzzer', '-x', 'c', '-', '-o', path.join(tmp, 'check')], {
+      input: source,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     return result.status === 0;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -40,10 +40,16 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     it('fail only the failing calls of a batch, with their own reasons', async () => {
       const node = await echo();
       const results = await Promise.allSettled(
-        Array.from({ length: 300 }, (_, i) => node.call(i % 3 === 0 ? { op: 'fail', reason: `no ${i}` } : { op: 'echo', value: i })),
+        Array.from({ length: 300 }, (_, i) =>
+          node.call(i % 3 === 0 ? { op: 'fail', reason: `no ${i}` } : { op: 'echo', value: i }),
+        ),
       );
       results.forEach((result, i) => {
-        if (i % 3 === 0) expect(result).toMatchObject({ status: 'rejected', reason: { code: 'ERR_CNODE_REMOTE', message: expect.stringContaining(`no ${i}`) } });
+        if (i % 3 === 0)
+          expect(result).toMatchObject({
+            status: 'rejected',
+            reason: { code: 'ERR_CNODE_REMOTE', message: expect.stringContaining(`no ${i}`) },
+          });
         else expect(result).toEqual({ status: 'fulfilled', value: i });
       });
     });

@@ -54,7 +54,9 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       expect(new Uint8Array((await node.call(bytes)) as Buffer)).toEqual(bytes);
       const floats = new Float64Array([1.25, -2, 3e10]);
       const echoed = (await node.call(floats)) as Buffer;
-      expect(new Float64Array(echoed.buffer.slice(echoed.byteOffset, echoed.byteOffset + echoed.byteLength))).toEqual(floats);
+      expect(new Float64Array(echoed.buffer.slice(echoed.byteOffset, echoed.byteOffset + echoed.byteLength))).toEqual(
+        floats,
+      );
     });
 
     it('maps undefined to null and Maps to objects', async () => {
@@ -87,11 +89,24 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     it('times each call out at its own deadline, whatever the mix of timeouts and answers', async () => {
       // Behind a 400 ms sleep nothing is answered in time; the calls with 1 s are.
       const started = performance.now();
-      const settledAt = (promise: Promise<unknown>) => promise.then(() => 'answered', (error: CNodeError) => error.code).then((outcome) => ({ outcome, at: performance.now() - started }));
+      const settledAt = (promise: Promise<unknown>) =>
+        promise
+          .then(
+            () => 'answered',
+            (error: CNodeError) => error.code,
+          )
+          .then((outcome) => ({ outcome, at: performance.now() - started }));
       const sleep = settledAt(node.call({ op: 'sleep', ms: 400 }));
       const calls = [300, 100, 1000, 200, 100, 1000].map((timeout) => settledAt(node.call(timeout, { timeout })));
       const results = await Promise.all(calls);
-      expect(results.map((r) => r.outcome)).toEqual(['ERR_CNODE_CALL_TIMEOUT', 'ERR_CNODE_CALL_TIMEOUT', 'answered', 'ERR_CNODE_CALL_TIMEOUT', 'ERR_CNODE_CALL_TIMEOUT', 'answered']);
+      expect(results.map((r) => r.outcome)).toEqual([
+        'ERR_CNODE_CALL_TIMEOUT',
+        'ERR_CNODE_CALL_TIMEOUT',
+        'answered',
+        'ERR_CNODE_CALL_TIMEOUT',
+        'ERR_CNODE_CALL_TIMEOUT',
+        'answered',
+      ]);
       for (const [i, timeout] of [300, 100, 1000, 200, 100].entries()) {
         if (timeout < 1000) expect(results[i].at, `the ${timeout} ms call`).toBeGreaterThanOrEqual(timeout - 1);
       }
@@ -141,11 +156,20 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
 
     it('checks the options of call(), send() and stop(), naming the node, the method and the option', async () => {
       const cases: [Promise<unknown>, string][] = [
-        [node.call('x', { timeout: 0 }), 'call(): Expected the `timeout` option to be a positive integer of milliseconds, got `0` (number)'],
-        [node.call('x', { signal: 'no' as never }), 'call(): Expected the `signal` option to be an AbortSignal, got `"no"` (string)'],
+        [
+          node.call('x', { timeout: 0 }),
+          'call(): Expected the `timeout` option to be a positive integer of milliseconds, got `0` (number)',
+        ],
+        [
+          node.call('x', { signal: 'no' as never }),
+          'call(): Expected the `signal` option to be an AbortSignal, got `"no"` (string)',
+        ],
         [node.call('x', { timeot: 5 } as never), 'call(): Unknown option `timeot`; did you mean `timeout`?'],
         [node.call('x', null as never), 'call(): Expected an options object, got `null` (null)'],
-        [node.send('x', { signal: new AbortController().signal } as never), 'send(): Unknown option `signal`; the options are `timeout`, `transfer`'],
+        [
+          node.send('x', { signal: new AbortController().signal } as never),
+          'send(): Unknown option `signal`; the options are `timeout`, `transfer`',
+        ],
         [node.stop({ timout: 5 } as never), 'stop(): Unknown option `timout`; did you mean `timeout`?'],
       ];
       for (const [attempt, message] of cases) {

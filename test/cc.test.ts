@@ -7,7 +7,7 @@ import { CNode } from '../src/index.js';
 import { liveChildren, root } from './helpers.js';
 
 // What a user writes in their own project: a worker that upper-cases strings.
-const source = String.raw`
+const source = `
 #include <cnode.h>
 #include <ctype.h>
 #include <signal.h>
@@ -42,14 +42,18 @@ describe('npx cnode cc, from a project outside the repository', () => {
   it('builds a worker that starts, answers, crashes and stops like any other', async () => {
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true }));
     fs.writeFileSync(path.join(project, 'upper.c'), source);
-    const run = (command: string, args: string[]) => execFileSync(command, args, { cwd: project, stdio: 'pipe', encoding: 'utf8' });
+    const run = (command: string, args: string[]) =>
+      execFileSync(command, args, { cwd: project, stdio: 'pipe', encoding: 'utf8' });
     run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', root]);
     run('npx', ['--no-install', 'cnode', 'cc', 'upper.c', '-O2', '-Wall', '-Werror', '-o', 'upper']);
 
     const options = { executable: path.join(project, 'upper'), onStdout: () => {}, onStderr: () => {} };
     const node = await CNode.start(options);
     await expect(node.call('hello')).resolves.toBe('HELLO');
-    await expect(node.call(42)).rejects.toMatchObject({ code: 'ERR_CNODE_REMOTE', message: expect.stringContaining('expected a string') });
+    await expect(node.call(42)).rejects.toMatchObject({
+      code: 'ERR_CNODE_REMOTE',
+      message: expect.stringContaining('expected a string'),
+    });
     await expect(node.call('crash')).rejects.toMatchObject({ code: 'ERR_CNODE_EXITED', signal: 'SIGSEGV' });
 
     const again = await CNode.start(options);
@@ -60,8 +64,12 @@ describe('npx cnode cc, from a project outside the repository', () => {
 
   it('prints its flags for Makefiles and explains itself', () => {
     const cli = path.join(root, 'bin', 'cnode.js');
-    expect(execFileSync(process.execPath, [cli, 'cflags'], { encoding: 'utf8' }).trim()).toBe(`-I${root}/cnode/include`);
-    expect(execFileSync(process.execPath, [cli, 'libs'], { encoding: 'utf8' }).trim()).toBe(`${root}/build/lib/libcnode.a -lzmq -lmsgpackc`);
+    expect(execFileSync(process.execPath, [cli, 'cflags'], { encoding: 'utf8' }).trim()).toBe(
+      `-I${root}/cnode/include`,
+    );
+    expect(execFileSync(process.execPath, [cli, 'libs'], { encoding: 'utf8' }).trim()).toBe(
+      `${root}/build/lib/libcnode.a -lzmq -lmsgpackc`,
+    );
     expect(execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' })).toContain('cnode cc');
   });
 });

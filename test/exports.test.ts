@@ -1,11 +1,27 @@
 // What a user imports: every public value and every type that appears in the public API.
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import type {
+  CallOptions,
+  CNodeErrorCode,
+  CNodeErrorFields,
+  CNodeEvents,
+  CNodeOptions,
+  ExitInfo,
+  HeartbeatOptions,
+  SendOptions,
+  StopOptions,
+} from '../src/index.js';
 import * as cnode from '../src/index.js';
-import type { CallOptions, CNodeErrorCode, CNodeErrorFields, CNodeEvents, CNodeOptions, ExitInfo, HeartbeatOptions, SendOptions, StopOptions } from '../src/index.js';
 
 describe('the package index', () => {
   it('exports the classes and constants', () => {
-    expect(Object.keys(cnode).sort()).toEqual(['CNode', 'CNodeError', 'MAX_SHARED_BYTES', 'SharedBuffer', 'isAbnormal']);
+    expect(Object.keys(cnode).sort()).toEqual([
+      'CNode',
+      'CNodeError',
+      'MAX_SHARED_BYTES',
+      'SharedBuffer',
+      'isAbnormal',
+    ]);
   });
 
   it("exports the types of every method's parameters and results", () => {

@@ -19,15 +19,29 @@ function tail(output: string, lines = 40): string {
 }
 
 function runFuzzer(args: string[]) {
-  const result = spawnSync(fuzzer, args, { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
+  const result = spawnSync(fuzzer, args, {
+    encoding: 'utf8',
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+    maxBuffer: 64 << 20,
+  });
   const output = `${result.stdout}${result.stderr}`;
-  const how = result.error ? String(result.error) : result.signal ? `was killed by ${result.signal}` : `exited with ${result.status}`;
+  const how = result.error
+    ? String(result.error)
+    : result.signal
+      ? `was killed by ${result.signal}`
+      : `exited with ${result.status}`;
   return { status: result.status, report: `frame_fuzz ${args.join(' ')} ${how}; its last lines:\n${tail(output)}` };
 }
 
 beforeAll(() => {
-  const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-variant.js'), 'fuzz'], { cwd: root, encoding: 'utf8', timeout: 110_000 });
-  if (build.status !== 0) throw new Error(`node scripts/build-variant.js fuzz failed:\n${tail(`${build.stdout}${build.stderr}`)}`);
+  const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-variant.js'), 'fuzz'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 110_000,
+  });
+  if (build.status !== 0)
+    throw new Error(`node scripts/build-variant.js fuzz failed:\n${tail(`${build.stdout}${build.stderr}`)}`);
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-fuzz-'));
 }, 120_000);
 
@@ -50,7 +64,12 @@ describe('the frame decoders under libFuzzer', () => {
     console.log(`frame_fuzz -seed=${seed} (replay with CNODE_FUZZ_SEED=${seed})`);
     const work = path.join(scratch, 'corpus');
     fs.cpSync(corpus, work, { recursive: true }); // the fuzzer adds to it: not the repository's copy
-    const { status, report } = runFuzzer([`-max_total_time=${FUZZ_SECONDS}`, `-seed=${seed}`, `-artifact_prefix=${scratch}/`, work]);
+    const { status, report } = runFuzzer([
+      `-max_total_time=${FUZZ_SECONDS}`,
+      `-seed=${seed}`,
+      `-artifact_prefix=${scratch}/`,
+      work,
+    ]);
     expect(status, report).toBe(0);
   }, 30_000);
 });

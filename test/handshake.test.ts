@@ -1,16 +1,15 @@
 import { Packr } from 'msgpackr';
-import { Dealer } from 'zeromq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Dealer } from 'zeromq';
 import { CNode } from '../src/index.js';
+import { FrameKind, PROTOCOL_VERSION } from '../src/protocol.js';
 import { workerOptions } from './helpers.js';
 
 // A stranger speaks the protocol by hand, with frames built as docs/protocol.md says. Over tcp
 // without CurveZMQ only, where nothing but the cookie keeps a stranger's zeromq Dealer out: a test
 // of that transport, so not in the conformance loop.
 const packr = new Packr({ useRecords: false });
-const HELLO = 1;
-const CALL = 3;
-const CAST = 4;
+const { Hello: HELLO, Call: CALL, Cast: CAST } = FrameKind;
 
 let node: CNode;
 beforeAll(async () => {
@@ -42,15 +41,17 @@ describe('the handshake', () => {
   it('drops a peer without the cookie: its frames never reach the handler', async () => {
     const setByStranger = [CAST, { op: 'set', value: 'stranger' }];
     expect(await stranger([setByStranger, [CALL, 1, { op: 'get' }]])).toEqual([]);
-    expect(await stranger([[HELLO, 1, 'f'.repeat(64)], setByStranger, [CALL, 2, 'hi']])).toEqual([]);
-    expect(await stranger([[HELLO, 1, 'not even a cookie'], setByStranger])).toEqual([]);
+    expect(await stranger([[HELLO, PROTOCOL_VERSION, 'f'.repeat(64)], setByStranger, [CALL, 2, 'hi']])).toEqual([]);
+    expect(await stranger([[HELLO, PROTOCOL_VERSION, 'not even a cookie'], setByStranger])).toEqual([]);
     expect(await stranger([['garbage'], [HELLO], setByStranger])).toEqual([]);
     await expect(node.call({ op: 'get' })).resolves.toBe('owner');
     await expect(node.call({ op: 'add', a: 1, b: 2 })).resolves.toBe(3);
   });
 
   it('keeps the cookie out of argv, error messages and the node', async () => {
-    const error = await CNode.start(workerOptions('testbed', { args: ['exit-early'] }).options).catch((reason: Error) => reason);
+    const error = await CNode.start(workerOptions('testbed', { args: ['exit-early'] }).options).catch(
+      (reason: Error) => reason,
+    );
     expect(JSON.stringify({ ...error, message: (error as Error).message })).not.toMatch(/[0-9a-f]{64}/);
     expect(JSON.stringify(Object.entries(node))).not.toMatch(/[0-9a-f]{64}/);
   });

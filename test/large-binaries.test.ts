@@ -9,9 +9,11 @@ import { TRANSPORTS, workerOptions } from './helpers.js';
 
 /** `value` with each binary replaced by its length and hash: toEqual compares big Buffers byte by byte, slowly. */
 function digest(value: unknown): unknown {
-  if (value instanceof Uint8Array) return `${value.length} bytes, sha256 ${createHash('sha256').update(value).digest('hex')}`;
+  if (value instanceof Uint8Array)
+    return `${value.length} bytes, sha256 ${createHash('sha256').update(value).digest('hex')}`;
   if (Array.isArray(value)) return value.map(digest);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, digest(item)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, digest(item)]));
   return value;
 }
 
@@ -92,7 +94,9 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       expect(small.length).toBe(0);
       const back = (await answer) as { big: Buffer; small: Buffer };
       expect(back.big.equals(bytes)).toBe(true);
-      expect(new Float64Array(back.small.buffer.slice(back.small.byteOffset, back.small.byteOffset + 16))).toEqual(new Float64Array([1.5, 2.5]));
+      expect(new Float64Array(back.small.buffer.slice(back.small.byteOffset, back.small.byteOffset + 16))).toEqual(
+        new Float64Array([1.5, 2.5]),
+      );
     });
 
     it('works for send() too', async () => {
@@ -112,9 +116,16 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
 
     it('detaches nothing when the option or the message is refused', async () => {
       const kept = new Uint8Array(40_000);
-      await expect(node.call(kept, { transfer: [kept] as unknown as ArrayBuffer[] })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION', message: expect.stringContaining('`transfer`') });
-      await expect(node.send(kept, { transfer: 'all' as unknown as ArrayBuffer[] })).rejects.toMatchObject({ code: 'ERR_CNODE_INVALID_OPTION' });
-      await expect(node.call({ kept, bad: () => 1 }, { transfer: [kept.buffer] })).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
+      await expect(node.call(kept, { transfer: [kept] as unknown as ArrayBuffer[] })).rejects.toMatchObject({
+        code: 'ERR_CNODE_INVALID_OPTION',
+        message: expect.stringContaining('`transfer`'),
+      });
+      await expect(node.send(kept, { transfer: 'all' as unknown as ArrayBuffer[] })).rejects.toMatchObject({
+        code: 'ERR_CNODE_INVALID_OPTION',
+      });
+      await expect(node.call({ kept, bad: () => 1 }, { transfer: [kept.buffer] })).rejects.toMatchObject({
+        code: 'ERR_CNODE_BAD_MESSAGE',
+      });
       expect(kept.byteLength).toBe(40_000);
     });
   });

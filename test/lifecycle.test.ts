@@ -1,8 +1,16 @@
 // Exit, link and stop: how a worker ends and what the owner hears. Conformance: every test here
 // runs over each of TRANSPORTS.
 import { describe, expect, it } from 'vitest';
-import { CNode, CNodeError, type ExitInfo } from '../src/index.js';
-import { descriptorBaseline, expectNothingLeft, isAlive, rejection, TRANSPORTS, waitUntil, workerOptions } from './helpers.js';
+import { CNode, type CNodeError, type ExitInfo } from '../src/index.js';
+import {
+  descriptorBaseline,
+  expectNothingLeft,
+  isAlive,
+  rejection,
+  TRANSPORTS,
+  waitUntil,
+  workerOptions,
+} from './helpers.js';
 
 describe.each(TRANSPORTS)('over %s', (transport) => {
   const echo = () => workerOptions('echo', { transport }).options;

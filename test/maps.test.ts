@@ -18,11 +18,23 @@ describe('maps whose keys are not all strings', () => {
   it('arrive as Maps with the same keys, through C and back, and the worker lives on', async () => {
     const maps = [
       new Map([[[1, 2], 'point']]),
-      new Map<unknown, unknown>([[1, 'one'], [-2, 'minus two'], [2 ** 40, 'big'], [2n ** 63n, 'huge']]),
-      new Map<unknown, unknown>([[null, 'nil'], [true, 'yes'], [false, 'no']]),
+      new Map<unknown, unknown>([
+        [1, 'one'],
+        [-2, 'minus two'],
+        [2 ** 40, 'big'],
+        [2n ** 63n, 'huge'],
+      ]),
+      new Map<unknown, unknown>([
+        [null, 'nil'],
+        [true, 'yes'],
+        [false, 'no'],
+      ]),
       new Map([[1.5, 'float']]),
       new Map([[Buffer.from([1, 2, 3]), 'binary']]),
-      new Map<unknown, unknown>([['text', 1], [7, 'mixed']]),
+      new Map<unknown, unknown>([
+        ['text', 1],
+        [7, 'mixed'],
+      ]),
       new Map([[new Map([[1, 2]]), 'a map as a key']]),
     ];
     for (const map of maps) expect(await node.call(map)).toEqual(map);

@@ -21,7 +21,9 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 // npm passes its own settings to the scripts it runs (npm_config_local_prefix=/work/main under
 // `npm test`, ...): the npm commands here must see the user's project, not the repository's run.
-const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) || key === 'npm_config_cache'));
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) || key === 'npm_config_cache'),
+);
 const quietNpm = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
 function run(command: string, args: string[], cwd: string, timeout: number): string {
@@ -29,7 +31,7 @@ function run(command: string, args: string[], cwd: string, timeout: number): str
 }
 
 // The README's worker: it doubles an unsigned integer.
-const source = String.raw`
+const source = `
 #include <cnode.h>
 
 static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *reply, void *user) {
@@ -53,31 +55,53 @@ describe('the npm package, packed and installed in a fresh project', () => {
   it('ships what its install builds from, builds there, and runs a worker built with npx cnode cc', async () => {
     // Packing takes the working tree as it is, with the dist/ that `npm install` built (the
     // global setup checks it is there); --ignore-scripts keeps `prepare` from rebuilding it.
-    const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], root, 60_000)) as {
+    const packed = JSON.parse(
+      run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], root, 60_000),
+    ) as {
       filename: string;
       files: { path: string }[];
     }[];
     const files = packed[0].files.map((file) => file.path);
-    for (const file of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'bin/cnode.js', 'CMakeLists.txt',
-      'scripts/build-native.js', 'cnode/include/cnode.h', 'cnode/src/node.c', 'cnode/examples/echo.c', 'addon/addon.cc']) {
+    for (const file of [
+      'package.json',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli.js',
+      'bin/cnode.js',
+      'CMakeLists.txt',
+      'scripts/build-native.js',
+      'cnode/include/cnode.h',
+      'cnode/src/node.c',
+      'cnode/examples/echo.c',
+      'addon/addon.cc',
+    ]) {
       expect.soft(files).toContain(file);
     }
     // What only the repository needs: its tests, benchmarks, TypeScript sources, builds, and the
     // source maps, which point into the src/ that is not shipped.
-    expect.soft(files.filter((file) => /^(test|bench|src|build[^/]*|node_modules|examples)\/|\.map$/.test(file))).toEqual([]);
+    expect
+      .soft(files.filter((file) => /^(test|bench|src|build[^/]*|node_modules|examples)\/|\.map$/.test(file)))
+      .toEqual([]);
 
     fs.mkdirSync(project);
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'cnode-user', version: '1.0.0', private: true }));
+    fs.writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'cnode-user', version: '1.0.0', private: true }),
+    );
     fs.writeFileSync(path.join(project, 'double.c'), source);
     // npm runs cnode's `install` script here (scripts/build-native.js: cmake-js in
     // node_modules/cnode/build); a build failure fails the install, with cmake's output in the
     // error. npm 11.19 runs it unasked, then warns that it is "not yet covered by allowScripts".
     const tarball = path.join(work, packed[0].filename);
     run('npm', ['install', ...quietNpm, tarball], project, 180_000);
-    const unbuilt = ['lib/libcnode.a', 'addon/cnode.node', 'bin/echo', 'bin/blur'].filter((file) => !fs.existsSync(path.join(installed, 'build', file)));
+    const unbuilt = ['lib/libcnode.a', 'addon/cnode.node', 'bin/echo', 'bin/blur'].filter(
+      (file) => !fs.existsSync(path.join(installed, 'build', file)),
+    );
     if (unbuilt.length > 0) {
       const npmVersion = run('npm', ['--version'], project, 30_000).trim();
-      expect.fail(`npm ${npmVersion} installed cnode without ${unbuilt.join(', ')}: did it skip cnode's install script?`);
+      expect.fail(
+        `npm ${npmVersion} installed cnode without ${unbuilt.join(', ')}: did it skip cnode's install script?`,
+      );
     }
     // Only the library, the addon and the examples: the package has no test/ nor bench/.
     for (const file of ['testbed', 'shared_probe', 'zmq_echo', 'pipe_echo']) {
@@ -87,12 +111,15 @@ describe('the npm package, packed and installed in a fresh project', () => {
     // The README's route where install scripts are blocked: approve cnode, then rebuild it. npm
     // records the approval under the tarball's resolved identity, not the name `cnode`.
     run('npm', ['install-scripts', 'approve', 'cnode'], project, 30_000);
-    const { allowScripts } = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
+    const { allowScripts } = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')) as {
+      allowScripts?: Record<string, boolean>;
+    };
     expect(allowScripts).toEqual({ [`file:${tarball}`]: true });
     // The build the install made goes first, so that only the rebuild can make what is checked.
     fs.rmSync(path.join(installed, 'build'), { recursive: true, force: true });
     run('npm', ['rebuild', 'cnode', '--loglevel=error'], project, 180_000);
-    for (const file of ['lib/libcnode.a', 'addon/cnode.node', 'bin/echo']) expect(fs.existsSync(path.join(installed, 'build', file)), file).toBe(true);
+    for (const file of ['lib/libcnode.a', 'addon/cnode.node', 'bin/echo'])
+      expect(fs.existsSync(path.join(installed, 'build', file)), file).toBe(true);
 
     run('npx', ['--no-install', 'cnode', 'cc', 'double.c', '-O2', '-Wall', '-Werror', '-o', 'double'], project, 60_000);
 
@@ -107,7 +134,10 @@ describe('the npm package, packed and installed in a fresh project', () => {
       const double = await CNode.start({ executable: path.join(project, 'double'), ...quiet });
       nodes.push(double);
       await expect(double.call(21)).resolves.toBe(42);
-      await expect(double.call('x')).rejects.toMatchObject({ code: 'ERR_CNODE_REMOTE', message: expect.stringContaining('expected an unsigned integer') });
+      await expect(double.call('x')).rejects.toMatchObject({
+        code: 'ERR_CNODE_REMOTE',
+        message: expect.stringContaining('expected an unsigned integer'),
+      });
 
       // The example the install built, with a SharedBuffer: the installed addon maps the memory.
       const echo = await CNode.start({ executable: path.join(installed, 'build', 'bin', 'echo'), ...quiet });
@@ -118,7 +148,8 @@ describe('the npm package, packed and installed in a fresh project', () => {
       await expect(echo.call({ op: 'scale', factor: 2, data: values, answer: 'count' })).resolves.toBe(8);
       expect([...values.subarray(0, 3)]).toEqual([2, 4, 6]);
 
-      for (const node of nodes.splice(0)) await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true });
+      for (const node of nodes.splice(0))
+        await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true });
       expect(liveChildren()).toEqual([]);
     } finally {
       await Promise.all(nodes.map((node) => node.stop())); // after a failure: leave no worker behind

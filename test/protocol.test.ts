@@ -52,7 +52,10 @@ function cValues(expressions: Record<string, string>): Record<string, number> {
     '#include "cnode.h"',
     '#include "protocol.h"',
     'int main(void) {',
-    ...entries.map(([name, expression], i) => `    printf("${i === 0 ? '{' : ', '}\\"${name}\\": %lld", (long long)(${expression}));`),
+    ...entries.map(
+      ([name, expression], i) =>
+        `    printf("${i === 0 ? '{' : ', '}\\"${name}\\": %lld", (long long)(${expression}));`,
+    ),
     '    puts("}");',
     '    return 0;',
     '}',
@@ -62,12 +65,19 @@ function cValues(expressions: Record<string, string>): Record<string, number> {
     fs.writeFileSync(path.join(dir, 'constants.c'), source);
     let msgpackFlags: string[] = []; // as CMakeLists.txt finds msgpack-c; none needed on Debian
     try {
-      msgpackFlags = execFileSync('pkg-config', ['--cflags', 'msgpack'], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean);
+      msgpackFlags = execFileSync('pkg-config', ['--cflags', 'msgpack'], { encoding: 'utf8' })
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean);
     } catch {
       // no pkg-config module: the compiler's default paths
     }
     const include = ['cnode/include', 'cnode/src'].map((dir) => `-I${path.join(root, dir)}`);
-    execFileSync(process.env.CC ?? 'cc', ['-std=c11', '-Wall', '-Werror', ...include, ...msgpackFlags, 'constants.c', '-o', 'constants'], { cwd: dir, encoding: 'utf8' });
+    execFileSync(
+      process.env.CC ?? 'cc',
+      ['-std=c11', '-Wall', '-Werror', ...include, ...msgpackFlags, 'constants.c', '-o', 'constants'],
+      { cwd: dir, encoding: 'utf8' },
+    );
     return JSON.parse(execFileSync(path.join(dir, 'constants'), { encoding: 'utf8' })) as Record<string, number>;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -79,7 +89,8 @@ function typescriptValues(): Record<string, number> {
   const values: Record<string, number> = {};
   for (const [name, value] of Object.entries(protocol)) {
     if (typeof value === 'number') values[name] = value;
-    else if (typeof value === 'object' && value !== null) for (const [key, n] of Object.entries(value)) values[`${name}.${key}`] = n as number;
+    else if (typeof value === 'object' && value !== null)
+      for (const [key, n] of Object.entries(value)) values[`${name}.${key}`] = n as number;
   }
   return values;
 }
@@ -93,8 +104,14 @@ beforeAll(() => {
 
 describe('the protocol numbers of the C library and of src/protocol.ts', () => {
   it('have the same names', () => {
-    expect(Object.keys(c).filter((name) => !(name in typescript)), 'in cnode/src/protocol.h but not in src/protocol.ts').toEqual([]);
-    expect(Object.keys(typescript).filter((name) => !(name in c)), 'in src/protocol.ts but not in cnode/src/protocol.h').toEqual([]);
+    expect(
+      Object.keys(c).filter((name) => !(name in typescript)),
+      'in cnode/src/protocol.h but not in src/protocol.ts',
+    ).toEqual([]);
+    expect(
+      Object.keys(typescript).filter((name) => !(name in c)),
+      'in src/protocol.ts but not in cnode/src/protocol.h',
+    ).toEqual([]);
     expect(Object.keys(c)).toContain('FrameKind.Hello'); // the header was read
   });
 
@@ -112,7 +129,11 @@ describe('the frame kinds', () => {
   it('are the table of docs/protocol.md, which names the protocol version', () => {
     const docs = fs.readFileSync(path.join(root, 'docs/protocol.md'), 'utf8');
     expect(/^# The cnode wire protocol, version (\d+)$/m.exec(docs)?.[1]).toBe(String(protocol.PROTOCOL_VERSION));
-    const table = Object.fromEntries([...docs.matchAll(/^\| (\d+) \| ([A-Z_]+) \|/gm)].map((row) => [row[2], Number(row[1])]));
-    expect(table).toEqual(Object.fromEntries(Object.entries(protocol.FrameKind).map(([kind, n]) => [upperName(kind), n])));
+    const table = Object.fromEntries(
+      [...docs.matchAll(/^\| (\d+) \| ([A-Z_]+) \|/gm)].map((row) => [row[2], Number(row[1])]),
+    );
+    expect(table).toEqual(
+      Object.fromEntries(Object.entries(protocol.FrameKind).map(([kind, n]) => [upperName(kind), n])),
+    );
   });
 });

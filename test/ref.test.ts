@@ -10,7 +10,11 @@ import { binary, isAlive, liveChildren, root, waitUntil } from './helpers.js';
 
 /** Starts test/fixtures/unref-owner.js; resolves with its worker's pid, its lines, and its exit. */
 async function startOwner(how: string, transport: 'ipc' | 'tcp' = 'ipc') {
-  const owner = spawn(process.execPath, [path.join(root, 'test/fixtures/unref-owner.js'), how, binary('echo'), transport], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const owner = spawn(
+    process.execPath,
+    [path.join(root, 'test/fixtures/unref-owner.js'), how, binary('echo'), transport],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const lines: unknown[] = [];
   const reader = readline.createInterface({ input: owner.stdout! });
   reader.on('line', (line) => lines.push(JSON.parse(line)));
@@ -35,7 +39,11 @@ describe('unref()', () => {
   }
 
   // zeromq.js aborts the process when the loop ends before a closing monitor has closed.
-  for (const [how, line] of [['unref-stop', { stopped: true }], ['unref-kill', { signal: 'SIGKILL' }], ['unref-crash', undefined]] as const) {
+  for (const [how, line] of [
+    ['unref-stop', { stopped: true }],
+    ['unref-kill', { signal: 'SIGKILL' }],
+    ['unref-crash', undefined],
+  ] as const) {
     it(`then ${how.slice(6)}: the owner exits cleanly, every time`, async () => {
       for (let round = 0; round < 5; round++) {
         const { lines, exit } = await startOwner(how);
@@ -47,7 +55,9 @@ describe('unref()', () => {
   }
 
   it('in a worker_thread that stops the node and ends: the process lives on', async () => {
-    const thread = new Worker(path.join(root, 'test/fixtures/unref-thread.js'), { workerData: { executable: binary('echo') } });
+    const thread = new Worker(path.join(root, 'test/fixtures/unref-thread.js'), {
+      workerData: { executable: binary('echo') },
+    });
     const [stopped] = (await once(thread, 'message')) as [boolean];
     expect(stopped).toBe(true);
     await once(thread, 'exit');

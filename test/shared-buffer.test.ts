@@ -10,7 +10,11 @@ import { binary, openDescriptors, root, sharedMappings, waitUntil } from './help
 declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
 
 /** Runs test/workers/shared_probe, a separate process that maps the buffer with cnode_shared_map. */
-function probe(mode: 'scale' | 'stale' | 'lru', shared?: { fd: number; inode: number; byteLength: number }, ...rest: number[]) {
+function probe(
+  mode: 'scale' | 'stale' | 'lru',
+  shared?: { fd: number; inode: number; byteLength: number },
+  ...rest: number[]
+) {
   const args = shared ? [mode, process.pid, shared.fd, shared.inode, shared.byteLength, ...rest].map(String) : [mode];
   const result = spawnSync(binary('shared_probe'), args, { encoding: 'utf8', timeout: 10_000 });
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
@@ -192,7 +196,7 @@ describe('SharedBuffer', () => {
     const [inThread] = await new Promise<unknown[]>((resolve) => thread.once('message', (...args) => resolve(args)));
     expect(inThread).toEqual({ mapped: start.mapped + 2, records: start.records + 3 });
     await new Promise((resolve) => thread.once('exit', resolve));
-    await waitUntil(() => openDescriptors() === before, 5000, 'the thread\'s descriptors are closed');
+    await waitUntil(() => openDescriptors() === before, 5000, "the thread's descriptors are closed");
     expect(sharedStats()).toEqual(start);
   });
 
@@ -212,9 +216,14 @@ describe('SharedBuffer', () => {
   });
 
   it('is refused by the addon too, with a RangeError naming the value', () => {
-    const addon = native() as unknown as { sharedCreate(size: unknown): unknown; sharedRelease(buffer: unknown): unknown };
+    const addon = native() as unknown as {
+      sharedCreate(size: unknown): unknown;
+      sharedRelease(buffer: unknown): unknown;
+    };
     for (const bad of [0, -4096, 0.5, 2 ** 40 + 1]) {
-      expect(() => addon.sharedCreate(bad)).toThrow(new RangeError(`sharedCreate(byteLength): byteLength must be an integer from 1 to 2^40, got ${bad}`));
+      expect(() => addon.sharedCreate(bad)).toThrow(
+        new RangeError(`sharedCreate(byteLength): byteLength must be an integer from 1 to 2^40, got ${bad}`),
+      );
     }
     expect(() => addon.sharedCreate('8')).toThrow(TypeError);
     expect(() => addon.sharedRelease(new ArrayBuffer(8))).toThrow(TypeError);

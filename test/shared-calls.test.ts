@@ -23,7 +23,7 @@ describe('a SharedBuffer in a call', () => {
     const node = await echo();
     using shared = SharedBuffer.create(8 << 20);
     const values = shared.float64();
-    values.forEach((_, i) => (values[i] = i));
+    for (let i = 0; i < values.length; i++) values[i] = i;
     expect(await node.call(scale(values, 3))).toBe(values.length);
     expect(values.every((x, i) => x === 3 * i)).toBe(true);
     // The SharedBuffer itself names all of it; listed in `transfer`, it is left as it is.
@@ -63,7 +63,14 @@ describe('a SharedBuffer in a call', () => {
       await node.call(scale(dropped, 1));
     })();
     expect(workerMappings(node)).toBe(1);
-    await waitUntil(() => (gc(), workerMappings(node) === 0), 5000, 'the worker unmaps the collected buffer');
+    await waitUntil(
+      () => {
+        gc();
+        return workerMappings(node) === 0;
+      },
+      5000,
+      'the worker unmaps the collected buffer',
+    );
   });
 
   it('keeps its descriptor open while a call that names it is in flight, even if released meanwhile', async () => {
@@ -93,21 +100,35 @@ describe('a SharedBuffer in a call', () => {
   it('is refused, with nothing sent, in send(), when released, and past 16 in one message', async () => {
     const node = await echo();
     using shared = SharedBuffer.create(4096);
-    await expect(node.send(scale(shared, 1))).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', message: expect.stringContaining('call() only') });
+    await expect(node.send(scale(shared, 1))).rejects.toMatchObject({
+      code: 'ERR_CNODE_BAD_MESSAGE',
+      message: expect.stringContaining('call() only'),
+    });
     const released = SharedBuffer.create(4096);
     const view = released.float64();
     released.release();
-    expect((await rejection(node.call(scale(view, 1)))).message).toMatch(/a released SharedBuffer \(inode \d+\) at \$\.data/);
+    expect((await rejection(node.call(scale(view, 1)))).message).toMatch(
+      /a released SharedBuffer \(inode \d+\) at \$\.data/,
+    );
     const many = Array.from({ length: 17 }, () => SharedBuffer.create(4096));
-    expect((await rejection(node.call({ op: 'echo', value: 1, many })))).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', message: expect.stringContaining('more than 16 SharedBuffer references') });
+    expect(await rejection(node.call({ op: 'echo', value: 1, many }))).toMatchObject({
+      code: 'ERR_CNODE_BAD_MESSAGE',
+      message: expect.stringContaining('more than 16 SharedBuffer references'),
+    });
     for (const buffer of many) buffer.release();
     // References count, not buffers: the worker could not take 17 views of one either.
     const views = Array.from({ length: 17 }, (_, i) => shared.bytes().subarray(i, i + 1));
-    expect((await rejection(node.call({ op: 'echo', value: 1, views })))).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', message: expect.stringContaining('more than 16 SharedBuffer references') });
+    expect(await rejection(node.call({ op: 'echo', value: 1, views }))).toMatchObject({
+      code: 'ERR_CNODE_BAD_MESSAGE',
+      message: expect.stringContaining('more than 16 SharedBuffer references'),
+    });
     expect(workerMappings(node)).toBe(0); // none of it reached the worker
     // A view a C handler's 32-bit BIN size cannot hold (the memfd is sparse: nothing is touched).
     const huge = SharedBuffer.create(2 ** 32);
-    expect((await rejection(node.call({ op: 'echo', value: 1, data: huge })))).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', message: expect.stringContaining('a SharedBuffer view of 4294967296 bytes') });
+    expect(await rejection(node.call({ op: 'echo', value: 1, data: huge }))).toMatchObject({
+      code: 'ERR_CNODE_BAD_MESSAGE',
+      message: expect.stringContaining('a SharedBuffer view of 4294967296 bytes'),
+    });
     await expect(node.call({ op: 'echo', value: 1, data: huge.bytes().subarray(0, 2 ** 32 - 1) })).resolves.toBe(1);
     huge.release();
     await waitUntil(() => workerMappings(node) === 0, 2000, 'the worker unmaps the 4 GiB view once released');

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CNode, CNodeError } from '../src/index.js';
 import {
@@ -37,7 +37,13 @@ describe('start', () => {
     expect(isAlive(node.pid)).toBe(true);
     expect(node.endpoint).toMatch(/^ipc:\/\//);
     const info = await node.call({ op: 'info' });
-    expect(info).toEqual({ name: 'alpha@localhost', alive: 'alpha', host: 'localhost', creation: node.creation, args: ['one', 'two'] });
+    expect(info).toEqual({
+      name: 'alpha@localhost',
+      alive: 'alpha',
+      host: 'localhost',
+      creation: node.creation,
+      args: ['one', 'two'],
+    });
   });
 
   it('defaults to a unique alive name on this host and counts creations per alive name', async () => {
@@ -130,7 +136,11 @@ describe('start failures leave nothing behind', () => {
 
   it('finds a bare name where spawn looks: the PATH of the worker env, relative entries from cwd', async () => {
     const binDir = path.dirname(binary('echo'));
-    for (const extra of [{ env: { PATH: binDir } }, { env: { PATH: 'bin' }, cwd: path.dirname(binDir) }, { env: { PATH: `/nonexistent:${binDir}` } }]) {
+    for (const extra of [
+      { env: { PATH: binDir } },
+      { env: { PATH: 'bin' }, cwd: path.dirname(binDir) },
+      { env: { PATH: `/nonexistent:${binDir}` } },
+    ]) {
       const node = await nodes.start({ ...workerOptions('echo').options, executable: 'echo', ...extra });
       await expect(node.call('found')).resolves.toBe('found');
     }
@@ -154,7 +164,10 @@ describe('start failures leave nothing behind', () => {
   });
 
   it('reports an exit before ready with the code and the stderr tail: ERR_CNODE_EXITED', async () => {
-    const error = await expectStartFailure(workerOptions('testbed', { args: ['exit-early'] }).options, 'ERR_CNODE_EXITED');
+    const error = await expectStartFailure(
+      workerOptions('testbed', { args: ['exit-early'] }).options,
+      'ERR_CNODE_EXITED',
+    );
     expect(error.exitCode).toBe(3);
     expect(error.signal).toBeNull();
     expect(error.stderr).toContain('about to fail');
@@ -162,39 +175,69 @@ describe('start failures leave nothing behind', () => {
   });
 
   it('reports a crash before ready with the signal', async () => {
-    const error = await expectStartFailure(workerOptions('testbed', { args: ['crash-early'] }).options, 'ERR_CNODE_EXITED');
+    const error = await expectStartFailure(
+      workerOptions('testbed', { args: ['crash-early'] }).options,
+      'ERR_CNODE_EXITED',
+    );
     expect(error.signal).toBe('SIGSEGV');
     expect(error.exitCode).toBeNull();
   });
 
   it('rejects a ready line it cannot parse: ERR_CNODE_PROTOCOL', async () => {
-    const error = await expectStartFailure(workerOptions('testbed', { args: ['bad-ready'] }).options, 'ERR_CNODE_PROTOCOL');
+    const error = await expectStartFailure(
+      workerOptions('testbed', { args: ['bad-ready'] }).options,
+      'ERR_CNODE_PROTOCOL',
+    );
     expect(error.message).toContain('not-an-endpoint');
   });
 
   it('kills a worker that never answers the handshake: ERR_CNODE_CONNECT', async () => {
-    const error = await expectStartFailure(workerOptions('testbed', { args: ['no-handshake'], readyTimeout: 300 }).options, 'ERR_CNODE_CONNECT');
+    const error = await expectStartFailure(
+      workerOptions('testbed', { args: ['no-handshake'], readyTimeout: 300 }).options,
+      'ERR_CNODE_CONNECT',
+    );
     expect(error.message).toContain('handshake within 300 ms');
   });
 
   it('refuses bad options before any process starts, naming the option and the value', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ executable: '' }, '`executable`'],
-      [{ executable: binary('echo'), readyTimeout: -1 }, '`readyTimeout` option to be a positive integer of milliseconds, got `-1` (number)'],
+      [
+        { executable: binary('echo'), readyTimeout: -1 },
+        '`readyTimeout` option to be a positive integer of milliseconds, got `-1` (number)',
+      ],
       [{ executable: binary('echo'), callTimeout: 'soon' }, '`callTimeout`'],
       [{ executable: binary('echo'), name: 'has space' }, '`name`'],
       [{ executable: binary('echo'), transport: 'udp' }, "'ipc' or 'tcp', got `\"udp\"` (string)"],
       [{ executable: binary('echo'), args: [1] }, '`args`'],
       [{ executable: binary('echo'), maxPending: 0 }, '`maxPending`'],
-      [{ executable: binary('echo'), maxMessageSize: 10 }, '`maxMessageSize` option to be an integer from 1024 to 2147483647, got `10` (number)'],
-      [{ executable: binary('echo'), heartbeat: 1000 }, '`heartbeat` option to be an object { interval, timeout }, got `1000` (number)'],
-      [{ executable: binary('echo'), heartbeat: { interval: -5 } }, '`heartbeat.interval` option to be a positive integer of milliseconds, got `-5` (number)'],
-      [{ executable: binary('echo'), heartbeat: { interval: 500, timeout: 100 } }, '`heartbeat.timeout` option to be at least heartbeat.interval (500), got `100` (number)'],
+      [
+        { executable: binary('echo'), maxMessageSize: 10 },
+        '`maxMessageSize` option to be an integer from 1024 to 2147483647, got `10` (number)',
+      ],
+      [
+        { executable: binary('echo'), heartbeat: 1000 },
+        '`heartbeat` option to be an object { interval, timeout }, got `1000` (number)',
+      ],
+      [
+        { executable: binary('echo'), heartbeat: { interval: -5 } },
+        '`heartbeat.interval` option to be a positive integer of milliseconds, got `-5` (number)',
+      ],
+      [
+        { executable: binary('echo'), heartbeat: { interval: 500, timeout: 100 } },
+        '`heartbeat.timeout` option to be at least heartbeat.interval (500), got `100` (number)',
+      ],
       [{ executable: binary('echo'), curve: 'yes' }, '`curve` option to be a boolean, got `"yes"` (string)'],
-      [{ executable: binary('echo'), curve: true }, "`curve` option to be left out with transport 'ipc' (CurveZMQ encrypts tcp only), got `true` (boolean)"],
+      [
+        { executable: binary('echo'), curve: true },
+        "`curve` option to be left out with transport 'ipc' (CurveZMQ encrypts tcp only), got `true` (boolean)",
+      ],
       [{ executable: binary('echo'), transport: 'ipc', curve: true }, "left out with transport 'ipc'"],
       [{ executable: binary('echo'), readyTimout: 100 }, 'Unknown option `readyTimout`; did you mean `readyTimeout`?'],
-      [{ executable: binary('echo'), heartbeat: { intervall: 100 } }, 'Unknown option `heartbeat.intervall`; did you mean `heartbeat.interval`?'],
+      [
+        { executable: binary('echo'), heartbeat: { intervall: 100 } },
+        'Unknown option `heartbeat.intervall`; did you mean `heartbeat.interval`?',
+      ],
       [{ executable: binary('echo'), zzz: 1 }, 'Unknown option `zzz`; the options are `executable`, `args`'],
       [null as never, 'Expected an options object, got `null` (null)'],
     ];

@@ -37,8 +37,12 @@ export function firstLine(child, timeoutMs) {
       const end = text.indexOf('\n');
       if (end >= 0) done(undefined, text.slice(0, end));
     };
-    const onExit = (code, signal) => done(new Error(`${child.spawnfile} exited (${signal ?? code}) before its first line`));
-    const timer = setTimeout(() => done(new Error(`${child.spawnfile} printed nothing within ${timeoutMs} ms`)), timeoutMs);
+    const onExit = (code, signal) =>
+      done(new Error(`${child.spawnfile} exited (${signal ?? code}) before its first line`));
+    const timer = setTimeout(
+      () => done(new Error(`${child.spawnfile} printed nothing within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     child.stdout.on('data', onData);
     child.once('exit', onExit);
   });

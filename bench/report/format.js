@@ -1,7 +1,8 @@
 // Rows to cells: the table printed on the terminal and the one written into the README share
 // these words and numbers.
 
-const group = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const group = (n, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** A number in its unit, with as many decimals as its size deserves. */
 export function formatValue(value, unit) {
@@ -44,7 +45,10 @@ export function footnotes(rows) {
     'Below 1 the bridge is faster where times are compared, slower where rates are.',
   ];
   for (const row of rows) {
-    if (row.target) lines.push(`target ${row.target.met ? 'met' : 'MISSED'}: ${row.target.goal}; measured ${formatMeasured(row.target)}.`);
+    if (row.target)
+      lines.push(
+        `target ${row.target.met ? 'met' : 'MISSED'}: ${row.target.goal}; measured ${formatMeasured(row.target)}.`,
+      );
   }
   for (const row of rows) if (row.note) lines.push(`${row.scenario} ${row.case}: ${row.note}.`);
   return lines;
@@ -55,12 +59,20 @@ export function textTable(rows) {
   const body = rows.map(cells);
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...body.map((r) => r[i].length)));
   const right = new Set([2, 3, 4, 5]);
-  const line = (r) => r.map((cell, i) => (right.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (r) =>
+    r
+      .map((cell, i) => (right.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(COLUMNS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
 /** The same table in Markdown. */
 export function markdownTable(rows) {
   const line = (r) => `| ${r.join(' | ')} |`;
-  return [line(COLUMNS), `|${COLUMNS.map((_, i) => (i >= 2 && i <= 5 ? '---:' : '---')).join('|')}|`, ...rows.map((row) => line(cells(row)))].join('\n');
+  return [
+    line(COLUMNS),
+    `|${COLUMNS.map((_, i) => (i >= 2 && i <= 5 ? '---:' : '---')).join('|')}|`,
+    ...rows.map((row) => line(cells(row))),
+  ].join('\n');
 }

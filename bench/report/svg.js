@@ -13,8 +13,10 @@ const COLORS = { bar: '#6b8fb5', met: '#2e8b57', missed: '#c0392b', axis: '#555'
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 const text = (x, y, s, attrs = '') => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;
-const rect = (x, y, w, h, fill) => `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(0.5, w).toFixed(1)}" height="${h}" fill="${fill}"/>`;
-const vline = (x, y0, y1, stroke, extra = '') => `<line x1="${x.toFixed(1)}" y1="${y0}" x2="${x.toFixed(1)}" y2="${y1}" stroke="${stroke}" ${extra}/>`;
+const rect = (x, y, w, h, fill) =>
+  `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(0.5, w).toFixed(1)}" height="${h}" fill="${fill}"/>`;
+const vline = (x, y0, y1, stroke, extra = '') =>
+  `<line x1="${x.toFixed(1)}" y1="${y0}" x2="${x.toFixed(1)}" y2="${y1}" stroke="${stroke}" ${extra}/>`;
 
 /** The bridge's speed relative to the row's contender: > 1 means the bridge is faster. */
 const speedOf = (row) => (row.ratioOf === 'rate' ? row.ratio : 1 / row.ratio);
@@ -27,12 +29,21 @@ function speedTarget(row) {
 }
 
 function ratioPanel(rows, top) {
-  const compared = rows.filter((r) => r.ratio !== null && Number.isFinite(r.ratio) && r.contender !== 'bridge' && r.target?.unit !== 'ms');
+  const compared = rows.filter(
+    (r) => r.ratio !== null && Number.isFinite(r.ratio) && r.contender !== 'bridge' && r.target?.unit !== 'ms',
+  );
   const values = compared.flatMap((r) => [speedOf(r), ...(r.target ? [speedTarget(r)] : [])]);
   const lo = Math.min(0.25, 2 ** Math.floor(Math.log2(Math.min(...values))));
   const hi = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(...values))));
   const x = (v) => PLOT_X0 + ((Math.log2(v) - Math.log2(lo)) / (Math.log2(hi) - Math.log2(lo))) * (PLOT_X1 - PLOT_X0);
-  const out = [text(10, top + 14, 'Bridge speed relative to each alternative, same run (log scale; > 1: the bridge is faster)', 'font-weight="bold"')];
+  const out = [
+    text(
+      10,
+      top + 14,
+      'Bridge speed relative to each alternative, same run (log scale; > 1: the bridge is faster)',
+      'font-weight="bold"',
+    ),
+  ];
   let y = top + 30;
   const plotTop = y;
   const plotBottom = plotTop + compared.length * ROW_H;
@@ -44,13 +55,23 @@ function ratioPanel(rows, top) {
     const speed = speedOf(row);
     const fill = row.target ? (row.target.met ? COLORS.met : COLORS.missed) : COLORS.bar;
     const [a, b] = speed >= 1 ? [x(1), x(speed)] : [x(speed), x(1)];
-    out.push(text(LABEL_W, y + 14, `${row.scenario} ${row.case} · vs ${row.contender}`, 'text-anchor="end" font-size="12"'));
+    out.push(
+      text(LABEL_W, y + 14, `${row.scenario} ${row.case} · vs ${row.contender}`, 'text-anchor="end" font-size="12"'),
+    );
     out.push(rect(a, y + 3, b - a, ROW_H - 6, fill));
     out.push(text(Math.max(a, b) + 4, y + 14, `${speed.toFixed(2)}×`, 'font-size="11"'));
-    if (row.target) out.push(vline(x(speedTarget(row)), y, y + ROW_H, '#000', 'stroke-width="2" stroke-dasharray="3,2"'));
+    if (row.target)
+      out.push(vline(x(speedTarget(row)), y, y + ROW_H, '#000', 'stroke-width="2" stroke-dasharray="3,2"'));
     y += ROW_H;
   }
-  out.push(text(PLOT_X0, plotBottom + 30, 'Coloured bars are judged by a target (dashed mark): green met, red missed.', 'font-size="11" fill="#333"'));
+  out.push(
+    text(
+      PLOT_X0,
+      plotBottom + 30,
+      'Coloured bars are judged by a target (dashed mark): green met, red missed.',
+      'font-size="11" fill="#333"',
+    ),
+  );
   return { svg: out.join('\n'), height: plotBottom + 40 - top };
 }
 
@@ -66,7 +87,14 @@ function failurePanel(rows, top) {
   if (judged.length === 0) return { svg: '', height: 0 };
   const max = Math.max(...judged.flatMap((r) => [r.p99, r.target.threshold])) * 1.1;
   const x = (v) => PLOT_X0 + (v / max) * (PLOT_X1 - PLOT_X0);
-  const out = [text(10, top + 14, 'Failure detection in ms: median (light) and p99 against the target (dashed)', 'font-weight="bold"')];
+  const out = [
+    text(
+      10,
+      top + 14,
+      'Failure detection in ms: median (light) and p99 against the target (dashed)',
+      'font-weight="bold"',
+    ),
+  ];
   let y = top + 30;
   const plotTop = y;
   const plotBottom = plotTop + judged.length * (ROW_H + 4);

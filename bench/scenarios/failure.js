@@ -27,7 +27,12 @@ async function killWithCallsInFlight() {
   let lastRejection = 0;
   const calls = [];
   for (let i = 0; i < IN_FLIGHT; i++) {
-    calls.push(node.call(PAYLOAD).then(() => resolved++, () => (lastRejection = performance.now())));
+    calls.push(
+      node.call(PAYLOAD).then(
+        () => resolved++,
+        () => (lastRejection = performance.now()),
+      ),
+    );
   }
   const start = performance.now();
   process.kill(node.pid, 'SIGKILL');
@@ -51,7 +56,9 @@ const sleepMs = (ms) => Atomics.wait(tick, 0, 0, ms);
 
 /** ms from SIGKILL of an owner until its worker has ended (polled every 1 ms). */
 async function killOwner() {
-  const owner = spawn(process.execPath, [path.join(benchDir, 'workers', 'owner.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const owner = spawn(process.execPath, [path.join(benchDir, 'workers', 'owner.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const ownerExited = once(owner, 'exit');
   const workerPid = Number(await firstLine(owner, 10_000));
   if (!Number.isInteger(workerPid) || workerPid <= 0) throw new Error(`owner.js printed no pid`);
@@ -89,12 +96,27 @@ export default {
       ...summarize(killed),
       note: `${resolvedCalls} of ${KILL_REPEATS * IN_FLIGHT} calls were answered before the worker died`,
     });
-    judge(rowA, { goal: 'p99 ≤ 20 ms from SIGKILL to the last rejection', value: rowA.p99, op: '<=', threshold: 20, unit: ' ms' });
+    judge(rowA, {
+      goal: 'p99 ≤ 20 ms from SIGKILL to the last rejection',
+      value: rowA.p99,
+      op: '<=',
+      threshold: 20,
+      unit: ' ms',
+    });
 
     const orphaned = [];
     for (let i = 0; i < OWNER_REPEATS; i++) orphaned.push(await killOwner());
-    const rowB = makeRow('failure', 'owner SIGKILLed: its worker gone', 'bridge', { unit: 'ms', ...summarize(orphaned) });
-    judge(rowB, { goal: 'p99 ≤ 100 ms from the owner’s SIGKILL to the worker gone', value: rowB.p99, op: '<=', threshold: 100, unit: ' ms' });
+    const rowB = makeRow('failure', 'owner SIGKILLed: its worker gone', 'bridge', {
+      unit: 'ms',
+      ...summarize(orphaned),
+    });
+    judge(rowB, {
+      goal: 'p99 ≤ 100 ms from the owner’s SIGKILL to the worker gone',
+      value: rowB.p99,
+      op: '<=',
+      threshold: 100,
+      unit: ' ms',
+    });
     return { rows: [rowA, rowB] };
   },
 };

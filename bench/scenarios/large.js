@@ -28,7 +28,8 @@ async function echoes(contender, payload, count) {
     const start = performance.now();
     const answer = await contender.call(payload);
     times.push(performance.now() - start);
-    if (answer.length !== payload.byteLength) throw new Error(`${contender.name} answered ${answer.length} bytes for ${payload.byteLength}`);
+    if (answer.length !== payload.byteLength)
+      throw new Error(`${contender.name} answered ${answer.length} bytes for ${payload.byteLength}`);
   }
   return times;
 }
@@ -44,14 +45,24 @@ async function checkedEcho(contender, payload) {
 
 function bandwidthRow(kase, name, bytes, times) {
   const stats = summarize(times);
-  return makeRow('large', kase, name, { unit: 'ms', ...stats, rate: (2 * bytes) / (stats.median / 1000) / 1e6, rateUnit: 'MB/s' });
+  return makeRow('large', kase, name, {
+    unit: 'ms',
+    ...stats,
+    rate: (2 * bytes) / (stats.median / 1000) / 1e6,
+    rateUnit: 'MB/s',
+  });
 }
 
 export default {
   name: 'large',
   summary: `binaries of ${SIZES.map((s) => s.label).join(', ')} echoed one at a time, ${ROUNDS} rounds of ${SIZES.map((s) => s.calls).join('/')} calls; plus a 1 MiB Float64Array through the bridge`,
   async run() {
-    const contenders = await startAll([() => new Bridge(), () => new ZeromqRaw(), () => new Pipe(), () => new Ipc({ serialization: 'advanced' })]);
+    const contenders = await startAll([
+      () => new Bridge(),
+      () => new ZeromqRaw(),
+      () => new Pipe(),
+      () => new Ipc({ serialization: 'advanced' }),
+    ]);
     const bridge = contenders[0];
     const floats = new Float64Array(MiB / 8).map((_, i) => i * 0.5);
     // The Float64Array measured in the same rounds as the 1 MiB Buffers, as if a contender.
@@ -66,7 +77,9 @@ export default {
           warmup: (c) => (c === bridgeFloats ? checkedEcho(bridge, floats) : checkedEcho(c, payload)),
           measure: (c) => echoes(c, c === bridgeFloats ? floats : payload, size.calls),
         });
-        const caseRows = contenders.map((c) => bandwidthRow(size.label, c.name, size.bytes, results.get(c.name).flat()));
+        const caseRows = contenders.map((c) =>
+          bandwidthRow(size.label, c.name, size.bytes, results.get(c.name).flat()),
+        );
         compareToBridge(caseRows, 'rate');
         rows.push(...caseRows);
         if (size.bytes === MiB) {

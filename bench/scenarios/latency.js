@@ -36,10 +36,18 @@ export default {
         warmup: (c) => roundTrips(c, WARMUP_CALLS),
         measure: (c) => roundTrips(c, CALLS_PER_ROUND),
       });
-      const rows = contenders.map((c) => makeRow('latency', '64 B string', c.name, { unit: 'µs', ...summarize(results.get(c.name).flat()) }));
+      const rows = contenders.map((c) =>
+        makeRow('latency', '64 B string', c.name, { unit: 'µs', ...summarize(results.get(c.name).flat()) }),
+      );
       compareToBridge(rows, 'median');
       const floor = rows.find((r) => r.contender === 'zeromq-raw');
-      judge(floor, { goal: 'bridge median ≤ 1.15× zeromq-raw', value: floor.ratio, op: '<=', threshold: 1.15, unit: '×' });
+      judge(floor, {
+        goal: 'bridge median ≤ 1.15× zeromq-raw',
+        value: floor.ratio,
+        op: '<=',
+        threshold: 1.15,
+        unit: '×',
+      });
       return { rows };
     } finally {
       await stopAll(contenders);

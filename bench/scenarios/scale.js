@@ -33,11 +33,14 @@ async function timed(work) {
 /** One repetition: the three phase times, the workers' RSS, and the heap per CNode in KiB. */
 async function once() {
   const heapBefore = heapUsed();
-  const started = await timed(() => Promise.allSettled(Array.from({ length: WORKERS }, () => CNode.start({ executable: bin('echo') }))));
+  const started = await timed(() =>
+    Promise.allSettled(Array.from({ length: WORKERS }, () => CNode.start({ executable: bin('echo') }))),
+  );
   const nodes = started.value.filter((s) => s.status === 'fulfilled').map((s) => s.value);
   try {
     const failed = started.value.find((s) => s.status === 'rejected');
-    if (failed) throw new Error(`${WORKERS - nodes.length} of ${WORKERS} workers did not start: ${failed.reason.message}`);
+    if (failed)
+      throw new Error(`${WORKERS - nodes.length} of ${WORKERS} workers did not start: ${failed.reason.message}`);
     const heapPerNode = (heapUsed() - heapBefore) / WORKERS / 1024;
     const called = await timed(() => Promise.all(nodes.map((node) => node.call(PAYLOAD))));
     const rss = nodes.map((node) => rssKiB(node.pid));
@@ -58,12 +61,19 @@ export default {
     const phase = (key) => ({ unit: 'ms', ...summarize(runs.map((r) => r[key])) });
     return {
       rows: [
-        row(`start ${WORKERS} at once`, { ...phase('start'), note: `the median and, in the p99 column, the worst of ${REPEATS} repetitions, as for the next two phases` }),
+        row(`start ${WORKERS} at once`, {
+          ...phase('start'),
+          note: `the median and, in the p99 column, the worst of ${REPEATS} repetitions, as for the next two phases`,
+        }),
         row(`one call to each of ${WORKERS}`, phase('call')),
         row(`stop ${WORKERS}`, phase('stop')),
         row('worker RSS', { unit: 'KiB', ...summarize(runs.flatMap((r) => r.rss)) }),
         globalThis.gc
-          ? row('owner heap per CNode', { unit: 'KiB', ...summarize(runs.map((r) => r.heapPerNode)), note: `heapUsed after the starts minus before, after gc(), ÷ ${WORKERS}` })
+          ? row('owner heap per CNode', {
+              unit: 'KiB',
+              ...summarize(runs.map((r) => r.heapPerNode)),
+              note: `heapUsed after the starts minus before, after gc(), ÷ ${WORKERS}`,
+            })
           : row('owner heap per CNode', { note: 'not measured: run node with --expose-gc' }),
       ],
     };

@@ -56,12 +56,16 @@ async function checkedScale(bridge, data, shared) {
   const answer = await bridge.call({ op: 'scale', factor: 2, data, ...(shared ? { answer: 'count' } : {}) });
   let scaled = data;
   if (!shared) {
-    if (!ArrayBuffer.isView(answer) || answer.byteLength !== data.byteLength) throw new Error(`the bridge answered ${describe(answer)} to a copied scale`);
+    if (!ArrayBuffer.isView(answer) || answer.byteLength !== data.byteLength)
+      throw new Error(`the bridge answered ${describe(answer)} to a copied scale`);
     scaled = new Float64Array(answer.buffer.slice(answer.byteOffset, answer.byteOffset + answer.byteLength));
   } else if (answer !== data.length) {
     throw new Error(`the bridge answered ${describe(answer)} to a shared scale of ${data.length} values`);
   }
-  if (scaled[0] !== 3 || scaled[last] !== -6) throw new Error(`the worker did not scale the ${shared ? 'shared' : 'copied'} values: ${scaled[0]}, ${scaled[last]}`);
+  if (scaled[0] !== 3 || scaled[last] !== -6)
+    throw new Error(
+      `the worker did not scale the ${shared ? 'shared' : 'copied'} values: ${scaled[0]}, ${scaled[last]}`,
+    );
   data[0] = 0;
   data[last] = 0;
 }
@@ -84,19 +88,43 @@ export default {
       // Each kind of call a contender of interleave(), all through the one bridge node.
       const kinds = [
         { name: '64 B call', unit: 'µs', count: SMALL_CALLS, run: sequence(small, 'µs', (a) => a === PAYLOAD) },
-        { name: '256 MiB shared, handle only', unit: 'µs', count: SMALL_CALLS, run: sequence(handle, 'µs', (a) => a === 1) },
-        { name: '256 MiB shared, scaled in place', unit: 'ms', count: SCALED_CALLS, run: sequence(inPlace, 'ms', (a) => a === floats.length), warmup: () => checkedScale(bridge, floats, true) },
-        { name: '16 MiB copied, scaled', unit: 'ms', count: COPIED_CALLS, run: sequence(copied, 'ms', (a) => a?.byteLength === COPIED_BYTES), warmup: () => checkedScale(bridge, plain, false) },
+        {
+          name: '256 MiB shared, handle only',
+          unit: 'µs',
+          count: SMALL_CALLS,
+          run: sequence(handle, 'µs', (a) => a === 1),
+        },
+        {
+          name: '256 MiB shared, scaled in place',
+          unit: 'ms',
+          count: SCALED_CALLS,
+          run: sequence(inPlace, 'ms', (a) => a === floats.length),
+          warmup: () => checkedScale(bridge, floats, true),
+        },
+        {
+          name: '16 MiB copied, scaled',
+          unit: 'ms',
+          count: COPIED_CALLS,
+          run: sequence(copied, 'ms', (a) => a?.byteLength === COPIED_BYTES),
+          warmup: () => checkedScale(bridge, plain, false),
+        },
       ];
       const results = await interleave(kinds, {
         rounds: ROUNDS,
         warmup: (k) => (k.warmup ? k.warmup() : k.run(WARMUP_CALLS)), // the first handle-only call maps the buffer
         measure: (k) => k.run(k.count),
       });
-      const row = (k) => makeRow('shared', k.name, 'bridge', { unit: k.unit, ...summarize(results.get(k.name).flat()) });
+      const row = (k) =>
+        makeRow('shared', k.name, 'bridge', { unit: k.unit, ...summarize(results.get(k.name).flat()) });
       const [smallRow, handleRow] = kinds.slice(0, 2).map(row);
       const overhead = handleRow.median / smallRow.median;
-      judge(handleRow, { goal: 'passing a 256 MiB SharedBuffer: handle-only median ≤ 2× the 64 B call’s', value: overhead, op: '<=', threshold: 2, unit: '×' });
+      judge(handleRow, {
+        goal: 'passing a 256 MiB SharedBuffer: handle-only median ≤ 2× the 64 B call’s',
+        value: overhead,
+        op: '<=',
+        threshold: 2,
+        unit: '×',
+      });
 
       const scaledRow = row(kinds[2]);
       scaledRow.rate = SHARED_BYTES / (scaledRow.median / 1000) / GB;

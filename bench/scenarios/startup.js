@@ -77,9 +77,17 @@ export default {
       },
       measure: (c) => c.once(),
     });
-    const rows = [bridge, bareSpawn].map((c) => makeRow('startup', 'to ready', c.name, { unit: 'ms', ...summarize(results.get(c.name)) }));
+    const rows = [bridge, bareSpawn].map((c) =>
+      makeRow('startup', 'to ready', c.name, { unit: 'ms', ...summarize(results.get(c.name)) }),
+    );
     compareToBridge(rows, 'median');
-    judge(rows[1], { goal: 'bridge median ≤ 1.5× bare spawn', value: rows[1].ratio, op: '<=', threshold: 1.5, unit: '×' });
+    judge(rows[1], {
+      goal: 'bridge median ≤ 1.5× bare spawn',
+      value: rows[1].ratio,
+      op: '<=',
+      threshold: 1.5,
+      unit: '×',
+    });
     return { rows };
   },
 };

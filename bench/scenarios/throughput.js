@@ -31,7 +31,11 @@ export default {
       });
       const rows = contenders.map((c) => {
         const rates = results.get(c.name);
-        return makeRow('throughput', `64 B ×${IN_FLIGHT} in flight`, c.name, { rate: median(rates), rateUnit: 'calls/s', rounds: rates });
+        return makeRow('throughput', `64 B ×${IN_FLIGHT} in flight`, c.name, {
+          rate: median(rates),
+          rateUnit: 'calls/s',
+          rounds: rates,
+        });
       });
       compareToBridge(rows, 'rate');
       const ipc = rows.find((r) => r.contender === 'ipc');

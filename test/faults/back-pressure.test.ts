@@ -4,9 +4,8 @@
 // send() fails with ERR_CNODE_SEND_TIMEOUT and calls time out, and what they left in the send
 // queue is dropped with them, so the owner's memory stays bounded.
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { CNode, CNodeError } from '../../src/index.js';
+import { CNode, type CNodeError } from '../../src/index.js';
 import { expectNothingLeft, heldMemory, rejection, workerOptions } from '../helpers.js';
-
 
 afterAll(() => expectNothingLeft());
 
@@ -56,7 +55,9 @@ describe('back-pressure', () => {
     onTestFinished(() => void node.stop({ timeout: 100 }));
     const payload = Buffer.alloc(16 * 1024);
     const fill = async () => {
-      const errors = await Promise.all(Array.from({ length: 2000 }, () => rejection(node.call(payload, { timeout: 100 }))));
+      const errors = await Promise.all(
+        Array.from({ length: 2000 }, () => rejection(node.call(payload, { timeout: 100 }))),
+      );
       expect(errors.every((error) => error.code === 'ERR_CNODE_CALL_TIMEOUT')).toBe(true);
     };
     await fill(); // ZeroMQ's own queues (1,000 messages of high-water mark, then the kernel's) fill up

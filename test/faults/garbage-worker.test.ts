@@ -92,7 +92,9 @@ describe('a worker that sends garbage during the handshake', () => {
     expect(ready()).toBeGreaterThan(0);
     expect(Date.now() - ready()).toBeLessThan(1000); // not readyTimeout, which the handshake may also take
     expect(error.code).toBe('ERR_CNODE_PROTOCOL');
-    expect(error.message).toMatch(/broke the protocol during the handshake: it sent a message of \d+ bytes that (cannot be decoded|holds something other than frames)/);
+    expect(error.message).toMatch(
+      /broke the protocol during the handshake: it sent a message of \d+ bytes that (cannot be decoded|holds something other than frames)/,
+    );
     expect(pid()).toBeGreaterThan(0);
     expect(isAlive(pid())).toBe(false);
     await settle();
@@ -109,13 +111,20 @@ describe('a worker that sends garbage during the handshake', () => {
 async function expectViolation(mode: string, says: RegExp, variant?: string): Promise<void> {
   const node = await CNode.start(fake(mode, { variant }).options);
   const started = Date.now();
-  const errors = await Promise.all([rejection(node.call('first')), rejection(node.call('second')), rejection(node.call('third'))]);
+  const errors = await Promise.all([
+    rejection(node.call('first')),
+    rejection(node.call('second')),
+    rejection(node.call('third')),
+  ]);
   expect(Date.now() - started, variant).toBeLessThan(1000); // not callTimeout
   const [error] = errors;
   expect(error.code, variant).toBe('ERR_CNODE_PROTOCOL');
   expect(error.message).toMatch(says);
   expect(error.message).toContain('it was killed');
-  expect(errors.every((other) => other === error), variant).toBe(true); // pending calls all fail with the reason
+  expect(
+    errors.every((other) => other === error),
+    variant,
+  ).toBe(true); // pending calls all fail with the reason
   const info = await within(node.exited, 2000, 'the exit of the killed worker');
   expect(info, variant).toMatchObject({ node: node.name, exitCode: null, signal: 'SIGKILL', stopped: false });
   expect(info.fault, variant).toBe(error);
@@ -131,7 +140,12 @@ const notFrames = ['map', 'unknown-kind', 'string-id', 'short-reply', 'fail-with
 
 describe('a worker that sends garbage after the handshake: killed, every call fails at once, one frame counted', () => {
   it('welcome-then-random: random bytes for a reply', async () => {
-    await expectViolation('welcome-then-random', new RegExp(String.raw`it sent a message of \d+ bytes that (cannot be decoded|holds something other than frames of protocol version ${PROTOCOL_VERSION})`));
+    await expectViolation(
+      'welcome-then-random',
+      new RegExp(
+        String.raw`it sent a message of \d+ bytes that (cannot be decoded|holds something other than frames of protocol version ${PROTOCOL_VERSION})`,
+      ),
+    );
   });
 
   it('truncated: a reply cut in the middle', async () => {
@@ -139,17 +153,27 @@ describe('a worker that sends garbage after the handshake: killed, every call fa
   });
 
   it(`not-a-frame: MessagePack that is no frame (${notFrames.join(', ')})`, async () => {
-    const says = new RegExp(String.raw`it sent a message of \d+ bytes that holds something other than frames of protocol version ${PROTOCOL_VERSION}`);
+    const says = new RegExp(
+      String.raw`it sent a message of \d+ bytes that holds something other than frames of protocol version ${PROTOCOL_VERSION}`,
+    );
     await Promise.all(notFrames.map((variant) => expectViolation('not-a-frame', says, variant)));
   });
 
   it('multipart: a reply with more side parts than a message may have', async () => {
     const parts = 1 + MAX_SIDES + 1; // the frames, the most side parts, and one more
-    await expectViolation('multipart', new RegExp(String.raw`it sent a message of ${parts} parts \(\d+ bytes\); version ${PROTOCOL_VERSION} messages have at most ${parts - 1}`));
+    await expectViolation(
+      'multipart',
+      new RegExp(
+        String.raw`it sent a message of ${parts} parts \(\d+ bytes\); version ${PROTOCOL_VERSION} messages have at most ${parts - 1}`,
+      ),
+    );
   });
 
   it('bad-side: a reply referring to a side part the message does not have', async () => {
-    await expectViolation('bad-side', /it sent a message of \d+ bytes that cannot be decoded \(a side-part reference to part 2 of a message with 2 parts/);
+    await expectViolation(
+      'bad-side',
+      /it sent a message of \d+ bytes that cannot be decoded \(a side-part reference to part 2 of a message with 2 parts/,
+    );
   });
 
   it('second-welcome: a WELCOME after the handshake', async () => {

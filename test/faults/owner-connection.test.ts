@@ -22,7 +22,13 @@ describe("the owner's connection", () => {
     fs.chmodSync(dir, 0o700);
     const cookie = randomBytes(32).toString('hex');
     const child = spawn(binary('echo'), ['localhost', 'by_hand', 'by_hand@localhost', '1'], {
-      env: { ...process.env, CNODE_COOKIE: cookie, CNODE_TRANSPORT: 'ipc', CNODE_IPC_DIR: dir, CNODE_OWNER_PID: String(process.pid) },
+      env: {
+        ...process.env,
+        CNODE_COOKIE: cookie,
+        CNODE_TRANSPORT: 'ipc',
+        CNODE_IPC_DIR: dir,
+        CNODE_OWNER_PID: String(process.pid),
+      },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     try {

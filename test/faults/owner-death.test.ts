@@ -33,10 +33,18 @@ interface Pids {
 const GROUP_GRACE_MS = 1000;
 
 /** Starts test/fixtures/owner.js, which starts a worker; resolves with the owner and the pids. */
-async function startOwner(transport: Transport, how: string, children: 'stubborn' | 'stubborn+ignore-sigterm' | '' = '') {
-  const owner = spawn(process.execPath, [path.join(root, 'test/fixtures/owner.js'), how, binary('testbed'), children, transport], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+async function startOwner(
+  transport: Transport,
+  how: string,
+  children: 'stubborn' | 'stubborn+ignore-sigterm' | '' = '',
+) {
+  const owner = spawn(
+    process.execPath,
+    [path.join(root, 'test/fixtures/owner.js'), how, binary('testbed'), children, transport],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   const lines = readline.createInterface({ input: owner.stdout! });
   const [line] = (await once(lines, 'line')) as [string];
   const pids = JSON.parse(line) as Pids;
@@ -51,7 +59,11 @@ async function expectAllGone(pids: Pids, how: string, timeoutMs = 1000) {
   await waitUntil(() => !isAlive(pids.worker), timeoutMs, `the worker is gone after the owner ${how}`);
   await waitUntil(() => !isAlive(pids.grandchild), timeoutMs, `the worker's child is gone after the owner ${how}`);
   if (pids.stubborn) {
-    await waitUntil(() => !isAlive(pids.stubborn!), timeoutMs, `the worker's child that ignores SIGTERM is gone after the owner ${how}`);
+    await waitUntil(
+      () => !isAlive(pids.stubborn!),
+      timeoutMs,
+      `the worker's child that ignores SIGTERM is gone after the owner ${how}`,
+    );
   }
 }
 

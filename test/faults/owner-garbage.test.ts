@@ -39,10 +39,14 @@ describe('garbage from the owner', () => {
     const big = 'x'.repeat(limit + 1); // in the frame itself
     const error = await rejection(node.call(big));
     expect(error.code).toBe('ERR_CNODE_BAD_MESSAGE');
-    expect(error.message).toMatch(new RegExp(`encodes to \\d+ bytes, over maxMessageSize \\(${limit} bytes\\); nothing was sent`));
+    expect(error.message).toMatch(
+      new RegExp(`encodes to \\d+ bytes, over maxMessageSize \\(${limit} bytes\\); nothing was sent`),
+    );
     await expect(node.send(big)).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
     const bigBinary = Buffer.alloc(limit + 1); // a side part of its own
-    expect((await rejection(node.call({ bigBinary }))).message).toContain(`carries a binary of ${limit + 1} bytes, over maxMessageSize (${limit} bytes); nothing was sent`);
+    expect((await rejection(node.call({ bigBinary }))).message).toContain(
+      `carries a binary of ${limit + 1} bytes, over maxMessageSize (${limit} bytes); nothing was sent`,
+    );
     await expect(node.send(bigBinary)).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
     const fits = Buffer.alloc(limit - 64, 7);
     expect(Buffer.compare((await node.call(fits)) as Buffer, fits)).toBe(0);

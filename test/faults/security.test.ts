@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Packr } from 'msgpackr';
-import { Dealer, curveKeyPair } from 'zeromq';
 import { describe, expect, it } from 'vitest';
+import { curveKeyPair, Dealer } from 'zeromq';
 import { CNode, type CNodeOptions } from '../../src/index.js';
 import { COOKIE_LEN, FrameKind, PROTOCOL_VERSION } from '../../src/protocol.js';
 import {
@@ -55,14 +55,18 @@ const start = (name: 'echo' | 'testbed', extra: Partial<CNodeOptions> = {}) => n
 /** The pid of the one worker being started, once it runs the worker's program with the owner's environment. */
 async function startingWorker(): Promise<number> {
   let pid = 0;
-  await waitUntil(() => {
-    pid = liveChildren()[0] ?? 0;
-    try {
-      return pid > 0 && environment(pid).CNODE_COOKIE !== undefined; // after exec, not the forked owner
-    } catch {
-      return false;
-    }
-  }, 2000, 'the worker runs');
+  await waitUntil(
+    () => {
+      pid = liveChildren()[0] ?? 0;
+      try {
+        return pid > 0 && environment(pid).CNODE_COOKIE !== undefined; // after exec, not the forked owner
+      } catch {
+        return false;
+      }
+    },
+    2000,
+    'the worker runs',
+  );
   return pid;
 }
 
@@ -93,7 +97,10 @@ function z85Encode(bytes: Buffer): string {
 /** The X25519 public key of a Z85 secret key, by node:crypto: a PKCS8 DER around the raw 32 bytes. */
 function publicKeyOf(secretKey: string): string {
   const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), z85Decode(secretKey)]);
-  const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+  const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({
+    format: 'der',
+    type: 'spki',
+  });
   return z85Encode(spki.subarray(-32));
 }
 
@@ -108,7 +115,12 @@ interface Stranger {
  * Connects a stranger's Dealer to `endpoint`, sends `frames`, waits until its socket reports
  * an event that matches `until` (proof of how far the connection got) and collects what comes back within 300 ms.
  */
-async function stranger(endpoint: string, frames: (Buffer | unknown[])[], until: RegExp, curve?: { serverKey: string; publicKey: string; secretKey: string }): Promise<Stranger> {
+async function stranger(
+  endpoint: string,
+  frames: (Buffer | unknown[])[],
+  until: RegExp,
+  curve?: { serverKey: string; publicKey: string; secretKey: string },
+): Promise<Stranger> {
   const socket = new Dealer({
     linger: 0,
     receiveTimeout: 300,
@@ -135,7 +147,11 @@ async function stranger(endpoint: string, frames: (Buffer | unknown[])[], until:
         if (!isTimeout(error)) throw error;
       });
     }
-    await waitUntil(() => events.some((event) => until.test(event)), 2000, `the stranger's socket reports ${until}`).catch((error: Error) => {
+    await waitUntil(
+      () => events.some((event) => until.test(event)),
+      2000,
+      `the stranger's socket reports ${until}`,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}; it reported ${JSON.stringify(events)}`);
     });
     try {
@@ -156,7 +172,10 @@ type KeyPair = { publicKey: string; secretKey: string };
  * cookie (and curve keys) this test chose, and no owner connected. `use` gets what it needs to be
  * that owner; the worker ends when its stdin closes, as when its owner dies.
  */
-async function byHand(curve: { server: KeyPair; client: KeyPair } | undefined, use: (worker: { endpoint: string; cookie: string; name: string }) => Promise<void>) {
+async function byHand(
+  curve: { server: KeyPair; client: KeyPair } | undefined,
+  use: (worker: { endpoint: string; cookie: string; name: string }) => Promise<void>,
+) {
   const cookie = randomBytes(COOKIE_LEN / 2).toString('hex');
   const [host, alive] = ['localhost', `by_hand_${process.pid}`];
   const name = `${alive}@${host}`;
@@ -178,7 +197,9 @@ async function byHand(curve: { server: KeyPair; client: KeyPair } | undefined, u
     await waitUntil(() => /^ready \S+\n/m.test(stdout), 2000, 'the worker launched by hand is ready');
     await use({ endpoint: /^ready (\S+)\n/m.exec(stdout)![1], cookie, name });
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nthe worker launched by hand: exit ${child.exitCode} ${child.signalCode}, stderr: ${stderr}`);
+    throw new Error(
+      `${(error as Error).message}\nthe worker launched by hand: exit ${child.exitCode} ${child.signalCode}, stderr: ${stderr}`,
+    );
   } finally {
     child.stdin.end();
     await waitUntil(() => !isAlive(child.pid!), 2000, 'the worker launched by hand ends with its stdin');
@@ -262,8 +283,18 @@ describe('a stranger on plain tcp (curve: false): the cookie is the lock', () =>
 
   it('(control) with no owner yet, a peer with the right cookie is welcomed and answered', async () => {
     await byHand(undefined, async ({ endpoint, cookie, name }) => {
-      const first = await stranger(endpoint, [[HELLO, VERSION, cookie], [CALL, 1, { op: 'add', a: 1, b: 2 }]], /^handshake$/);
-      expect(first.answers).toEqual([[WELCOME, VERSION, name], [REPLY, 1, name, 3]]);
+      const first = await stranger(
+        endpoint,
+        [
+          [HELLO, VERSION, cookie],
+          [CALL, 1, { op: 'add', a: 1, b: 2 }],
+        ],
+        /^handshake$/,
+      );
+      expect(first.answers).toEqual([
+        [WELCOME, VERSION, name],
+        [REPLY, 1, name, 3],
+      ]);
     });
   });
 
@@ -276,8 +307,17 @@ describe('a stranger on plain tcp (curve: false): the cookie is the lock', () =>
         Buffer.from([0xc1]), // never used in MessagePack: where a next frame would start is unknown
         packr.pack([CALL, 3, { op: 'get' }]),
       ]);
-      const owner = await stranger(endpoint, [[HELLO, VERSION, cookie], batch, [CALL, 4, { op: 'get' }]], /^handshake$/);
-      expect(owner.answers).toEqual([[WELCOME, VERSION, name], [REPLY, 1, name, 3], [REPLY, 2, name, 'batched'], [REPLY, 4, name, 'batched']]);
+      const owner = await stranger(
+        endpoint,
+        [[HELLO, VERSION, cookie], batch, [CALL, 4, { op: 'get' }]],
+        /^handshake$/,
+      );
+      expect(owner.answers).toEqual([
+        [WELCOME, VERSION, name],
+        [REPLY, 1, name, 3],
+        [REPLY, 2, name, 'batched'],
+        [REPLY, 4, name, 'batched'],
+      ]);
     });
   });
 
@@ -291,20 +331,43 @@ describe('a stranger on plain tcp (curve: false): the cookie is the lock', () =>
     const nearly = `${cookie.slice(0, -1)}${cookie.at(-1) === '0' ? '1' : '0'}`; // only the last character wrong
     await expectShutOut(
       node,
-      [[HELLO, VERSION, nearly], [CAST, HACK], [CALL, 1, { op: 'get' }]],
-      [[HELLO, VERSION, '0'.repeat(COOKIE_LEN)], [CAST, HACK], [CALL, 2, HACK]],
-      [[HELLO, VERSION, cookie.slice(0, COOKIE_LEN / 2)], [HELLO, VERSION], [HELLO], [HELLO, VERSION, `${cookie}0`], [CAST, HACK]],
+      [
+        [HELLO, VERSION, nearly],
+        [CAST, HACK],
+        [CALL, 1, { op: 'get' }],
+      ],
+      [
+        [HELLO, VERSION, '0'.repeat(COOKIE_LEN)],
+        [CAST, HACK],
+        [CALL, 2, HACK],
+      ],
+      [
+        [HELLO, VERSION, cookie.slice(0, COOKIE_LEN / 2)],
+        [HELLO, VERSION],
+        [HELLO],
+        [HELLO, VERSION, `${cookie}0`],
+        [CAST, HACK],
+      ],
     );
   });
 
   it('(c) a replayed CALL and a CAST without a HELLO are dropped', async () => {
     const { node } = await target();
-    await expectShutOut(node, [[CALL, 7, HACK], [CAST, HACK], [CALL, 8, { op: 'get' }]]);
+    await expectShutOut(node, [
+      [CALL, 7, HACK],
+      [CAST, HACK],
+      [CALL, 8, { op: 'get' }],
+    ]);
   });
 
   it('(d) a HELLO with the right cookie, after the owner connected, gets no WELCOME', async () => {
     const { node, cookie } = await target();
-    await expectShutOut(node, [[HELLO, VERSION, cookie], [CAST, HACK], [CALL, 7, HACK], [CALL, 8, { op: 'get' }]]);
+    await expectShutOut(node, [
+      [HELLO, VERSION, cookie],
+      [CAST, HACK],
+      [CALL, 7, HACK],
+      [CALL, 8, { op: 'get' }],
+    ]);
     await expect(node.call({ op: 'set', value: 'still the owner' })).resolves.toBe(true);
     await expect(node.call({ op: 'get' })).resolves.toBe('still the owner');
   });
@@ -321,26 +384,48 @@ describe('a stranger on tcp with CurveZMQ (the default)', () => {
     return { node, env };
   }
 
-  it("(control) only the client key in CNODE_CURVE_CLIENT gets through, and then the cookie still counts", async () => {
+  it('(control) only the client key in CNODE_CURVE_CLIENT gets through, and then the cookie still counts', async () => {
     const [server, client, other] = [curveKeyPair(), curveKeyPair(), curveKeyPair()];
     expect(publicKeyOf(server.secretKey)).toBe(server.publicKey); // publicKeyOf, used below, is right
     await byHand({ server, client }, async ({ endpoint, cookie, name }) => {
-      const hello = [[HELLO, VERSION, cookie], [CALL, 1, { op: 'add', a: 1, b: 2 }]];
+      const hello = [
+        [HELLO, VERSION, cookie],
+        [CALL, 1, { op: 'add', a: 1, b: 2 }],
+      ];
       const [refused, wrongCookie] = await Promise.all([
         stranger(endpoint, hello, /^handshake:error:auth$/, { serverKey: server.publicKey, ...other }),
-        stranger(endpoint, [[HELLO, VERSION, '0'.repeat(COOKIE_LEN)], [CALL, 1, 'x']], /^handshake$/, { serverKey: server.publicKey, ...client }),
+        stranger(
+          endpoint,
+          [
+            [HELLO, VERSION, '0'.repeat(COOKIE_LEN)],
+            [CALL, 1, 'x'],
+          ],
+          /^handshake$/,
+          { serverKey: server.publicKey, ...client },
+        ),
       ]);
       expect(refused.answers).toEqual([]);
       expect(wrongCookie.answers).toEqual([]);
       const owner = await stranger(endpoint, hello, /^handshake$/, { serverKey: server.publicKey, ...client });
-      expect(owner.answers).toEqual([[WELCOME, VERSION, name], [REPLY, 1, name, 3]]);
+      expect(owner.answers).toEqual([
+        [WELCOME, VERSION, name],
+        [REPLY, 1, name, 3],
+      ]);
     });
   });
 
   it('(a) a plain stranger fails the ZeroMQ handshake and changes nothing, even with the right cookie', async () => {
     const { node, env } = await target();
     const [{ answers, events }, sum] = await Promise.all([
-      stranger(node.endpoint, [[HELLO, VERSION, env.CNODE_COOKIE], [CAST, HACK], [CALL, 1, { op: 'get' }]], /^handshake:error:/),
+      stranger(
+        node.endpoint,
+        [
+          [HELLO, VERSION, env.CNODE_COOKIE],
+          [CAST, HACK],
+          [CALL, 1, { op: 'get' }],
+        ],
+        /^handshake:error:/,
+      ),
       node.call({ op: 'add', a: 1, b: 2 }),
     ]);
     expect(events).not.toContain('handshake');
@@ -358,7 +443,16 @@ describe('a stranger on tcp with CurveZMQ (the default)', () => {
     // 'handshake:error:auth' is the ZAP handler's refusal (status 400); a wrong server key would
     // fail the handshake before ZAP is asked, as 'handshake:error:other'.
     const [{ answers, events }, sum] = await Promise.all([
-      stranger(node.endpoint, [[HELLO, VERSION, env.CNODE_COOKIE], [CAST, HACK], [CALL, 1, { op: 'get' }]], /^handshake:error:auth$/, { serverKey, ...own }),
+      stranger(
+        node.endpoint,
+        [
+          [HELLO, VERSION, env.CNODE_COOKIE],
+          [CAST, HACK],
+          [CALL, 1, { op: 'get' }],
+        ],
+        /^handshake:error:auth$/,
+        { serverKey, ...own },
+      ),
       node.call({ op: 'add', a: 1, b: 2 }),
     ]);
     expect(events).not.toContain('handshake');
@@ -411,11 +505,18 @@ describe('the secrets stay out of sight', () => {
       { transport: 'tcp', code: 'ERR_CNODE_PROTOCOL' },
     ] as const;
     for (const { transport, code } of failures) {
-      const pending = rejection(CNode.start(options('testbed', { transport, args: ['no-handshake'], readyTimeout: 300 })));
+      const pending = rejection(
+        CNode.start(options('testbed', { transport, args: ['no-handshake'], readyTimeout: 300 })),
+      );
       const env = environment(await startingWorker());
       const error = await pending;
       expect(error.code).toBe(code);
-      const everything = JSON.stringify({ ...error, message: error.message, stack: error.stack, cause: String(error.cause) });
+      const everything = JSON.stringify({
+        ...error,
+        message: error.message,
+        stack: error.stack,
+        cause: String(error.cause),
+      });
       expect(everything).not.toContain(env.CNODE_COOKIE);
       expect(everything).not.toMatch(HEX_COOKIE);
       if (transport === 'tcp') expect(everything).not.toContain(env.CNODE_CURVE_SECRET);

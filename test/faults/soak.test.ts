@@ -50,12 +50,7 @@ describe('soak', () => {
   it('10,000 calls with faults injected at random: every call settles, with its answer or a coded error', async () => {
     const seed = Number(process.env.CNODE_SOAK_SEED ?? Date.now() % 2 ** 31);
     const next = random(seed);
-    const faults = [
-      { op: 'crash' },
-      { op: 'abort' },
-      { op: 'exit', code: 3 },
-      { op: 'kill-self', signal: 9 },
-    ];
+    const faults = [{ op: 'crash' }, { op: 'abort' }, { op: 'exit', code: 3 }, { op: 'kill-self', signal: 9 }];
     const outcomes = new Map<string, number>();
     const count = (what: string) => outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
     let alive = false;
@@ -76,10 +71,13 @@ describe('soak', () => {
         const roll = next();
         const value = sent + i;
         const call =
-          roll < 0.003 ? node.call(faults[Math.floor(next() * faults.length)]) // the worker dies
-          : roll < 0.01 ? node.call({ op: 'sleep', ms: 50 }, { timeout: 5 }) // times out
-          : roll < 0.015 ? node.call(value, { signal: AbortSignal.abort() }) // aborted
-          : node.call(value).then((answer) => expect(answer).toBe(value));
+          roll < 0.003
+            ? node.call(faults[Math.floor(next() * faults.length)]) // the worker dies
+            : roll < 0.01
+              ? node.call({ op: 'sleep', ms: 50 }, { timeout: 5 }) // times out
+              : roll < 0.015
+                ? node.call(value, { signal: AbortSignal.abort() }) // aborted
+                : node.call(value).then((answer) => expect(answer).toBe(value));
         return call.then(
           () => count('answered'),
           (error: unknown) => {
@@ -94,7 +92,9 @@ describe('soak', () => {
     const settled = [...outcomes.values()].reduce((a, b) => a + b, 0);
     expect(settled, `seed ${seed}: ${JSON.stringify([...outcomes])}`).toBe(10_000);
     expect(outcomes.get('answered')).toBeGreaterThan(5000); // a death fails the rest of its batch
-    expect([...outcomes.keys()].sort()).toEqual(expect.arrayContaining(['ERR_CNODE_ABORTED', 'ERR_CNODE_CALL_TIMEOUT', 'ERR_CNODE_EXITED', 'answered']));
+    expect([...outcomes.keys()].sort()).toEqual(
+      expect.arrayContaining(['ERR_CNODE_ABORTED', 'ERR_CNODE_CALL_TIMEOUT', 'ERR_CNODE_EXITED', 'answered']),
+    );
     expect(restarts).toBeGreaterThan(0);
   }, 120_000);
 });

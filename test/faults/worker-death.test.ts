@@ -4,7 +4,15 @@
 // test here runs over each of TRANSPORTS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNode, type CNodeError } from '../../src/index.js';
-import { descriptorBaseline, expectNothingLeft, isAlive, rejection, socketDirectories, TRANSPORTS, workerOptions } from '../helpers.js';
+import {
+  descriptorBaseline,
+  expectNothingLeft,
+  isAlive,
+  rejection,
+  socketDirectories,
+  TRANSPORTS,
+  workerOptions,
+} from '../helpers.js';
 
 /** The most a call may take to settle once the worker is dead. */
 const SETTLE_BOUND_MS = 2000;
@@ -42,7 +50,9 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
           expect(Date.now() - started).toBeLessThan(SETTLE_BOUND_MS);
 
           expect(info).toMatchObject({ ...death.exit, stopped: false, fault: null });
-          const named = death.exit.signal ? `was killed by ${death.exit.signal}` : `exited with code ${death.exit.exitCode}`;
+          const named = death.exit.signal
+            ? `was killed by ${death.exit.signal}`
+            : `exited with code ${death.exit.exitCode}`;
           errors.push(await rejection(node.call('after'))); // and a call after the death
           for (const error of errors) {
             expect(error).toMatchObject({ code: 'ERR_CNODE_EXITED', ...death.exit });

@@ -52,7 +52,10 @@ bytes.batch = Buffer.concat([bytes['call-int'], bytes.cast, bytes['call-map'], b
 bytes['batch-cut'] = Buffer.concat([bytes['call-int'], bytes.cast, bytes['call-map'].subarray(0, 9)]);
 // A ZAP request as frame_fuzz.c reads one: 7 parts, each a length byte then its bytes.
 const zapParts = ['1.0', '1', '', '127.0.0.1', '', 'CURVE', "the owner's 32-byte public key!\0"];
-bytes['zap-curve'] = Buffer.concat([Buffer.from([7]), ...zapParts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')]))]);
+bytes['zap-curve'] = Buffer.concat([
+  Buffer.from([7]),
+  ...zapParts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])),
+]);
 
 fs.mkdirSync(dir, { recursive: true });
 for (const [name, data] of Object.entries(bytes)) fs.writeFileSync(path.join(dir, name), data);

@@ -1,7 +1,8 @@
 // The batcher over a real ZeroMQ connection, to a Router this test binds itself: how frames are
 // grouped into messages, in order, and what withdraw and close do. No worker process is needed.
-import { Router } from 'zeromq';
+
 import { afterEach, describe, expect, it } from 'vitest';
+import { Router } from 'zeromq';
 import type { Connection } from '../../src/connection/connection.js';
 import { ZmqTransport } from '../../src/connection/zmq.js';
 import { Batcher } from '../../src/session/batcher.js';
@@ -22,7 +23,11 @@ async function pair(): Promise<Pair> {
   const transport = new ZmqTransport('ipc', false);
   const router = new Router({ linger: 0 });
   await router.bind(transport.expectedEndpoint);
-  const connection = transport.connect(transport.expectedEndpoint, 1 << 20, { onMessage: () => {}, onDisconnect: () => {}, onError: () => {} });
+  const connection = transport.connect(transport.expectedEndpoint, 1 << 20, {
+    onMessage: () => {},
+    onDisconnect: () => {},
+    onError: () => {},
+  });
   opened.push(() => {
     connection.close();
     router.close();

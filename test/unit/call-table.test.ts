@@ -84,7 +84,9 @@ describe('CallTable', () => {
     const calls = Array.from({ length: 5 }, (_, i) => entry(100 + i));
     for (const { call } of calls) table.add(table.nextId(), call);
     table.close(new CNodeError('ERR_CNODE_EXITED', 'gone'));
-    expect(calls.map(({ outcome }) => [outcome.error?.code, outcome.gaveUp])).toEqual(Array(5).fill(['ERR_CNODE_EXITED', false]));
+    expect(calls.map(({ outcome }) => [outcome.error?.code, outcome.gaveUp])).toEqual(
+      Array(5).fill(['ERR_CNODE_EXITED', false]),
+    );
     expect(table.size).toBe(0);
   });
 });
