@@ -1,7 +1,9 @@
 // Builds the C library and the example workers with cmake-js; run by `npm install`.
 // Checks the system prerequisites first, so a missing package gets one clear message.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 const packages = 'cmake pkg-config libzmq3-dev libmsgpack-dev';
 const works = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
@@ -23,6 +25,12 @@ then run npm install again.\n`);
   process.exit(1);
 }
 
+// cmake-js downloads Node's headers unless npm's nodedir names a folder that has them; a Node
+// installed with its headers (Debian's, /usr/include/node) needs no download, which may be
+// impossible offline, whether this runs under npm or by itself.
+const env = { ...process.env };
+const prefix = path.resolve(path.dirname(process.execPath), '..');
+if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node.h'))) env.npm_config_nodedir = prefix;
 const cmakeJs = createRequire(import.meta.url).resolve('cmake-js/bin/cmake-js');
-const result = spawnSync(process.execPath, [cmakeJs, 'compile', ...process.argv.slice(2)], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, [cmakeJs, 'compile', ...process.argv.slice(2)], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);
