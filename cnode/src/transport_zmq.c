@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "curve.h"
 #include "transport_zmq.h"
 
-/* How long closing may wait to deliver what is still queued for a connected owner. */
+/* How long closing may wait to deliver what is still queued for a connected owner: the bound on
+   how long an owner that does not read holds up the worker's exit. */
 #define S_FLUSH_MS 1000
 
 int cnode_zmq_fail(const char *what)
@@ -365,15 +367,76 @@ static int s_pending(struct cnode_transport *t)
     return (events & ZMQ_POLLIN) != 0;
 }
 
+static int64_t s_now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Whether the message t holds is the owner's answer to the end: one empty part. */
+static int s_is_end(struct cnode_transport *t)
+{
+    return t->count == 1 && zmq_msg_size(&t->parts[0]) == 0 && s_from_owner(t);
+}
+
+/*
+ * Waits, at most until `deadline`, until the owner has read everything sent to it. Linger is not
+ * enough: it waits for libzmq to hand the messages to the kernel, not for the owner to read them,
+ * and the owner's libzmq loses what is still in the kernel's buffer when the connection closes
+ * while its receive queue is at its high-water mark (on ipc the owner's Dealer sees the hang-up
+ * with its input stopped, gives up the connection once its queue has room, and never reads the
+ * rest of the socket: thousands of messages sent just before a stop were lost). So the last
+ * message is an end mark, one empty part, which no frame is; the owner's connection answers it
+ * with one empty part once its receive loop has handed on everything before it
+ * (src/connection/zmq.ts). What the owner sends meanwhile is read and dropped: the session has
+ * ended. Returns 1 once the owner has answered (nothing is left to deliver), 0 if not.
+ */
+static int s_finish(struct cnode_transport *t, int64_t deadline)
+{
+    int timeout = (int)(deadline - s_now_ms());
+    if (timeout <= 0 || zmq_setsockopt(t->router, ZMQ_SNDTIMEO, &timeout, sizeof timeout) < 0)
+        return 0;
+    int rc;
+    do rc = zmq_send(t->router, t->owner_id, t->owner_id_len, ZMQ_SNDMORE);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) return 0; /* the owner is gone (EHOSTUNREACH), or did not read (EAGAIN) */
+    do rc = zmq_send(t->router, "", 0, 0);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) return 0;
+    for (;;) {
+        for (;;) { /* what is waiting, until the answer */
+            int got = s_recv_parts(t);
+            if (got < 0) return 0;
+            if (got == 0) break;
+            int end = s_is_end(t);
+            s_release(t, NULL);
+            if (end) return 1;
+        }
+        int wait = (int)(deadline - s_now_ms());
+        if (wait <= 0) return 0;
+        zmq_pollitem_t items[2] = {{t->router, 0, ZMQ_POLLIN, 0}, {t->monitor, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, wait) < 0 && errno != EINTR) return 0;
+        if (items[1].revents && s_owner_closed(t) != 0) return 0; /* the owner's connection closed */
+    }
+}
+
 static void s_close(struct cnode_transport *t, int owner_connected)
 {
     if (t == NULL) return;
     s_release(t, NULL);
-    /* Linger 0 would drop replies sent just before a stop (the answer to the calls that came
-       before it). While the owner is connected, give them a bounded time to leave. */
-    int flush = S_FLUSH_MS;
-    if (t->router && t->has_owner && owner_connected)
-        zmq_setsockopt(t->router, ZMQ_LINGER, &flush, sizeof flush);
+    /* Linger 0 (as opened) when there is nobody to deliver to. While the owner is connected,
+       what is queued for it gets S_FLUSH_MS in all to reach it: until the owner answers the end
+       mark, then as linger for whatever is left of the time. */
+    if (t->router && t->has_owner && owner_connected) {
+        int64_t deadline = s_now_ms() + S_FLUSH_MS;
+        int linger = 0;
+        if (!s_finish(t, deadline)) {
+            int64_t left = deadline - s_now_ms();
+            linger = left > 0 ? (int)left : 0;
+        }
+        zmq_setsockopt(t->router, ZMQ_LINGER, &linger, sizeof linger);
+    }
     if (t->router) zmq_socket_monitor(t->router, NULL, 0);
     cnode_curve_close(t);
     if (t->monitor) zmq_close(t->monitor);

@@ -81,6 +81,10 @@ class ZmqConnection implements Connection {
   /** The descriptors zeromq.js polls for this socket and its monitor, for setRef(); undefined without the addon. */
   #pollFds: number[] | undefined;
   #refed = true;
+  /** The last send begun, which the next waits for when it is not the session's. */
+  #writing: Promise<void> | undefined;
+  /** The answer to the worker's end mark, once it is being sent: later writes wait for it. */
+  #answering: Promise<void> | undefined;
 
   constructor(
     endpoint: string,
@@ -116,7 +120,29 @@ class ZmqConnection implements Connection {
 
   write(frames: Buffer, sides: readonly Buffer[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('connection closed'));
-    return this.#socket.send(sides.length > 0 ? [frames, ...sides] : frames);
+    const message = sides.length > 0 ? [frames, ...sides] : frames;
+    // One send at a time: the session's writes wait for each other, and for the end's answer.
+    const sent = this.#answering ? this.#answering.then(() => this.#socket.send(message)) : this.#socket.send(message);
+    this.#writing = sent;
+    return sent;
+  }
+
+  /**
+   * The worker's last message is an end mark, one empty part (no frame is empty): it waits, a
+   * bounded time (1 s), for this answer before it closes (cnode/src/transport_zmq.c). Everything
+   * it sent before has been handed on by now, so it may close. Closing earlier loses messages:
+   * when the worker's end of an ipc connection closes while this Dealer's receive queue is at its
+   * high-water mark, libzmq gives the connection up as soon as the queue has room again, and what
+   * is still in the kernel's socket buffer is never read.
+   */
+  async #answerEnd(): Promise<void> {
+    for (let writing = this.#writing; writing; writing = this.#writing) {
+      await writing.catch(() => {});
+      if (this.#writing === writing) break; // no write began meanwhile
+    }
+    if (this.#closed) return;
+    this.#answering = this.#socket.send(Buffer.alloc(0)).catch(() => {}); // closed first: nobody waits
+    this.#writing = this.#answering;
   }
 
   /**
@@ -184,7 +210,8 @@ class ZmqConnection implements Connection {
     try {
       for await (const [frames, ...sides] of this.#socket) {
         if (this.#closed) return;
-        this.handlers.onMessage(frames, sides);
+        if (frames.length === 0 && sides.length === 0) void this.#answerEnd();
+        else this.handlers.onMessage(frames, sides);
       }
     } catch (error) {
       if (!this.#closed) this.handlers.onError(`nothing readable: receive failed (${(error as Error).message})`);

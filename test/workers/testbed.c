@@ -18,6 +18,8 @@
  *   flood-stderr {lines} ("flood line <n>" lines on stderr, fast; answers the count),
  *   big-reply {bytes} (answers a bin of that many zero bytes),
  *   notify-big {bytes} (cnode_send with a bin of that many bytes; answers {rc, errno}),
+ *   notify-many {count, stop} (cnode_send of 0 .. count-1, one message each, then cnode_stop
+ *   if stop is true; answers how many were sent),
  *   odd-keys (a map keyed by 1, -1, nil, true, 1.5, bin "ab", [1, 2] and "__proto__"; also
  *   sent to the owner as a message).
  */
@@ -246,6 +248,22 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
         msgpack_sbuffer_destroy(&buf);
         if (rc != 0) return cnode_fail(node, "notify: %s", cnode_strerror(errno));
         return msgpack_pack_true(reply);
+    }
+    if (!strcmp(op, "notify-many")) {
+        const msgpack_object *stop = cnode_map_get(req, "stop");
+        int64_t count = num(req, "count"), sent = 0;
+        msgpack_sbuffer buf;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&buf);
+        msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+        for (int64_t i = 0; i < count; i++) {
+            msgpack_sbuffer_clear(&buf);
+            msgpack_pack_int64(&pk, i);
+            if (cnode_send(node, buf.data, buf.size) == 0) sent++;
+        }
+        msgpack_sbuffer_destroy(&buf);
+        if (stop && stop->type == MSGPACK_OBJECT_BOOLEAN && stop->via.boolean) cnode_stop(node);
+        return msgpack_pack_int64(reply, sent);
     }
     if (!strcmp(op, "fail")) return cnode_fail(node, "%s", str(req, "reason", a, sizeof a));
     if (!strcmp(op, "return")) return (int)num(req, "code");
