@@ -30,7 +30,8 @@ then run npm install again.\n`);
 // impossible offline, whether this runs under npm or by itself.
 const env = { ...process.env };
 const prefix = path.resolve(path.dirname(process.execPath), '..');
-if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node.h'))) env.npm_config_nodedir = prefix;
+if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node.h')))
+  env.npm_config_nodedir = prefix;
 const cmakeJs = createRequire(import.meta.url).resolve('cmake-js/bin/cmake-js');
 const result = spawnSync(process.execPath, [cmakeJs, 'compile', ...process.argv.slice(2)], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

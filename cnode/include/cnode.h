@@ -124,12 +124,15 @@ int cnode_run(cnode_t *node, cnode_handler handler, void *user);
 void cnode_stop(cnode_t *node);
 
 /*
- * Closes the socket and frees the node. When the worker leads its process group, it then ends
- * the rest of the group, so that processes the worker forked (and theirs) end with it, however
- * the owner went: SIGTERM to them all, then (on Linux), once none is alive (a zombie counts as
- * gone) or after 1 second at most, SIGKILL to those left. It returns at once when the worker has no
- * other process in its group; a child that ignores SIGTERM holds it up for that second. SIGTERM
- * sent to the worker meanwhile is ignored. NULL is ignored.
+ * Closes the connection and frees the node. While the owner is connected, it first waits, at
+ * most 1 second, until the owner has read everything the worker sent (the end mark of
+ * docs/protocol.md section 6): what a worker sends just before it ends is not lost. Messages
+ * posted with cnode_post and not sent are freed. When the worker leads its process group, it
+ * then ends the rest of the group, so that processes the worker forked (and theirs) end with
+ * it, however the owner went: SIGTERM to them all, then (on Linux), once none is alive (a
+ * zombie counts as gone) or after 1 second at most, SIGKILL to those left. It returns at once
+ * when the worker has no other process in its group; a child that ignores SIGTERM holds it up
+ * for that second. SIGTERM sent to the worker meanwhile is ignored. NULL is ignored.
  */
 void cnode_destroy(cnode_t *node);
 

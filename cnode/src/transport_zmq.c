@@ -417,7 +417,8 @@ static int s_finish(struct cnode_transport *t, int64_t deadline)
         if (wait <= 0) return 0;
         zmq_pollitem_t items[2] = {{t->router, 0, ZMQ_POLLIN, 0}, {t->monitor, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, wait) < 0 && errno != EINTR) return 0;
-        if (items[1].revents && s_owner_closed(t) != 0) return 0; /* the owner's connection closed */
+        /* The owner's connection closed: nobody will answer. */
+        if (items[1].revents && s_owner_closed(t) != 0) return 0;
     }
 }
 
