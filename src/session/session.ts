@@ -35,6 +35,8 @@ export class Session {
   #failHandshake: ((code: 'ERR_CNODE_CONNECT' | 'ERR_CNODE_PROTOCOL', why: string) => void) | undefined;
   /** Set once the handshake is done: until then nothing reaches the node. */
   #events: SessionEvents | undefined;
+  /** Frames that came after the handshake and before open(): given to the node when it opens. */
+  #beforeOpen: NodeFrame[] = [];
 
   constructor(
     private readonly node: string,
@@ -86,6 +88,7 @@ export class Session {
   /** After the handshake: delivers the worker's frames to `events`, and starts the heartbeat if asked. */
   open(events: SessionEvents, heartbeat: HeartbeatOptions | undefined): void {
     this.#events = events;
+    for (const frame of this.#beforeOpen.splice(0)) this.#toNode(frame);
     if (heartbeat) {
       this.#heartbeat = new Heartbeat(
         heartbeat,
@@ -160,16 +163,22 @@ export class Session {
       } else if (frame[0] === FrameKind.Welcome) {
         return 'a second WELCOME';
       } else if (frame[0] !== FrameKind.Pong) {
-        // Heard, which is all a PONG is for. A user's listener may throw: the frames after it
-        // must still be handled, and the error must not vanish.
-        try {
-          this.#events?.onFrame(frame);
-        } catch (error) {
-          process.nextTick(() => {
-            throw error;
-          });
-        }
+        // Heard, which is all a PONG is for.
+        if (this.#events) this.#toNode(frame);
+        else this.#beforeOpen.push(frame);
       }
+    }
+  }
+
+  // A user's listener may throw: the frames after it must still be handled, and the error must
+  // not vanish.
+  #toNode(frame: NodeFrame): void {
+    try {
+      this.#events!.onFrame(frame);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
     }
   }
 
