@@ -499,6 +499,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   }
 
   #onExit(info: ExitInfo): ExitInfo {
+    if (this.#early) this.#deliverEarly(); // what the worker sent comes before its 'exit'
     this.#state = { is: 'exited', info };
     this.#session.close();
     this.#shared.forgetAll();
@@ -535,7 +536,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
         if (node !== this.name) this.#onDropped(`a message signed ${JSON.stringify(node)}`);
         else if (!this.#early) this.emit('message', message);
         else if (this.#early.length < EARLY_MESSAGES) this.#early.push(message);
-        else this.#dropped++;
+        else this.#onDropped(`more than ${EARLY_MESSAGES} messages before start() resolved`);
         return;
       }
     }

@@ -85,6 +85,7 @@ class ZmqConnection implements Connection {
   #writing: Promise<void> | undefined;
   /** The answer to the worker's end mark, once it is being sent: later writes wait for it. */
   #answering: Promise<void> | undefined;
+  #endSeen = false;
 
   constructor(
     endpoint: string,
@@ -210,8 +211,13 @@ class ZmqConnection implements Connection {
     try {
       for await (const [frames, ...sides] of this.#socket) {
         if (this.#closed) return;
-        if (frames.length === 0 && sides.length === 0) void this.#answerEnd();
-        else this.handlers.onMessage(frames, sides);
+        // The end mark is answered once: a worker that sends more must not make the owner queue
+        // an answer for each (it holds memory while the owner's writes wait).
+        if (frames.length > 0 || sides.length > 0) this.handlers.onMessage(frames, sides);
+        else if (!this.#endSeen) {
+          this.#endSeen = true;
+          void this.#answerEnd();
+        }
       }
     } catch (error) {
       if (!this.#closed) this.handlers.onError(`nothing readable: receive failed (${(error as Error).message})`);

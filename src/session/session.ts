@@ -37,6 +37,8 @@ export class Session {
   #events: SessionEvents | undefined;
   /** Frames that came after the handshake and before open(): given to the node when it opens. */
   #beforeOpen: NodeFrame[] = [];
+  /** A violation between the handshake and open(): reported when the node opens. */
+  #violatedBeforeOpen: string | undefined;
 
   constructor(
     private readonly node: string,
@@ -89,6 +91,7 @@ export class Session {
   open(events: SessionEvents, heartbeat: HeartbeatOptions | undefined): void {
     this.#events = events;
     for (const frame of this.#beforeOpen.splice(0)) this.#toNode(frame);
+    if (this.#violatedBeforeOpen !== undefined) events.onViolation(this.#violatedBeforeOpen);
     if (heartbeat) {
       this.#heartbeat = new Heartbeat(
         heartbeat,
@@ -185,6 +188,7 @@ export class Session {
   #violation(why: string): void {
     if (this.#failHandshake)
       this.#failHandshake('ERR_CNODE_PROTOCOL', `broke the protocol during the handshake: it sent ${why}`);
-    else this.#events?.onViolation(why);
+    else if (this.#events) this.#events.onViolation(why);
+    else this.#violatedBeforeOpen ??= why;
   }
 }

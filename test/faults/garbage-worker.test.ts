@@ -215,6 +215,18 @@ describe('a worker that sends frames the owner drops, and loses nothing else', (
     expect(warnings).toEqual([]);
   });
 
+  it('end-marks: the owner answers one end mark only, however many a worker sends', async () => {
+    const node = await CNode.start(fake('end-marks').options);
+    await expect(node.call('first')).resolves.toBe(0);
+    // By now the first 500 end marks have come; one answer went back, before the next call.
+    await expect(node.call('second')).resolves.toBe(1);
+    await expect(node.call('third')).resolves.toBe(1);
+    expect(isAlive(node.pid)).toBe(true);
+    await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true, fault: null });
+    await settle();
+    expect(warnings).toEqual([]);
+  });
+
   it('unknown-id: a reply to no pending call is dropped and counted, without a warning; the right reply still resolves', async () => {
     const node = await CNode.start(fake('unknown-id').options);
     await expect(node.call('one')).resolves.toBe('one');
