@@ -16,6 +16,7 @@ import {
 } from './errors.js';
 import type { Identity, Launched, ProcessEnd } from './launch/launcher.js';
 import { LocalWorker } from './launch/local.js';
+import { LoopHold } from './loop-hold.js';
 import { nextCreation, uniqueAliveName } from './names.js';
 import {
   type CNodeOptions,
@@ -137,8 +138,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #queuedSends = 0;
   #dropped = 0;
   #disconnectTimer: NodeJS.Timeout | undefined;
-  #refed = true;
-  #busyHold: NodeJS.Timeout | undefined; // holds the event loop for an unref'd node's waiting calls
+  #hold: LoopHold;
   /** Messages the worker sent before start() resolved (a timer, cnode_post before cnode_run). */
   #early: unknown[] | undefined = [];
 
@@ -216,6 +216,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#options = options;
     this.#worker = worker;
     this.#session = session;
+    this.#hold = new LoopHold([session.connection, worker]);
     this.#linked = linked;
     this.name = identity.node;
     this.alive = identity.alive;
@@ -298,10 +299,10 @@ export class CNode extends EventEmitter<CNodeEvents> {
           // A call given up on is withdrawn from the send queue if it is still there: a worker
           // that stopped reading must not make the owner hold calls nobody waits for.
           if (gaveUp) this.#session.withdraw(outgoing);
-          this.#holdLoopWhileBusy();
+          this.#busyChanged();
         },
       });
-      this.#holdLoopWhileBusy();
+      this.#busyChanged();
       // A frame not sent means the connection closed: the worker is ending, and its exit settles the call.
       outgoing = this.#session.send(encoded.frame, encoded.sides);
     });
@@ -335,7 +336,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     );
     const { outgoing, taken } = this.#session.sendAndWait(frame, sides);
     this.#queuedSends++;
-    this.#holdLoopWhileBusy();
+    this.#busyChanged();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -351,7 +352,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     } finally {
       clearTimeout(timer);
       this.#queuedSends--;
-      this.#holdLoopWhileBusy();
+      this.#busyChanged();
     }
   }
 
@@ -425,13 +426,13 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * worker is killed as always.
    */
   unref(): this {
-    if (this.#refed) this.#setRef(false);
+    if (this.#hold.refed && this.#state.is !== 'exited') this.#hold.setRef(false, this.pending > 0);
     return this;
   }
 
   /** Undoes unref(): the node keeps the owner's event loop alive until it has exited (the default). */
   ref(): this {
-    if (!this.#refed) this.#setRef(true);
+    if (!this.#hold.refed && this.#state.is !== 'exited') this.#hold.setRef(true, this.pending > 0);
     return this;
   }
 
@@ -504,7 +505,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#session.close();
     this.#shared.forgetAll();
     this.#calls.close(info.fault ?? exitedError(info, 'with a call in flight'));
-    this.#holdLoopWhileBusy();
+    this.#busyChanged();
     if (this.#linked && isAbnormal(info)) {
       // Emitted from a plain callback, not a promise chain: unhandled, it is an uncaught exception.
       setImmediate(() => this.emit('error', info.fault ?? exitedError(info, 'unexpectedly')));
@@ -589,24 +590,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#calls.rejectAll(error);
   }
 
-  #setRef(refed: boolean): void {
-    if (this.#state.is === 'exited') return; // nothing of it is left to hold the loop
-    this.#session.connection.setRef(refed);
-    this.#worker.setRef(refed);
-    this.#refed = refed;
-    this.#holdLoopWhileBusy();
-  }
-
-  // An unref'd node holds the event loop with a timer of its own while calls or sends wait, so
-  // that an owner with nothing else to do still hears their answers.
-  #holdLoopWhileBusy(): void {
-    if (this.#refed && !this.#busyHold) return; // the common case, on every call: nothing to do
-    const busy = !this.#refed && this.#state.is !== 'exited' && this.pending > 0;
-    if (busy && !this.#busyHold) this.#busyHold = setInterval(() => {}, 0x7fffffff);
-    else if (!busy && this.#busyHold) {
-      clearInterval(this.#busyHold);
-      this.#busyHold = undefined;
-    }
+  // Calls or sends began or ended, or the worker exited: an unref'd node holds the loop while any wait.
+  #busyChanged(): void {
+    this.#hold.busyChanged(this.#state.is !== 'exited' && this.pending > 0);
   }
 
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {
