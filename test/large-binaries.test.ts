@@ -36,6 +36,24 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       }
     });
 
+    it('go back as side parts from a handler that packs with plain msgpack-c, not through its buffer', async () => {
+      // testbed's echo op answers with msgpack_pack_object: its bins become side parts too.
+      const testbed = await CNode.start(workerOptions('testbed', { transport }).options);
+      try {
+        for (const size of [32767, 32768, 65535, 65536, 16 << 20]) {
+          const bytes = randomBytes(size);
+          const echoed = (await testbed.call({ op: 'echo', value: bytes })) as Buffer;
+          expect(echoed.equals(bytes), `${size} bytes`).toBe(true);
+          // A side part arrives as a Buffer of its own; an inline bin is a view of its message.
+          expect(echoed.buffer.byteLength === size, `${size} bytes as a side part`).toBe(size >= 32768);
+        }
+        const many = Array.from({ length: 70 }, (_, i) => randomBytes(32768 + i));
+        expect(digest(await testbed.call({ op: 'echo', value: many }))).toEqual(digest(many));
+      } finally {
+        await testbed.stop();
+      }
+    });
+
     it('keep their places among small values, nested, and past the 64 side parts a message may have', async () => {
       const message = {
         small: Buffer.from('inline'),

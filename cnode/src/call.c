@@ -55,7 +55,7 @@ int cnode_call(cnode_t *n, uint32_t id, const msgpack_object *message)
 {
     /* The handler packs its response straight after the REPLY head, in the buffer that becomes
        the transport's message: no copy of the response is made. */
-    msgpack_packer pk = cnode_packer(n);
+    msgpack_packer pk = cnode_reply_packer(n);
     if (cnode_frame_pack_reply_head(&pk, id, n->args.name, n->name_len) < 0)
         return cnode_broken(n, "pack");
     size_t head = n->out.size, count = 0;

@@ -62,6 +62,8 @@ struct cnode_t {
     struct cnode_shared_maps shared; /* the owner's shared buffers mapped here */
     struct cnode_part reply_sides[CNODE_MAX_SIDES]; /* side parts of the reply being built */
     size_t reply_nsides;
+    size_t bin_head_at;        /* where in `out` the handler's last write, a bin header, is ... */
+    size_t bin_head_len;       /* ... and the body size it announced (SIZE_MAX: none) */
 
     struct cnode_loop loop;    /* the user's timers and descriptors, and cnode_post's queue */
 };
@@ -72,6 +74,10 @@ struct cnode_t {
 int cnode_broken(cnode_t *n, const char *what);
 /* Clears n->out and returns a packer writing into it. */
 msgpack_packer cnode_packer(cnode_t *n);
+/* The packer a handler packs its reply with: as cnode_packer, but the body of a big bin that
+   msgpack_pack_bin_body (or msgpack_pack_object) writes becomes a side part, as with
+   cnode_pack_bin. reply.c. */
+msgpack_packer cnode_reply_packer(cnode_t *n);
 /* Sends the whole frame in n->out, or holds it in n->batch (see reply.c). Returns 0, or -1. */
 int cnode_emit(cnode_t *n);
 /* Sends the frames held in n->batch, if any, so that what follows cannot overtake them.

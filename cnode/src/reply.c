@@ -156,31 +156,76 @@ static int s_reply_side(cnode_t *n, const void *data, size_t size, struct cnode_
     return 0;
 }
 
+/* Whether a binary of `size` bytes in the reply travels as a side part: a small one costs less
+   inline than as a part. */
+static int s_as_side(const cnode_t *n, size_t size)
+{
+    return size >= CNODE_SIDE_MIN && n->reply_nsides < CNODE_MAX_SIDES
+           && size <= (uint64_t)n->args.max_message_size;
+}
+
+/* Makes `data` the reply's next side part, and writes the reference to it (fixext 4, the part's
+   index, big-endian) into the reply. */
+static int s_pack_side_ref(cnode_t *n, const void *data, size_t size)
+{
+    if (s_reply_side(n, data, size, &n->reply_sides[n->reply_nsides]) < 0) return -1;
+    uint32_t index = (uint32_t)++n->reply_nsides;
+    const unsigned char ref[6] = {0xd6, CNODE_EXT_SIDE, index >> 24, index >> 16 & 0xff,
+                                  index >> 8 & 0xff, index & 0xff};
+    return msgpack_sbuffer_write(&n->out, (const char *)ref, sizeof ref); /* on failure the part
+                                                                     is let go with the reply */
+}
+
+/* The reply packer's writes. msgpack_pack_bin writes a bin's header in one write, and
+   msgpack_pack_bin_body its body in the next: a big body then becomes a side part in place of the
+   two, so that a handler that packs with plain msgpack-c (msgpack_pack_object of the request's
+   binary, say) sends it without copying it through the packer's growing buffer. */
+static int s_reply_write(void *data, const char *buf, size_t len)
+{
+    cnode_t *n = data;
+    size_t at = n->bin_head_at, announced = n->bin_head_len;
+    n->bin_head_len = SIZE_MAX;
+    if (announced == len && at <= n->out.size && s_as_side(n, len)) {
+        n->out.size = at; /* the header goes: the reference replaces it */
+        return s_pack_side_ref(n, buf, len);
+    }
+    const unsigned char *b = (const unsigned char *)buf;
+    if ((len == 3 && b[0] == 0xc5) || (len == 5 && b[0] == 0xc6)) { /* bin 16, bin 32 */
+        n->bin_head_at = n->out.size;
+        n->bin_head_len = len == 3 ? (size_t)b[1] << 8 | b[2]
+                                   : (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+    }
+    return msgpack_sbuffer_write(&n->out, buf, len);
+}
+
+msgpack_packer cnode_reply_packer(cnode_t *n)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(&n->out);
+    n->bin_head_len = SIZE_MAX;
+    msgpack_packer_init(&pk, n, s_reply_write);
+    return pk;
+}
+
 int cnode_pack_bin(cnode_t *n, msgpack_packer *pk, const void *data, size_t size)
 {
     if (n == NULL || pk == NULL || (data == NULL && size > 0)) {
         errno = EINVAL;
         return -1;
     }
-    /* Only a reply carries side parts; a small binary costs less inline than as a part. */
-    if (size < CNODE_SIDE_MIN || pk->data != &n->out || n->reply_nsides == CNODE_MAX_SIDES
-        || size > (uint64_t)n->args.max_message_size) {
+    /* Only a reply carries side parts. */
+    int reply = pk->data == n && pk->callback == s_reply_write;
+    if (!reply || !s_as_side(n, size)) {
         if (msgpack_pack_bin(pk, size) < 0 || msgpack_pack_bin_body(pk, data, size) < 0) {
             errno = ENOMEM;
             return -1;
         }
         return 0;
     }
-    if (s_reply_side(n, data, size, &n->reply_sides[n->reply_nsides]) < 0) {
+    n->bin_head_len = SIZE_MAX;
+    if (s_pack_side_ref(n, data, size) < 0) {
         errno = ENOMEM;
         return -1;
-    }
-    uint32_t index = (uint32_t)++n->reply_nsides;
-    const unsigned char ref[4] = {index >> 24, index >> 16 & 0xff, index >> 8 & 0xff, index & 0xff};
-    if (msgpack_pack_ext(pk, sizeof ref, CNODE_EXT_SIDE) < 0
-        || msgpack_pack_ext_body(pk, ref, sizeof ref) < 0) {
-        errno = ENOMEM;
-        return -1; /* the part is let go with the failed reply */
     }
     return 0;
 }
