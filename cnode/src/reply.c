@@ -190,10 +190,12 @@ static int s_reply_write(void *data, const char *buf, size_t len)
         return s_pack_side_ref(n, buf, len);
     }
     const unsigned char *b = (const unsigned char *)buf;
-    if ((len == 3 && b[0] == 0xc5) || (len == 5 && b[0] == 0xc6)) { /* bin 16, bin 32 */
+    if (len == 3 && b[0] == 0xc5) { /* bin 16 */
         n->bin_head_at = n->out.size;
-        n->bin_head_len = len == 3 ? (size_t)b[1] << 8 | b[2]
-                                   : (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+        n->bin_head_len = (size_t)b[1] << 8 | b[2];
+    } else if (len == 5 && b[0] == 0xc6) { /* bin 32 */
+        n->bin_head_at = n->out.size;
+        n->bin_head_len = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
     }
     return msgpack_sbuffer_write(&n->out, buf, len);
 }
