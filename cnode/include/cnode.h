@@ -242,7 +242,9 @@ int cnode_post(cnode_t *node, const void *msgpack, size_t len);
  * it. When `data` is a whole binary of the request (which a handler may change in place: the
  * bytes are the worker's own), it goes back without any copy. The owner receives a Buffer
  * either way. Binaries past the 64th of a reply, or packed anywhere but into `reply`, are packed
- * inline. Returns 0, or -1 with errno EINVAL or ENOMEM.
+ * inline. Returns 0, or -1 with errno EINVAL or ENOMEM. Plain msgpack-c into `reply` does the
+ * same: a msgpack_pack_bin header followed by the msgpack_pack_bin_body of the whole binary (as
+ * msgpack_pack_object writes them) is turned into a side part too.
  */
 int cnode_pack_bin(cnode_t *node, msgpack_packer *pk, const void *data, size_t size);
 
