@@ -65,7 +65,8 @@ struct cnode_loop {
     int failed;                /* a callback returned -1: cnode_run returns 1 */
 };
 
-/* timer.c */
+/* timer.c: the monotonic clock the library times with, in microseconds (clock_gettime only,
+   so a signal handler may call it too). */
 int64_t cnode_now_us(void);
 /* Milliseconds until the next timer is due, rounded up (0 when one is due), or -1 with none. */
 int cnode_timers_timeout(cnode_t *n, int64_t now_us);

@@ -115,15 +115,11 @@ static void s_end_group(void)
 {
     kill(0, SIGTERM);
 #ifdef __linux__
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    int64_t start = cnode_now_us(); /* clock_gettime only: async-signal-safe */
     /* Short sleeps first: a child that obeys SIGTERM is gone in a fraction of a millisecond.
        pselect sleeps that short, and may be called here (nanosleep may not). */
     for (long us = 100; s_others(0) > 0; us = us < 32000 ? us * 2 : us) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t waited = (int64_t)(now.tv_sec - start.tv_sec) * 1000
-                         + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (waited >= CNODE_GROUP_GRACE_MS) {
+        if (cnode_now_us() - start >= (int64_t)CNODE_GROUP_GRACE_MS * 1000) {
             s_others(SIGKILL);
             return;
         }
