@@ -80,6 +80,7 @@ msgpack_packer cnode_packer(cnode_t *n);
 msgpack_packer cnode_reply_packer(cnode_t *n);
 /* Sends the whole frame in n->out, or holds it in n->batch (see reply.c). Returns 0, or -1. */
 int cnode_emit(cnode_t *n);
+int cnode_emit_frame(cnode_t *n, msgpack_sbuffer *frame); /* the same for any packed frame */
 /* Sends the frames held in n->batch, if any, so that what follows cannot overtake them.
    Returns 0, or -1 when the library failed (the reason is on stderr). */
 int cnode_flush(cnode_t *n);

@@ -64,25 +64,30 @@ int cnode_flush_if_due(cnode_t *n)
     return cnode_flush(n);
 }
 
-/* The frame in n->out goes alone, or into n->batch: the session flushes the batch as soon as no
-   more input is waiting, so many replies to frames that came together travel as one message
-   (one message per reply is what limits pipelined calls, above all on the owner's side), and a
-   lone call's reply goes at once. The policy does not rest on the transport's sends being
-   asynchronous: a transport whose writes are synchronous batches the same. A frame too big to
-   batch goes alone, after the batch. */
-int cnode_emit(cnode_t *n)
+/* The frame goes alone, or into n->batch: the session flushes the batch as soon as no more input
+   is waiting, so many replies to frames that came together travel as one message (one message
+   per reply is what limits pipelined calls, above all on the owner's side), and a lone call's
+   reply goes at once. The policy does not rest on the transport's sends being asynchronous: a
+   transport whose writes are synchronous batches the same. A frame too big to batch goes alone,
+   after the batch. */
+int cnode_emit_frame(cnode_t *n, msgpack_sbuffer *frame)
 {
     size_t limit = (uint64_t)n->args.max_message_size < CNODE_BATCH_BYTES
                        ? (size_t)n->args.max_message_size : CNODE_BATCH_BYTES;
-    if (n->out.size <= limit - n->batch.size && n->batch.size <= limit) {
+    if (frame->size <= limit - n->batch.size && n->batch.size <= limit) {
         if (n->batch.size == 0) n->batch_since = cnode_now_us();
-        if (msgpack_sbuffer_write(&n->batch, n->out.data, n->out.size) < 0)
+        if (msgpack_sbuffer_write(&n->batch, frame->data, frame->size) < 0)
             return cnode_broken(n, "batch");
-        msgpack_sbuffer_clear(&n->out);
+        msgpack_sbuffer_clear(frame);
         return cnode_flush_if_due(n);
     }
     if (cnode_flush(n) < 0) return -1;
-    return n->owner_gone ? 0 : cnode_send_owner(n, &n->out, NULL, 0);
+    return n->owner_gone ? 0 : cnode_send_owner(n, frame, NULL, 0);
+}
+
+int cnode_emit(cnode_t *n)
+{
+    return cnode_emit_frame(n, &n->out);
 }
 
 void cnode_reply_drop_sides(cnode_t *n)
