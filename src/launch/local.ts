@@ -187,7 +187,7 @@ function checkPaths({ executable, cwd }: NormalizedOptions, node: string): void 
  * PATH (`.`, `bin`) as EACCES, and a missing one as ENOENT. Looks where execvp looked: the PATH
  * of the worker's environment (or /usr/bin:/bin), empty and relative entries taken from `cwd`.
  */
-function explainBareName(name: string, searchPath: string | undefined, cwd: string): string | undefined {
+function explainBareName(name: string, searchPath: string | undefined, cwd: string): string {
   let found: 'a directory' | 'not executable' | undefined;
   for (const entry of (searchPath ?? '/usr/bin:/bin').split(path.delimiter)) {
     const file = path.resolve(cwd, entry, name);
@@ -198,16 +198,16 @@ function explainBareName(name: string, searchPath: string | undefined, cwd: stri
       if ((error as NodeJS.ErrnoException).code === 'EACCES') found = 'not executable';
     }
   }
-  if (found === 'a directory')
-    return `the \`executable\` option ${JSON.stringify(name)} names a directory, not a program (found as a directory in PATH)`;
-  if (found) return `the \`executable\` option ${JSON.stringify(name)} is in PATH but not executable`;
+  const option = `the \`executable\` option ${JSON.stringify(name)}`;
+  if (found === 'a directory') return `${option} names a directory, not a program (found as a directory in PATH)`;
+  if (found) return `${option} is in PATH but not executable`;
   const shown =
     searchPath === undefined
       ? 'no PATH in the environment: /usr/bin:/bin'
       : searchPath.length > 200
         ? `${searchPath.slice(0, 197)}...`
         : searchPath;
-  return `the \`executable\` option ${JSON.stringify(name)} was not found in PATH (${shown})`;
+  return `${option} was not found in PATH (${shown})`;
 }
 
 function nodeSpawnError(node: string, why: string, cause?: unknown): CNodeError {
