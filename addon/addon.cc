@@ -6,6 +6,7 @@
 //    free: polls.cc.
 //  - sharedCreate / sharedRelease / sharedStats: memory the owner shares with its workers:
 //    shared.cc.
+//  - Ring: the owner's end of the ring transport (a class): ring.cc.
 #include <napi.h>
 
 #include "addon.h"
@@ -21,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
     exports.Set("sharedCreate", Napi::Function::New(env, SharedCreate, "sharedCreate"));
     exports.Set("sharedRelease", Napi::Function::New(env, SharedRelease, "sharedRelease"));
     exports.Set("sharedStats", Napi::Function::New(env, SharedStats, "sharedStats"));
+    exports.Set("Ring", DefineRing(env));
     return exports;
 }
 

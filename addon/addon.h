@@ -1,4 +1,4 @@
-// addon.h: the functions the addon exports, one concern per file: reap.cc, polls.cc, shared.cc.
+// addon.h: what the addon exports, one concern per file: reap.cc, polls.cc, shared.cc, ring.cc.
 // The addon is loaded by src/native.ts.
 #ifndef CNODE_ADDON_H
 #define CNODE_ADDON_H
@@ -13,6 +13,7 @@ Napi::Value SetPollRef(const Napi::CallbackInfo &info);      // setPollRef(fds, 
 Napi::Value SharedCreate(const Napi::CallbackInfo &info);    // sharedCreate(byteLength)
 Napi::Value SharedRelease(const Napi::CallbackInfo &info);   // sharedRelease(buffer, keepFd)
 Napi::Value SharedStats(const Napi::CallbackInfo &info);     // sharedStats()
+Napi::Function DefineRing(Napi::Env env);                    // class Ring
 
 } // namespace cnode_addon
 

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { type Encoded, encodeFrame } from './codec.js';
 import type { Transport } from './connection/connection.js';
+import { RingTransport } from './connection/ring.js';
 import { ZmqTransport } from './connection/zmq.js';
 import {
   CNodeError,
@@ -163,19 +164,25 @@ export class CNode extends EventEmitter<CNodeEvents> {
     // A default name is fresh, so its creation is 1; counting it would grow the names forever.
     const creation = normalized.name ? nextCreation(alive) : 1;
     const identity: Identity = { alive, host: normalized.host, node: `${alive}@${normalized.host}`, creation };
-    const transport: Transport = new ZmqTransport(normalized.transport, normalized.curve);
+    const transport: Transport =
+      normalized.transport === 'local'
+        ? new RingTransport(normalized.ringSize, normalized.maxMessageSize)
+        : new ZmqTransport(normalized.transport, normalized.curve);
     const cookie = randomBytes(COOKIE_LEN / 2).toString('hex');
     let worker: Launched;
     try {
-      worker = new LocalWorker(normalized, identity, {
-        ...transport.env,
-        CNODE_COOKIE: cookie,
-        CNODE_MAX_MESSAGE_SIZE: String(normalized.maxMessageSize),
-      });
+      worker = new LocalWorker(
+        normalized,
+        identity,
+        { ...transport.env, CNODE_COOKIE: cookie, CNODE_MAX_MESSAGE_SIZE: String(normalized.maxMessageSize) },
+        transport.inherit,
+      );
     } catch (error) {
+      transport.spawned();
       transport.release();
       throw error;
     }
+    transport.spawned(); // spawn() is synchronous: the worker has its copies
     void worker.ended.then(() => transport.release()); // the worker's own end of it goes with it
     let session: Session | undefined;
     try {
@@ -283,7 +290,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       return Promise.reject(error);
     }
     // Each SharedBuffer's descriptor stays open until the call settles: the worker opens it
-    // through /proc while it handles the call.
+    // through /proc while it handles the call (or is sent a copy of it, over a ring).
     const holds = encoded.shared.map((shared) => this.#shared.hold(shared));
     let outgoing: Outgoing;
     return new Promise<unknown>((resolve, reject) => {
@@ -304,7 +311,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
       });
       this.#busyChanged();
       // A frame not sent means the connection closed: the worker is ending, and its exit settles the call.
-      outgoing = this.#session.send(encoded.frame, encoded.sides);
+      outgoing = this.#session.send(
+        encoded.frame,
+        encoded.sides,
+        encoded.shared.length > 0 ? [...new Set(encoded.shared.map((shared) => shared.fd))] : undefined,
+      );
     });
   }
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeRing } from './connection/ring.js';
 
 /** The addon built from addon/ by `npm install` (cmake-js). */
 interface Addon {
@@ -10,6 +11,11 @@ interface Addon {
   pollDescriptors(): number[];
   /** Whether the poll handles on these descriptors keep this thread's event loop alive. */
   setPollRef(fds: number[], ref: boolean): void;
+  /** The owner's end of a ring transport: rings of `capacity` bytes each way, parts up to `maxPartBytes`. */
+  Ring: new (
+    capacity: number,
+    maxPartBytes: number,
+  ) => NativeRing;
 }
 
 const addonPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'addon', 'cnode.node');

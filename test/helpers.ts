@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
 import { CNode, type CNodeError, type CNodeOptions, type ExitInfo } from '../src/index.js';
-import { liveChildren, openDescriptors } from './processes.js';
+import { liveChildren, openDescriptors, ringLeftovers } from './processes.js';
 
 /**
  * The transports the conformance suite runs over: the tests of call, send, lifecycle, batching,
@@ -44,6 +44,7 @@ export {
   liveChildren,
   openDescriptors,
   processGroup,
+  ringLeftovers,
   sharedMappings,
   zombieChildren,
 } from './processes.js';
@@ -87,7 +88,8 @@ export async function heldMemory(): Promise<number> {
 }
 
 /**
- * Asserts that nothing is left behind: no live child process, no ipc directory, and with
+ * Asserts that nothing is left behind: no live child process, no ipc directory, no ring memory
+ * or descriptor (ringLeftovers), and with
  * `descriptors`, no more open descriptors than that baseline. Sockets and pipes close a moment
  * after an exit is reported, so the descriptors are given `withinMs` to come back; a leak never does.
  */
@@ -100,6 +102,7 @@ export async function expectNothingLeft({
 } = {}): Promise<void> {
   expect(liveChildren()).toEqual([]);
   expect(socketDirectories()).toEqual([]);
+  expect(ringLeftovers()).toEqual([]);
   if (descriptors === undefined) return;
   await waitUntil(
     () => openDescriptors() <= descriptors,

@@ -82,6 +82,29 @@ export function openDescriptors(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+/**
+ * What this process holds of ring transports by name: descriptors of the rings' and parts'
+ * memfds, and mappings of the rings (eventfds and sockets have no name of their own: the
+ * descriptor count catches those). A closed connection leaves none. A part a worker sent stays
+ * mapped while its Buffer lives, so part mappings are not counted.
+ */
+export function ringLeftovers(): string[] {
+  const held: string[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // the directory's own descriptor, closed by now
+    }
+    if (target.includes('memfd:cnode-ring') || target.includes('memfd:cnode-part')) held.push(`fd ${fd}: ${target}`);
+  }
+  for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+    if (line.includes('memfd:cnode-ring')) held.push(`mapping ${line.trim()}`);
+  }
+  return held;
+}
+
 /** The inodes of the cnode SharedBuffer memfds that `pid` has mapped, from its /proc/PID/maps. */
 export function sharedMappings(pid: number | 'self' = 'self'): Set<number> {
   const inodes = new Set<number>();

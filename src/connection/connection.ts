@@ -17,9 +17,10 @@ export interface Connection {
   /**
    * Writes one message; resolves once the transport has taken it (back-pressure: a caller that
    * awaits each write is paced by the worker), rejects if the connection closes first. One write
-   * at a time: the next waits for this one. The buffers must not change afterwards.
+   * at a time: the next waits for this one. The buffers must not change afterwards. `fds`: the
+   * descriptors of the SharedBuffers the frames name, for a transport that passes them.
    */
-  write(frames: Buffer, sides: readonly Buffer[]): Promise<void>;
+  write(frames: Buffer, sides: readonly Buffer[], fds?: readonly number[]): Promise<void>;
   /** After the worker's process has ended: waits, at most `timeoutMs`, until what it sent before it went has been delivered. */
   drain(timeoutMs: number): Promise<void>;
   /** Whether the connection's pending reads keep the event loop alive (they do by default). */
@@ -45,6 +46,10 @@ export interface ConnectionEvents {
 export interface Transport {
   /** Environment variables the launched worker needs for this transport. */
   readonly env: Record<string, string>;
+  /** Descriptors the worker inherits, as its descriptors 3, 4, ... in order. */
+  readonly inherit: readonly number[];
+  /** Once the worker is spawned, or failed to be: lets go of the owner's copies of its ends. */
+  spawned(): void;
   /** The endpoint a ready line must name, for an error message (`ipc:///tmp/.../socket`). */
   readonly expectedEndpoint: string;
   /** Whether `endpoint`, from the ready line, is one this transport made. */

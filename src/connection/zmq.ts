@@ -22,6 +22,7 @@ interface ClientCurve {
 export class ZmqTransport implements Transport {
   readonly env: Record<string, string>;
   readonly expectedEndpoint: string;
+  readonly inherit: readonly number[] = [];
   #ipcDir: string | undefined;
   #curve: ClientCurve | undefined;
 
@@ -44,6 +45,8 @@ export class ZmqTransport implements Transport {
       this.env.CNODE_CURVE_CLIENT = client.publicKey;
     }
   }
+
+  spawned(): void {}
 
   isExpectedEndpoint(endpoint: string): boolean {
     return this.#ipcDir ? endpoint === this.expectedEndpoint : /^tcp:\/\/127\.0\.0\.1:\d{1,5}$/.test(endpoint);

@@ -37,6 +37,8 @@ export class LocalWorker implements Launched {
     options: NormalizedOptions,
     private readonly identity: Identity,
     env: Record<string, string>,
+    /** Descriptors the worker gets as its 3, 4, ... (the transport's). */
+    inherit: readonly number[] = [],
   ) {
     checkPaths(options, identity.node);
     const { executable, env: workerEnv, cwd } = options;
@@ -47,7 +49,7 @@ export class LocalWorker implements Launched {
     const prefix = (stream: NodeJS.WriteStream) => (line: string) => stream.write(`[${identity.node}] ${line}\n`);
     this.#onStdout = options.onStdout ?? prefix(process.stdout);
     const onStderr = options.onStderr ?? prefix(process.stderr);
-    this.#child = this.#spawn(options, env);
+    this.#child = this.#spawn(options, env, inherit);
     this.pid = this.#child.pid ?? 0;
     if (this.pid) trackGroup(this.pid);
     const child = this.#child;
@@ -77,14 +79,14 @@ export class LocalWorker implements Launched {
     });
   }
 
-  #spawn(options: NormalizedOptions, env: Record<string, string>): ChildProcess {
+  #spawn(options: NormalizedOptions, env: Record<string, string>, inherit: readonly number[]): ChildProcess {
     const { host, alive, node, creation } = this.identity;
     try {
       return spawn(options.executable, [host, alive, node, String(creation), ...options.args], {
         cwd: options.cwd,
         // Secrets travel here, never in argv, which every user of the machine can read.
         env: { ...options.env, CNODE_OWNER_PID: String(process.pid), ...env },
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe', ...inherit],
         detached: true, // its own process group, so its children can be signalled with it
       });
     } catch (error) {

@@ -102,8 +102,8 @@ export class Session {
   }
 
   /** Queues one encoded frame and its side parts. Returns its place in the queue, for withdraw(). */
-  send(frame: Buffer, sides?: Buffer[]): Outgoing {
-    return this.#batcher.push(frame, sides);
+  send(frame: Buffer, sides?: Buffer[], fds?: number[]): Outgoing {
+    return this.#batcher.push(frame, sides, fds);
   }
 
   /** Queues one encoded frame; resolves once the connection has taken it, rejects if it is withdrawn or the session closes first. */

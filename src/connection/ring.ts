@@ -1,0 +1,154 @@
+/**
+ * The ring transport, for a worker on this host: shared memory with a ring each way, an eventfd
+ * each way to wake a sleeping side, and a socketpair that is the lifeline (its EOF says the
+ * worker is gone) and carries descriptors. The owner's end is the addon's Ring (addon/ring.cc);
+ * the format is cnode/src/ring.h's; the worker inherits its end as descriptors 3 to 6.
+ */
+import { closeOnExit } from '../launch/exit-hooks.js';
+import { native } from '../native.js';
+import type { Connection, ConnectionEvents, Transport } from './connection.js';
+
+/** The descriptors the worker gets, in its numbering, as CNODE_RING_FDS tells it. */
+const CHILD_FDS = '3,4,5,6';
+
+/** The addon's end of a ring (addon/ring.cc). */
+export interface NativeRing {
+  /** Segment, the worker's eventfd, the owner's eventfd, the worker's end of the lifeline. */
+  readonly childFds: number[];
+  /** The shared memory the rings take, header included. */
+  readonly segmentBytes: number;
+  spawned(): void;
+  start(
+    onMessages: (list: (Buffer | Buffer[] | undefined)[]) => void,
+    onEvent: (kind: string, why?: string) => void,
+  ): void;
+  write(frames: Buffer, sides: readonly Buffer[], fds: readonly number[]): boolean;
+  pump(): void;
+  setRef(ref: boolean): void;
+  close(): void;
+}
+
+export class RingTransport implements Transport {
+  readonly env: Record<string, string> = { CNODE_TRANSPORT: 'local', CNODE_RING_FDS: CHILD_FDS };
+  readonly expectedEndpoint = 'local';
+  /** What the worker inherits as its descriptors 3, 4, 5 and 6. */
+  readonly inherit: number[];
+  #ring: NativeRing;
+  #connected = false;
+
+  /** `ringSize`: bytes per direction (a power of two); `maxMessageSize`: the largest part the worker may send. */
+  constructor(ringSize: number, maxMessageSize: number) {
+    const { Ring } = native();
+    this.#ring = new Ring(ringSize, maxMessageSize);
+    this.inherit = this.#ring.childFds;
+  }
+
+  spawned(): void {
+    this.#ring.spawned();
+  }
+
+  isExpectedEndpoint(endpoint: string): boolean {
+    return endpoint === this.expectedEndpoint;
+  }
+
+  connect(_endpoint: string, _maxMessageSize: number, events: ConnectionEvents): Connection {
+    this.#connected = true;
+    return new RingConnection(this.#ring, events);
+  }
+
+  /** Once the worker has exited: a connection closes the ring itself, after its last delivery. */
+  release(): void {
+    if (!this.#connected) this.#ring.close();
+  }
+}
+
+/** A write that found the ring full, waiting for the worker to make room. */
+interface Blocked {
+  frames: Buffer;
+  sides: readonly Buffer[];
+  fds: readonly number[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const taken = Promise.resolve();
+
+class RingConnection implements Connection {
+  readonly carries = { sideParts: true, sharedMemory: true };
+  #ring: NativeRing;
+  #closed = false;
+  #blocked: Blocked[] = [];
+  #forgetAtExit: () => void;
+
+  constructor(
+    ring: NativeRing,
+    private readonly handlers: ConnectionEvents,
+  ) {
+    this.#ring = ring;
+    ring.start(
+      (list) => this.#onMessages(list),
+      (kind, why) => this.#onEvent(kind, why),
+    );
+    this.#forgetAtExit = closeOnExit(() => this.close());
+  }
+
+  /** Writes into the ring now; a message that does not fit waits, in order, for the worker to make room. */
+  write(frames: Buffer, sides: readonly Buffer[], fds: readonly number[] = []): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('connection closed'));
+    try {
+      if (this.#blocked.length === 0 && this.#ring.write(frames, sides, fds)) return taken;
+    } catch (error) {
+      return Promise.reject(this.#failed(error));
+    }
+    return new Promise((resolve, reject) => this.#blocked.push({ frames, sides, fds, resolve, reject }));
+  }
+
+  /** The addon delivers what the worker wrote before its exit when asked: nothing to wait for. */
+  async drain(): Promise<void> {
+    if (!this.#closed) this.#ring.pump();
+  }
+
+  setRef(ref: boolean): void {
+    if (!this.#closed) this.#ring.setRef(ref);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#forgetAtExit();
+    this.#ring.close();
+    for (const blocked of this.#blocked.splice(0)) blocked.reject(new Error('connection closed'));
+  }
+
+  #onMessages(list: (Buffer | Buffer[] | undefined)[]): void {
+    for (let i = 0; i < list.length && !this.#closed; i += 2) {
+      this.handlers.onMessage(list[i] as Buffer, (list[i + 1] as Buffer[] | undefined) ?? []);
+    }
+  }
+
+  #onEvent(kind: string, why?: string): void {
+    if (this.#closed) return;
+    if (kind === 'writable') this.#retry();
+    else if (kind === 'disconnect') this.handlers.onDisconnect();
+    else this.handlers.onError(why ?? kind);
+  }
+
+  #retry(): void {
+    while (this.#blocked.length > 0 && !this.#closed) {
+      const next = this.#blocked[0];
+      try {
+        if (!this.#ring.write(next.frames, next.sides, next.fds)) return;
+        next.resolve();
+      } catch (error) {
+        next.reject(this.#failed(error));
+      }
+      this.#blocked.shift();
+    }
+  }
+
+  /** A write the ring could not take (a worker's index out of bounds, no memfd left): the connection is broken. */
+  #failed(error: unknown): unknown {
+    this.handlers.onError((error as Error).message);
+    return error;
+  }
+}
