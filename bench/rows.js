@@ -1,8 +1,11 @@
 // The shape of a result row, shared by every scenario and every report.
 //
-// A row: { scenario, case, contender, unit, median, p99, rate, rateUnit, ratio, ratioOf, target, note }
+// A row: { scenario, case, contender, unit, median, p99, rate, rateUnit, cpuOwner, cpuOther,
+//          ratio, ratioOf, target, note }
 //   median, p99  in `unit` (µs, ms, KiB), or null
 //   rate         a throughput in `rateUnit` (calls/s, MB/s), or null
+//   cpuOwner     the owner's CPU time per call in µs (this process, every thread), or null
+//   cpuOther     the other side's (the worker's, the child's) CPU time per call in µs, or null
 //   ratio        the bridge's value ÷ this row's, in the same case and the same measure
 //                (`ratioOf`: 'median' or 'rate'); 1 on the bridge's own row, null when not compared
 //   target       on the row a target is judged by: { goal, rule, value, threshold, met }
@@ -17,6 +20,8 @@ export function makeRow(scenario, kase, contender, fields) {
     p99: null,
     rate: null,
     rateUnit: null,
+    cpuOwner: null,
+    cpuOther: null,
     ratio: null,
     ratioOf: null,
     target: null,
@@ -25,7 +30,11 @@ export function makeRow(scenario, kase, contender, fields) {
   };
 }
 
-/** Sets `ratio` on the rows of one case: the bridge row's `by` ('median' or 'rate') ÷ each row's. */
+/**
+ * Sets `ratio` on the rows of one case: the bridge row's `by` ('median' or 'rate') ÷ each row's.
+ * The bridge is the row named 'bridge' (over the 'local' transport); the other bridges
+ * ('bridge (zmq)', 'bridge (plain msgpack)') are compared with it like any contender.
+ */
 export function compareToBridge(rows, by) {
   const bridge = rows.find((r) => r.contender === 'bridge');
   if (!bridge) return rows;
@@ -36,19 +45,25 @@ export function compareToBridge(rows, by) {
   return rows;
 }
 
+const TESTS = { '<': (v, t) => v < t, '<=': (v, t) => v <= t, '>=': (v, t) => v >= t };
+const SIGNS = { '<': '<', '<=': '≤', '>=': '≥' };
+
 /**
  * Judges `value` against a target and records the verdict on `row`:
- * `op` '<=' or '>=', `goal` the target in words ("bridge median ≤ 1.15× zeromq-raw").
+ * `op` '<', '<=' or '>=', `goal` the target in words ("bridge median ≤ 0.2× ipc"). A target
+ * whose `value` is not the row's own ratio (a rate of two other rows, a CPU time) is reported
+ * in words and in the table, not drawn on the row's bar in results.svg.
  */
 export function judge(row, { goal, value, op, threshold, unit = '' }) {
-  const met = op === '<=' ? value <= threshold : value >= threshold;
+  const met = TESTS[op](value, threshold);
   row.target = {
     goal,
-    rule: `${op === '<=' ? '≤' : '≥'} ${threshold}${unit}`,
+    rule: `${SIGNS[op]} ${threshold}${unit}`,
     value,
     threshold,
     op,
     unit: unit.trim(),
+    onRatio: value === row.ratio,
     met,
   };
   return row.target;

@@ -34,6 +34,11 @@ export class Ipc {
     return answer;
   }
 
+  /** The child's pid, for its CPU time (cpu.js). */
+  get pid() {
+    return this.#child?.pid;
+  }
+
   async stop() {
     if (this.#child) await endChild(this.#child, () => this.#child.disconnect());
   }

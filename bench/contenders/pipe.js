@@ -73,6 +73,11 @@ export class Pipe {
     return text ? answer.then((reply) => reply.toString('utf8')) : answer;
   }
 
+  /** The child's pid, for its CPU time (cpu.js). */
+  get pid() {
+    return this.#child?.pid;
+  }
+
   async stop() {
     if (this.#child) await endChild(this.#child, () => this.#child.stdin.end());
   }

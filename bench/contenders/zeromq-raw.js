@@ -52,6 +52,11 @@ export class ZeromqRaw {
     }
   }
 
+  /** The child's pid, for its CPU time (cpu.js). */
+  get pid() {
+    return this.#child?.pid;
+  }
+
   async stop() {
     this.#socket?.close();
     if (this.#child) await endChild(this.#child, () => this.#child.stdin.end());

@@ -32,7 +32,7 @@ function ratioPanel(rows, top) {
   const compared = rows.filter(
     (r) => r.ratio !== null && Number.isFinite(r.ratio) && r.contender !== 'bridge' && r.target?.unit !== 'ms',
   );
-  const values = compared.flatMap((r) => [speedOf(r), ...(r.target ? [speedTarget(r)] : [])]);
+  const values = compared.flatMap((r) => [speedOf(r), ...(r.target?.onRatio ? [speedTarget(r)] : [])]);
   const lo = Math.min(0.25, 2 ** Math.floor(Math.log2(Math.min(...values))));
   const hi = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(...values))));
   const x = (v) => PLOT_X0 + ((Math.log2(v) - Math.log2(lo)) / (Math.log2(hi) - Math.log2(lo))) * (PLOT_X1 - PLOT_X0);
@@ -53,22 +53,22 @@ function ratioPanel(rows, top) {
   }
   for (const row of compared) {
     const speed = speedOf(row);
-    const fill = row.target ? (row.target.met ? COLORS.met : COLORS.missed) : COLORS.bar;
+    const judged = row.target?.onRatio ? row.target : null; // a target on this bar's own ratio
+    const fill = judged ? (judged.met ? COLORS.met : COLORS.missed) : COLORS.bar;
     const [a, b] = speed >= 1 ? [x(1), x(speed)] : [x(speed), x(1)];
     out.push(
       text(LABEL_W, y + 14, `${row.scenario} ${row.case} · vs ${row.contender}`, 'text-anchor="end" font-size="12"'),
     );
     out.push(rect(a, y + 3, b - a, ROW_H - 6, fill));
     out.push(text(Math.max(a, b) + 4, y + 14, `${speed.toFixed(2)}×`, 'font-size="11"'));
-    if (row.target)
-      out.push(vline(x(speedTarget(row)), y, y + ROW_H, '#000', 'stroke-width="2" stroke-dasharray="3,2"'));
+    if (judged) out.push(vline(x(speedTarget(row)), y, y + ROW_H, '#000', 'stroke-width="2" stroke-dasharray="3,2"'));
     y += ROW_H;
   }
   out.push(
     text(
       PLOT_X0,
       plotBottom + 30,
-      'Coloured bars are judged by a target (dashed mark): green met, red missed.',
+      'Coloured bars are judged by a target (dashed mark): green met, red missed. Other targets: in the table.',
       'font-size="11" fill="#333"',
     ),
   );
