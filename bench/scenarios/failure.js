@@ -1,4 +1,5 @@
-// failure: how fast each side learns that the other is gone.
+// failure: how fast each side learns that the other is gone, over 'local' (the bridge, which
+// the targets judge) and 'ipc' (bridge (zmq), reported).
 //  (a) worker killed: 1,000 calls in flight to a bridge node, then SIGKILL to the worker; timed
 //      from process.kill() until the last of the calls has rejected. Target: p99 ≤ 20 ms.
 //  (b) owner killed: a Node owner (bench/workers/owner.js) with a connected worker is SIGKILLed;
@@ -9,6 +10,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CNode } from '../../dist/index.js';
+import { BRIDGES } from '../contenders/bridge.js';
 import { firstLine } from '../contenders/child.js';
 import { benchDir, bin } from '../paths.js';
 import { judge, makeRow } from '../rows.js';
@@ -21,8 +23,8 @@ const GIVE_UP_MS = 5000;
 const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 
 /** ms from SIGKILL of the worker until the last of IN_FLIGHT calls rejected, and how many resolved. */
-async function killWithCallsInFlight() {
-  const node = await CNode.start({ executable: bin('echo') });
+async function killWithCallsInFlight(transport) {
+  const node = await CNode.start({ executable: bin('echo'), transport });
   let resolved = 0;
   let lastRejection = 0;
   const calls = [];
@@ -55,8 +57,8 @@ const tick = new Int32Array(new SharedArrayBuffer(4));
 const sleepMs = (ms) => Atomics.wait(tick, 0, 0, ms);
 
 /** ms from SIGKILL of an owner until its worker has ended (polled every 1 ms). */
-async function killOwner() {
-  const owner = spawn(process.execPath, [path.join(benchDir, 'workers', 'owner.js')], {
+async function killOwner(transport) {
+  const owner = spawn(process.execPath, [path.join(benchDir, 'workers', 'owner.js'), transport], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const ownerExited = once(owner, 'exit');
@@ -79,36 +81,31 @@ async function killOwner() {
   return ms;
 }
 
-export default {
-  name: 'failure',
-  summary: `(a) SIGKILL a bridge worker with ${IN_FLIGHT} calls in flight, ${KILL_REPEATS}×; (b) SIGKILL the owner of a worker, ${OWNER_REPEATS}×`,
-  async run() {
-    await killWithCallsInFlight(); // warm-up
-    const killed = [];
-    let resolvedCalls = 0;
-    for (let i = 0; i < KILL_REPEATS; i++) {
-      const { ms, resolved } = await killWithCallsInFlight();
-      killed.push(ms);
-      resolvedCalls += resolved;
-    }
-    const rowA = makeRow('failure', `worker SIGKILLed, ${IN_FLIGHT} calls in flight: all rejected`, 'bridge', {
-      unit: 'ms',
-      ...summarize(killed),
-      note: `${resolvedCalls} of ${KILL_REPEATS * IN_FLIGHT} calls were answered before the worker died`,
-    });
+/** Both measures for one transport: (a) and (b)'s rows, the bridge's judged. */
+async function measure({ name, transport }) {
+  await killWithCallsInFlight(transport); // warm-up
+  const killed = [];
+  let resolvedCalls = 0;
+  for (let i = 0; i < KILL_REPEATS; i++) {
+    const { ms, resolved } = await killWithCallsInFlight(transport);
+    killed.push(ms);
+    resolvedCalls += resolved;
+  }
+  const rowA = makeRow('failure', `worker SIGKILLed, ${IN_FLIGHT} calls in flight: all rejected`, name, {
+    unit: 'ms',
+    ...summarize(killed),
+    note: `${resolvedCalls} of ${KILL_REPEATS * IN_FLIGHT} calls were answered before the worker died`,
+  });
+  const orphaned = [];
+  for (let i = 0; i < OWNER_REPEATS; i++) orphaned.push(await killOwner(transport));
+  const rowB = makeRow('failure', 'owner SIGKILLed: its worker gone', name, { unit: 'ms', ...summarize(orphaned) });
+  if (name === 'bridge') {
     judge(rowA, {
       goal: 'p99 ≤ 20 ms from SIGKILL to the last rejection',
       value: rowA.p99,
       op: '<=',
       threshold: 20,
       unit: ' ms',
-    });
-
-    const orphaned = [];
-    for (let i = 0; i < OWNER_REPEATS; i++) orphaned.push(await killOwner());
-    const rowB = makeRow('failure', 'owner SIGKILLed: its worker gone', 'bridge', {
-      unit: 'ms',
-      ...summarize(orphaned),
     });
     judge(rowB, {
       goal: 'p99 ≤ 100 ms from the owner’s SIGKILL to the worker gone',
@@ -117,6 +114,16 @@ export default {
       threshold: 100,
       unit: ' ms',
     });
-    return { rows: [rowA, rowB] };
+  }
+  return [rowA, rowB];
+}
+
+export default {
+  name: 'failure',
+  summary: `(a) SIGKILL a bridge worker with ${IN_FLIGHT} calls in flight, ${KILL_REPEATS}×; (b) SIGKILL the owner of a worker, ${OWNER_REPEATS}×; over 'local' and 'ipc'`,
+  async run() {
+    const rows = [];
+    for (const bridge of BRIDGES) rows.push(...(await measure(bridge)));
+    return { rows };
   },
 };

@@ -1,5 +1,5 @@
-// shared: what a SharedBuffer saves. One bridge node, four kinds of call measured in the same
-// interleaved rounds, one at a time:
+// shared: what a SharedBuffer saves. One bridge node (over 'local'), four kinds of call
+// measured in the same interleaved rounds, one at a time, with both sides' CPU time per call:
 //   64 B call                         {op: 'echo', value: <64-byte string>}: the baseline
 //   256 MiB shared, handle only       {op: 'echo', value: 1, data: <256 MiB SharedBuffer>}: only
 //                                     its 28-byte handle travels; the worker maps it (once, in
@@ -14,6 +14,7 @@
 // same per call as passing a few bytes: the handle-only median ≤ 2× the 64 B call's.
 import { SharedBuffer } from '../../dist/index.js';
 import { Bridge } from '../contenders/bridge.js';
+import { CpuTally } from '../cpu.js';
 import { interleave, startAll, stopAll } from '../rounds.js';
 import { judge, makeRow } from '../rows.js';
 import { summarize } from '../stats.js';
@@ -109,13 +110,19 @@ export default {
           warmup: () => checkedScale(bridge, plain, false),
         },
       ];
+      for (const kind of kinds) Object.defineProperty(kind, 'pid', { get: () => bridge.pid }); // for cpu
+      const cpu = new CpuTally();
       const results = await interleave(kinds, {
         rounds: ROUNDS,
         warmup: (k) => (k.warmup ? k.warmup() : k.run(WARMUP_CALLS)), // the first handle-only call maps the buffer
-        measure: (k) => k.run(k.count),
+        measure: (k) => cpu.measure(k, k.count, () => k.run(k.count)),
       });
       const row = (k) =>
-        makeRow('shared', k.name, 'bridge', { unit: k.unit, ...summarize(results.get(k.name).flat()) });
+        makeRow('shared', k.name, 'bridge', {
+          unit: k.unit,
+          ...summarize(results.get(k.name).flat()),
+          ...cpu.perCall(k.name),
+        });
       const [smallRow, handleRow] = kinds.slice(0, 2).map(row);
       const overhead = handleRow.median / smallRow.median;
       judge(handleRow, {
