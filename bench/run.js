@@ -9,6 +9,7 @@ import { describeMachine } from './report/machine.js';
 import { updateReadme } from './report/readme.js';
 import { renderSvg } from './report/svg.js';
 import failure from './scenarios/failure.js';
+import idle from './scenarios/idle.js';
 import large from './scenarios/large.js';
 import latency from './scenarios/latency.js';
 import scale from './scenarios/scale.js';
@@ -18,7 +19,7 @@ import throughput from './scenarios/throughput.js';
 
 // In the order they run. A scenario is { name, summary, run(): Promise<{ rows }> } (rows.js says
 // what a row holds); add one by importing it and listing it here.
-const scenarios = [latency, throughput, large, shared, startup, failure, scale];
+const scenarios = [latency, throughput, large, shared, idle, startup, failure, scale];
 
 const usage = `usage: npm run bench [-- [scenario ...]]
 scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all, which also writes bench/results.*)`;
@@ -37,9 +38,10 @@ function selectScenarios(args) {
 }
 
 function checkBuilt() {
-  const missing = [path.join(root, 'dist', 'index.js'), ...['echo', 'zmq_echo', 'pipe_echo'].map(bin)].filter(
-    (file) => !fs.existsSync(file),
-  );
+  const missing = [
+    path.join(root, 'dist', 'index.js'),
+    ...['echo', 'plain_echo', 'zmq_echo', 'pipe_echo'].map(bin),
+  ].filter((file) => !fs.existsSync(file));
   if (missing.length > 0) {
     console.error(
       `bench: not built: ${missing.map((f) => path.relative(root, f)).join(', ')}\nrun \`npm run build\` first.`,
