@@ -1,0 +1,381 @@
+// Fault model: a worker on the ring transport (`transport: 'local'`, docs/protocol.md section 10)
+// that breaks the ring's format, sends descriptors it should not, or abuses the memory it
+// shares, against the owner's end (addon/ring.cc, src/connection/ring.ts). The worker is
+// test/workers/ring_vandal.c, a real process with a ring transport of its own, built on ring.c,
+// that does the handshake and then misbehaves as its mode says. The owner must refuse it all:
+// fail the call at once with ERR_CNODE_PROTOCOL saying what was wrong, kill the worker and report
+// its exit, never take a signal or block itself, and leave no process, ring or descriptor behind.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CNode, type CNodeError, type CNodeOptions, type ExitInfo } from '../src/index.js';
+import {
+  binary,
+  expectNothingLeft,
+  isAlive,
+  liveChildren,
+  openDescriptors,
+  rejection,
+  startedNodes,
+  waitUntil,
+} from './helpers.js';
+
+/** How many vandals of each mode run, at once: a race in the owner shows in some of them. */
+const ROUNDS = 3;
+
+/** Far longer than refusing a worker may take: a failure that waits for it is wrong. */
+const callTimeout = 5000;
+
+/** Options for the vandal in `mode` (then its variants), with its stderr collected. */
+function vandal(mode: string, variants: string[] = [], extra: Partial<CNodeOptions> = {}) {
+  const stderr: string[] = [];
+  const options: CNodeOptions = {
+    executable: binary('ring_vandal'),
+    transport: 'local',
+    args: [mode, ...variants],
+    callTimeout,
+    stopTimeout: 1000, // a vandal ignores STOP while it waits to be killed
+    onStderr: (line) => stderr.push(line),
+    ...extra,
+  };
+  return { options, stderr };
+}
+
+/** Runs `check` ROUNDS times at once. */
+async function rounds(check: () => Promise<void>, times = ROUNDS): Promise<void> {
+  await Promise.all(Array.from({ length: times }, check));
+}
+
+/** `promise`, or a failure naming `what` when it takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Blocks this thread, as a busy owner would be. */
+const block = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+let descriptors = 0;
+beforeAll(async () => {
+  // descriptorBaseline('local') starts build/bin/echo over the ring, which cannot work before
+  // the worker's ring transport (cnode/src/transport_ring.c) is in; the vandal's echo mode, a
+  // correct worker, warms up instead (the addon loaded, its first ring made and closed).
+  const node = await CNode.start(vandal('echo').options);
+  await expect(node.call('warm')).resolves.toBe('warm');
+  await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, signal: null, stopped: true, fault: null });
+  await waitUntil(() => liveChildren().length === 0, 1000, 'the warm-up vandal is gone');
+  descriptors = openDescriptors();
+});
+
+// Every node is stopped after its test; then nothing may be left: no process, no ring memfd or
+// mapping, no descriptor over the baseline (pipes and sockets close a moment after an exit).
+const nodes = startedNodes({ after: () => expectNothingLeft({ descriptors, withinMs: 2000 }) });
+
+interface Violation {
+  /** What the message says was wrong. */
+  says: RegExp;
+  /** Done after the first call is sent, to make the owner find the fault. */
+  provoke?: (node: CNode) => Promise<void>;
+  /** Frames counted as dropped (default 1); null: not checked. */
+  dropped?: number | null;
+}
+
+/**
+ * Starts a vandal, makes a call, and checks what the owner makes of what it then does: the call
+ * fails at once with one ERR_CNODE_PROTOCOL that says what was wrong, the worker is killed and
+ * its 'exit' reported once with that fault, later calls fail the same way, nothing was delivered.
+ */
+async function expectViolation(
+  { options }: ReturnType<typeof vandal>,
+  { says, provoke, dropped = 1 }: Violation,
+): Promise<void> {
+  const node = await nodes.start(options);
+  const exits: ExitInfo[] = [];
+  const messages: unknown[] = [];
+  node.on('exit', (info) => exits.push(info));
+  node.on('message', (message) => messages.push(message));
+  const started = Date.now();
+  const call = rejection(node.call('go'));
+  await provoke?.(node);
+  const error: CNodeError = await call;
+  expect(Date.now() - started).toBeLessThan(1000); // not callTimeout
+  expect(error.code).toBe('ERR_CNODE_PROTOCOL');
+  expect(error.node).toBe(node.name);
+  expect(error.message).toContain(`cnode ${node.name} broke the protocol`);
+  expect(error.message).toMatch(says);
+  expect(error.message).toContain('it was killed');
+  const info = await within(node.exited, 2000, 'the exit of the killed worker');
+  expect(info).toMatchObject({ node: node.name, exitCode: null, signal: 'SIGKILL', stopped: false });
+  expect(info.fault).toBe(error);
+  expect(exits).toEqual([info]);
+  expect(isAlive(node.pid)).toBe(false);
+  expect(await rejection(node.call('later'))).toBe(error);
+  expect(messages).toEqual([]);
+  if (dropped !== null) expect(node.droppedFrames).toBe(dropped);
+}
+
+/** What the owner says of a record that ring.c's reader refuses (cnode_ring_peek). */
+const OUT_OF_FORMAT = /it wrote a record out of the ring's format/;
+
+describe('a worker that breaks the ring: killed, and the call fails at once with ERR_CNODE_PROTOCOL', () => {
+  it('garbage: random bytes published as a record', async () => {
+    await rounds(() => expectViolation(vandal('garbage'), { says: OUT_OF_FORMAT }));
+  });
+
+  it('garbage-frames: a well-formed record whose frames are random bytes', async () => {
+    const says = /it sent a message of 64 bytes that (cannot be decoded|holds something other than frames)/;
+    await rounds(() => expectViolation(vandal('garbage-frames'), { says }));
+  });
+
+  it('backwards: head run back below what the owner has read', async () => {
+    await rounds(() => expectViolation(vandal('backwards'), { says: OUT_OF_FORMAT }));
+  });
+
+  it('beyond: head more than a ring ahead of the tail', async () => {
+    await rounds(() => expectViolation(vandal('beyond'), { says: OUT_OF_FORMAT }));
+  });
+
+  // Each reaches a different check of cnode_ring_peek (ring_vandal.c says which).
+  it.each([
+    ['short', 'less than a record header published'],
+    ['bad-wrap', 'a wrap mark with nothing after it'],
+    ['overrun', 'a record longer than what is published'],
+    ['too-big', 'a record over a quarter of the ring'],
+    ['straddle', "a record across the data's end, after a ring of PONGs"],
+    ['zero-parts', 'a record of no parts'],
+    ['many-parts', 'a record of 66 parts'],
+    ['many-fds', 'a record of 82 descriptors'],
+    ['bad-how', 'a part neither inline nor by descriptor'],
+    ['part-overflow', 'an inline part longer than its record'],
+    ['fd-uncounted', 'a part by descriptor in a record of none'],
+    ['misaligned', "a size no multiple of 8, whose padding runs past the record (HEAD's ring.c: the owner segfaults)"],
+  ])('bad-record %s: %s', async (variant) => {
+    const options = { ringSize: 16384 }; // straddle fills the ring first
+    await rounds(() => expectViolation(vandal('bad-record', [variant], options), { says: OUT_OF_FORMAT }));
+  });
+
+  // The owner reads the tail of its own ring only when it looks full: calls of 3000 bytes in
+  // turns of their own fill a 16 KiB ring that the vandal stopped reading.
+  const fillOwnersRing = async (node: CNode) => {
+    await turn();
+    for (let i = 0; i < 12; i++) {
+      node.call('y'.repeat(3000)).catch(() => {}); // each fails with the fault
+      await turn();
+    }
+  };
+
+  it("tail-backwards: the owner's ring's tail moved back once the owner waits for room", async () => {
+    // Every write the owner tries after the fault counts a frame (ring.cc's write is not sticky).
+    const violation = { says: /the worker's ring index is out of bounds/, provoke: fillOwnersRing, dropped: null };
+    await rounds(() => expectViolation(vandal('tail-backwards', [], { ringSize: 16384 }), violation));
+  });
+
+  it("tail-beyond: the owner's ring's tail past anything the owner wrote", async () => {
+    const violation = { says: /the worker's ring index is out of bounds/, provoke: fillOwnersRing, dropped: null };
+    await rounds(() => expectViolation(vandal('tail-beyond', [], { ringSize: 16384 }), violation));
+  });
+
+  it('shrink-segment: the worker can neither shrink, grow nor reseal the segment', async () => {
+    await rounds(async () => {
+      const node = await nodes.start(vandal('shrink-segment').options);
+      await expect(node.call('go')).resolves.toBe('EPERM EPERM EPERM');
+      await expect(node.call({ still: 'there' })).resolves.toEqual({ still: 'there' });
+      await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true, fault: null });
+    });
+  });
+});
+
+describe('a worker that sends descriptors the owner must refuse: killed, never mapped', () => {
+  // Were the part mapped, the owner's first touch after the worker cut it would be a SIGBUS.
+  const UNMAPPABLE = /it sent a part whose memory cannot be mapped safely/;
+
+  it('unsealed: a part in an unsealed memfd, cut to 0 bytes 20 ms later', async () => {
+    await rounds(() => expectViolation(vandal('unsealed'), { says: UNMAPPABLE }));
+  });
+
+  it('shrink-after: a part sealed against growing only, cut to 0 bytes 20 ms later', async () => {
+    await rounds(() => expectViolation(vandal('shrink-after'), { says: UNMAPPABLE }));
+  });
+
+  it('short-part: a sealed memfd of 100 bytes for a part said to be 40000', async () => {
+    await rounds(() => expectViolation(vandal('short-part'), { says: UNMAPPABLE }));
+  });
+
+  it('missing-fds: a record naming 3 descriptors it never sent', async () => {
+    const says = /it wrote a record naming 3 descriptors it did not send/;
+    await rounds(() => expectViolation(vandal('missing-fds'), { says }));
+  });
+
+  it('fd-flood: 1053 descriptors on the lifeline without a record', async () => {
+    const says = /more than 1024 descriptors ahead of its messages/;
+    await rounds(() => expectViolation(vandal('fd-flood'), { says }));
+  });
+
+  it('fd-burst: 200 descriptors in one lifeline message, more than a record may have', async () => {
+    await rounds(() => expectViolation(vandal('fd-burst'), { says: /its lifeline/ }));
+  });
+
+  it('fd-none: a lifeline message without descriptors', async () => {
+    await rounds(() => expectViolation(vandal('fd-none'), { says: /its lifeline/ }));
+  });
+
+  it('oversize: a part by descriptor one byte over maxMessageSize', async () => {
+    const says = /it sent a part of 1025 bytes, over maxMessageSize \(1024 bytes\)/;
+    await rounds(() => expectViolation(vandal('oversize', [], { maxMessageSize: 1024 }), { says }));
+  });
+
+  it('oversize-inline: an inline REPLY over maxMessageSize', async () => {
+    const says = /it sent a part of \d+ bytes, over maxMessageSize \(1024 bytes\)/;
+    const options = { maxMessageSize: 1024, ringSize: 16384 };
+    await rounds(() => expectViolation(vandal('oversize-inline', [], options), { says }));
+  });
+
+  it('extra-fds: descriptors beside a record that no part uses are closed, and the reply delivered', async () => {
+    await rounds(async () => {
+      const node = await nodes.start(vandal('extra-fds').options);
+      await expect(node.call('go')).resolves.toBe('extra');
+      await expect(node.call([1, 2])).resolves.toEqual([1, 2]);
+      await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true, fault: null });
+    });
+  });
+
+  it('empty-parts: two side parts of 0 bytes by descriptor', async () => {
+    await rounds(async () => {
+      const node = await nodes.start(vandal('empty-parts').options);
+      await expect(node.call('go')).resolves.toEqual([Buffer.alloc(0), Buffer.alloc(0)]);
+      await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true, fault: null });
+    });
+  });
+});
+
+describe('a worker that ends in the middle, or misbehaves after a valid reply', () => {
+  it('half: half a record written, head never published, then SIGKILL: nothing is delivered', async () => {
+    await rounds(async () => {
+      const node = await nodes.start(vandal('half').options);
+      const messages: unknown[] = [];
+      node.on('message', (message) => messages.push(message));
+      const error = await rejection(node.call('go'));
+      expect(error.code).toBe('ERR_CNODE_EXITED');
+      expect(error.message).toContain('was killed by SIGKILL with a call in flight');
+      const info = await node.exited;
+      expect(info).toMatchObject({ exitCode: null, signal: 'SIGKILL', stopped: false, fault: null });
+      expect(messages).toEqual([]);
+      expect(node.droppedFrames).toBe(0);
+    });
+  });
+
+  it('reply-then-exit: a reply written just before the worker exits resolves the call', async () => {
+    await rounds(async () => {
+      const node = await nodes.start(vandal('reply-then-exit').options);
+      await expect(node.call('go')).resolves.toBe('bye');
+      await expect(node.exited).resolves.toMatchObject({ exitCode: 0, signal: null, stopped: false, fault: null });
+    }, 5);
+  });
+
+  /** The vandal answers the call, then breaks the ring: the answer counts, the rest does not. */
+  async function expectReplyThenViolation(variant: string[], says: RegExp): Promise<void> {
+    const node = await nodes.start(vandal('valid-then-garbage', variant).options);
+    await expect(node.call('go')).resolves.toBe('valid');
+    const info = await within(node.exited, 2000, 'the exit of the killed worker');
+    expect(info).toMatchObject({ exitCode: null, signal: 'SIGKILL', stopped: false });
+    expect(info.fault?.code).toBe('ERR_CNODE_PROTOCOL');
+    expect(info.fault?.message).toMatch(says);
+    expect(await rejection(node.call('later'))).toBe(info.fault);
+  }
+
+  it('valid-then-garbage apart: a reply, then garbage after the owner has taken it', async () => {
+    await rounds(() => expectReplyThenViolation(['apart'], OUT_OF_FORMAT));
+  });
+
+  // Owner bug: Ring::Deliver (addon/ring.cc) returns at a refused record without delivering the
+  // records it already unpacked in that wake, so a reply published just before the fault is
+  // lost and its call fails with the fault. Remove `.fails` from both once Deliver hands over
+  // the batch before it reports the violation.
+  it.fails('valid-then-garbage: a reply, then garbage, both taken in one wake: the reply still resolves', async () => {
+    await expectReplyThenViolation([], OUT_OF_FORMAT);
+  });
+
+  it.fails('valid-then-garbage refused: a reply, then a record the owner refuses, in one wake', async () => {
+    await expectReplyThenViolation(['refused'], /it wrote a record naming 3 descriptors it did not send/);
+  });
+});
+
+describe('a worker that tries to stall, starve or exhaust the owner', () => {
+  it("wake-flood: 300 ms of writes to the owner's eventfd do not starve its event loop", async () => {
+    const node = await nodes.start(vandal('wake-flood').options);
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    try {
+      await expect(node.call('go')).resolves.toBe('woken');
+    } finally {
+      clearInterval(ticker);
+      delay.disable();
+    }
+    expect(ticks).toBeGreaterThanOrEqual(10); // of about 30
+    expect(delay.max / 1e6).toBeLessThan(200);
+    await expect(node.call('after')).resolves.toBe('after');
+    await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true, fault: null });
+  });
+
+  it('map-flood: 1100 x 64 parts by descriptor that nothing refers to, more mappings than vm.max_map_count', async () => {
+    // The owner maps each part and unmaps it when its Buffer is collected: it must keep up.
+    const node = await nodes.start(vandal('map-flood', ['1100'], { callTimeout: 20_000 }).options);
+    await expect(node.call('go')).resolves.toBe('flooded');
+    await expect(node.call('after')).resolves.toBe('after');
+    await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true, fault: null });
+  });
+
+  // Owner bug: a descriptor the worker sends is closed on the owner's event loop (Ring::Unpack,
+  // CloseAll, cnode_ring_recv_fds). The last close of a TCP socket set to linger, with data it
+  // cannot send, blocks for the linger time (without bound, if the worker asks): here 1 s in
+  // which the owner runs nothing. Remove `.fails` once the owner refuses or closes such
+  // descriptors off its loop.
+  it.fails('linger-socket: a lingering TCP socket sent beside a reply does not block the owner', async () => {
+    const node = await nodes.start(vandal('linger-socket', ['1']).options);
+    const started = Date.now();
+    await expect(node.call('go')).resolves.toBe('lingered');
+    expect(Date.now() - started).toBeLessThan(250);
+  });
+
+  // Owner bug: the owner counts every descriptor it has taken off the lifeline as "ahead of its
+  // messages", also those of records already published, and it takes all that are waiting
+  // before it reads a record. A correct worker that sends messages of many big binaries while
+  // the owner is busy (here its listener blocks for 300 ms as the burst starts) is killed for
+  // it. Remove `.fails` once only descriptors beyond the published records count.
+  it.fails('legit-burst: 40 messages of 64 binaries by descriptor from a correct worker, to a busy owner', async () => {
+    const node = await nodes.start(vandal('legit-burst', ['40', '64'], { ringSize: 65536 }).options);
+    const messages: unknown[] = [];
+    node.on('message', (message) => {
+      if (messages.push(message) === 1) block(300);
+    });
+    await expect(node.call('go')).resolves.toBe('sent 40');
+    expect(messages).toHaveLength(1 + 40);
+  });
+
+  // Owner bug: a part by descriptor stays shared with the worker, which can still write it: a
+  // Buffer the owner has handed to the user changes under it, against "a transport hands over
+  // buffers it will not touch again" (src/connection/connection.ts). Remove `.fails` once the
+  // owner maps only parts sealed against writing (F_SEAL_WRITE) or copies the others.
+  it.fails('mutate-after: a binary the owner has received does not change when the worker writes its memfd', async () => {
+    const node = await nodes.start(vandal('mutate-after').options);
+    const reply = (await node.call('go')) as Buffer;
+    expect(reply.subarray(0, 4).toString()).toBe('aaaa');
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the vandal writes it after 50 ms
+    expect(reply.subarray(0, 4).toString()).toBe('aaaa');
+  });
+});
+
+it('after all of it, the owner still starts workers and calls them over fresh rings', async () => {
+  await rounds(async () => {
+    const node = await nodes.start(vandal('echo').options);
+    const calls = Array.from({ length: 100 }, (_, i) => node.call({ i }));
+    await expect(Promise.all(calls)).resolves.toEqual(Array.from({ length: 100 }, (_, i) => ({ i })));
+    await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true, fault: null });
+  });
+});
