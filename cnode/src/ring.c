@@ -242,9 +242,12 @@ static int s_parse(const unsigned char *p, uint64_t total, struct cnode_ring_rec
             by_fd++;
             continue;
         }
-        if (kind[0] != CNODE_RING_INLINE || part_size > room - offset) return s_broken();
+        if (kind[0] != CNODE_RING_INLINE || offset > room || part_size > room - offset)
+            return s_broken();
         part->data = inline_bytes + offset;
-        offset = s_align8(offset + part_size); /* room is a multiple of 8: still within it */
+        /* Past room only when size is not a multiple of 8, which no producer writes: an inline
+           part after this one is then refused above, before room - offset could wrap around. */
+        offset = s_align8(offset + part_size);
     }
     if (by_fd > counts[1]) return s_broken();
     r->nparts = n;
