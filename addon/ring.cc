@@ -24,14 +24,14 @@
 //
 // The worker may be hostile: every record is copied out of the ring and checked there before it
 // is read (ring.c), a part it sends by descriptor must be sealed against shrinking and within
-// maxPartBytes, and what it queues on the lifeline is capped.
+// maxPartBytes, descriptors are read only when a record names them, and those it sends are
+// closed without blocking (cnode_ring_close_sent).
 #include <napi.h>
 #include <uv.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <fcntl.h>
 #include <memory>
 #include <string>
@@ -50,8 +50,6 @@ namespace {
 
 // The most records one wake delivers before the loop gets a turn for its other work.
 constexpr int kRecordsPerWake = 4096;
-// The most descriptors the worker may have sent ahead of the records that name them.
-constexpr size_t kMaxQueuedFds = 1024;
 
 void CloseFd(int &fd)
 {
@@ -192,10 +190,13 @@ class Ring : public Napi::ObjectWrap<Ring> {
         return env.Undefined();
     }
 
+    // The lifeline is watched for its hang-up only (and for room, while a write waits for it):
+    // the descriptors it carries are read when a record names them. A worker that sends
+    // descriptors no record names only fills its own socket buffer.
     void WatchLifeline(bool writable)
     {
         watch_writable_ = writable;
-        uv_poll_start(lifeline_poll_, UV_READABLE | UV_DISCONNECT | (writable ? UV_WRITABLE : 0), OnPoll);
+        uv_poll_start(lifeline_poll_, UV_DISCONNECT | (writable ? UV_WRITABLE : 0), OnPoll);
     }
 
     static void OnPoll(uv_poll_t *handle, int status, int events)
@@ -214,63 +215,36 @@ class Ring : public Napi::ObjectWrap<Ring> {
             while (read(wake_owner_, &count, sizeof count) < 0 && errno == EINTR) {
             }
         } else {
-            if (status < 0) peer_gone_ = true;
+            if (status < 0 || (events & UV_DISCONNECT)) peer_gone_ = true;
             if ((events & UV_WRITABLE) && watch_writable_) WatchLifeline(false);
-            if (!ReadLifeline()) return;
         }
         Deliver(kRecordsPerWake);
     }
 
-    // Takes every descriptor message waiting on the lifeline, and notes its EOF. Returns false
-    // after a violation.
-    bool ReadLifeline()
-    {
-        for (;;) {
-            int fds[CNODE_RING_MAX_FDS];
-            int n = cnode_ring_recv_fds(lifeline_, fds, CNODE_RING_MAX_FDS);
-            if (n == 0) return true;
-            if (n < 0) {
-                if (errno == ECONNRESET) {
-                    peer_gone_ = true;
-                    return true;
-                }
-                return Violate(ErrnoText("its lifeline"));
-            }
-            for (int i = 0; i < n; i++) queued_fds_.push_back(fds[i]);
-            if (queued_fds_.size() > kMaxQueuedFds)
-                return Violate("it sent more than " + std::to_string(kMaxQueuedFds) +
-                               " descriptors ahead of its messages");
-        }
-    }
-
     // Delivers up to `budget` records; then, when the worker is gone and all it wrote is
-    // delivered, says so; when it has written more than the budget, wakes itself for later.
+    // delivered, says so; when it has written more than the budget, wakes itself for later. A
+    // record the owner refuses ends the connection, after the records before it are delivered.
     void Deliver(int budget)
     {
         if (closed_ || finished_) return;
         cnode_ring_awake(&in_);
         Napi::Env env = env_;
         std::vector<napi_value> batch;
+        std::string violation;
         int records = 0;
         bool wake_worker = false;
         for (; records < budget; records++) {
             cnode_ring_record record;
             int got = cnode_ring_peek(&in_, &record, copy_.data());
             if (got < 0) {
-                Violate("it wrote a record out of the ring's format (" + std::string(std::strerror(errno)) + ")");
-                return;
+                violation = std::string(in_.why ? in_.why : "a record out of the ring's format");
+                break;
             }
             if (got == 0) {
                 if (cnode_ring_sleep(&in_)) continue; // arrived meanwhile
                 break;
             }
-            std::string why;
-            bool ok = Unpack(record, batch, why);
-            if (closed_ || finished_) return; // the lifeline was broken meanwhile
-            if (!ok) {
-                Violate(why);
-                return;
-            }
+            if (!Unpack(record, batch, violation)) break;
             wake_worker = cnode_ring_consume(&in_, &record) || wake_worker;
         }
         if (wake_worker) Wake(wake_worker_);
@@ -285,6 +259,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
             Call(on_messages_, {list});
             if (closed_) return;
         }
+        if (!violation.empty()) {
+            Violate(violation);
+            return;
+        }
         if (writable) {
             Call(on_event_, {Napi::String::New(env, "writable")});
             if (closed_) return;
@@ -296,44 +274,54 @@ class Ring : public Napi::ObjectWrap<Ring> {
         }
     }
 
+    // Takes the descriptors a record names: the next message on the lifeline, which the worker
+    // sent before it published the record. Returns false, with `why`, when they are not there.
+    bool TakeFds(const cnode_ring_record &record, int *fds, std::string &why)
+    {
+        if (record.nfds == 0) return true;
+        int n = cnode_ring_recv_fds(lifeline_, fds, CNODE_RING_MAX_FDS);
+        if (n == static_cast<int>(record.nfds)) return true;
+        if (n > 0) {
+            for (int i = 0; i < n; i++) cnode_ring_close_sent(fds[i]);
+            why = "a record naming " + std::to_string(record.nfds) + " descriptors with a message of " +
+                  std::to_string(n) + " on its lifeline";
+        } else if (n == 0 || errno == ECONNRESET) {
+            why = "a record naming " + std::to_string(record.nfds) + " descriptors it did not send";
+        } else if (errno == EPROTO) {
+            why = "a message on its lifeline of no descriptors or more than " + std::to_string(CNODE_RING_MAX_FDS);
+        } else {
+            why = ErrnoText("a lifeline that cannot be read");
+        }
+        return false;
+    }
+
     // Turns one checked record into [frames, sides] in `batch`. Returns false, with `why`, for
     // a part the owner refuses.
     bool Unpack(const cnode_ring_record &record, std::vector<napi_value> &batch, std::string &why)
     {
         Napi::Env env = env_;
-        if (queued_fds_.size() < record.nfds && !ReadLifeline()) return false;
-        if (queued_fds_.size() < record.nfds) {
-            why = "it wrote a record naming " + std::to_string(record.nfds) + " descriptors it did not send";
-            return false;
-        }
-        std::vector<int> fds(queued_fds_.begin(), queued_fds_.begin() + static_cast<long>(record.nfds));
-        queued_fds_.erase(queued_fds_.begin(), queued_fds_.begin() + static_cast<long>(record.nfds));
+        int fds[CNODE_RING_MAX_FDS];
+        if (!TakeFds(record, fds, why)) return false;
         size_t next_fd = 0;
         Napi::Value frames;
         Napi::Array sides;
-        bool ok = true;
-        for (size_t i = 0; i < record.nparts && ok; i++) {
+        for (size_t i = 0; i < record.nparts && why.empty(); i++) {
             const cnode_ring_part &part = record.parts[i];
             Napi::Value value;
             if (part.size > max_part_) {
-                why = "it sent a part of " + std::to_string(part.size) + " bytes, over maxMessageSize (" +
+                why = "a part of " + std::to_string(part.size) + " bytes, over maxMessageSize (" +
                       std::to_string(static_cast<uint64_t>(max_part_)) + " bytes)";
-                ok = false;
-                break;
-            }
-            if (part.how == CNODE_RING_INLINE) {
+            } else if (part.how == CNODE_RING_INLINE) {
                 value = Napi::Buffer<uint8_t>::Copy(env, part.data, part.size);
             } else {
                 void *addr = cnode_ring_map(fds[next_fd++], part.size);
-                if (addr == nullptr) {
-                    why = "it sent a part whose memory cannot be mapped safely (" + std::string(std::strerror(errno)) +
-                          ")";
-                    ok = false;
-                    break;
-                }
-                value = Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t *>(addr), part.size, UnmapPart,
-                                                   new uint64_t(part.size));
+                if (addr == nullptr)
+                    why = "a part whose memory cannot be mapped safely (" + std::string(std::strerror(errno)) + ")";
+                else
+                    value = Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t *>(addr), part.size, UnmapPart,
+                                                       new uint64_t(part.size));
             }
+            if (!why.empty()) break;
             if (i == 0) {
                 frames = value;
             } else {
@@ -341,20 +329,19 @@ class Ring : public Napi::ObjectWrap<Ring> {
                 sides.Set(static_cast<uint32_t>(i - 1), value);
             }
         }
-        for (int fd : fds) close(fd); // a mapping keeps its file alive
-        if (!ok) return false;
+        for (size_t i = 0; i < record.nfds; i++) cnode_ring_close_sent(fds[i]); // a mapping keeps its file
+        if (!why.empty()) return false;
         batch.push_back(frames);
         batch.push_back(sides.IsEmpty() ? env.Undefined() : static_cast<Napi::Value>(sides));
         return true;
     }
 
-    bool Violate(const std::string &why)
+    void Violate(const std::string &why)
     {
-        if (closed_ || finished_) return false;
+        if (closed_ || finished_) return;
         finished_ = true;
         Stop();
         Call(on_event_, {Napi::String::New(env_, "violation"), Napi::String::New(env_, why)});
-        return false;
     }
 
     void Call(Napi::FunctionReference &fn, const std::initializer_list<napi_value> &args)
@@ -394,7 +381,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
         }
         size_t bytes = cnode_ring_plan(&out_, sizes, n, how);
         int room = cnode_ring_reserve(&out_, bytes);
-        if (room < 0) return WriteFailed(env, "the worker's ring index is out of bounds");
+        if (room < 0) return WriteFailed(env, std::string("a ring index out of bounds (") + out_.why + ")");
         if (room == 0) {
             write_blocked_ = true; // the worker wakes the owner once it makes room
             return Napi::Boolean::New(env, false);
@@ -428,15 +415,18 @@ class Ring : public Napi::ObjectWrap<Ring> {
         return Napi::Boolean::New(env, true);
     }
 
+    // The connection is broken for good: later writes fail too, and nothing more is delivered.
     Napi::Value WriteFailed(Napi::Env env, const std::string &why)
     {
-        Napi::Error::New(env, "ring: " + why).ThrowAsJavaScriptException();
+        finished_ = true;
+        Stop();
+        Napi::Error::New(env, why).ThrowAsJavaScriptException();
         return env.Undefined();
     }
 
     Napi::Value Pump(const Napi::CallbackInfo &info)
     {
-        if (started_ && !closed_ && ReadLifeline()) Deliver(INT32_MAX);
+        if (started_ && !closed_) Deliver(INT32_MAX);
         return info.Env().Undefined();
     }
 
@@ -487,8 +477,6 @@ class Ring : public Napi::ObjectWrap<Ring> {
         if (segment_ != nullptr) munmap(segment_, segment_bytes_);
         segment_ = nullptr;
         for (int *fd : {&segment_fd_, &wake_worker_, &wake_owner_, &lifeline_, &lifeline_child_}) CloseFd(*fd);
-        for (int fd : queued_fds_) close(fd);
-        queued_fds_.clear();
     }
 
     Napi::Env env_;
@@ -498,7 +486,6 @@ class Ring : public Napi::ObjectWrap<Ring> {
     int segment_fd_ = -1, wake_worker_ = -1, wake_owner_ = -1, lifeline_ = -1, lifeline_child_ = -1;
     cnode_ring_end out_{}, in_{};
     std::vector<unsigned char> copy_;
-    std::deque<int> queued_fds_;
     uv_poll_t *wake_poll_ = nullptr, *lifeline_poll_ = nullptr;
     Napi::FunctionReference on_messages_, on_event_;
     std::unique_ptr<Napi::AsyncContext> context_;

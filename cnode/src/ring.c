@@ -39,6 +39,7 @@ _Static_assert(sizeof(struct s_control) == 192, "one cache line per field");
 #define S_CONTROL_OFFSET 64u
 #define S_RECORD_HEADER 8u
 #define S_PART_DESCRIPTOR 16u
+#define S_SCM_MAX_FD 253 /* the kernel's cap on descriptors in one message */
 
 static inline uint64_t s_align8(uint64_t n)
 {
@@ -48,6 +49,14 @@ static inline uint64_t s_align8(uint64_t n)
 static inline struct s_control *s_control(const struct cnode_ring_end *e)
 {
     return (struct s_control *)e->control;
+}
+
+/* The peer broke the format: says how, for the owner's report. */
+static int s_broken(struct cnode_ring_end *e, const char *why)
+{
+    e->why = why;
+    errno = EPROTO;
+    return -1;
 }
 
 size_t cnode_ring_segment_size(uint32_t capacity)
@@ -91,6 +100,7 @@ void cnode_ring_attach(struct cnode_ring_end *e, void *segment, uint32_t capacit
     e->capacity = capacity;
     e->count = 0;
     e->peer = 0;
+    e->why = NULL;
 }
 
 /* --- The producer. */
@@ -122,10 +132,8 @@ size_t cnode_ring_plan(const struct cnode_ring_end *e, const uint64_t *sizes, si
 static int s_read_tail(struct cnode_ring_end *e)
 {
     uint64_t tail = atomic_load_explicit(&s_control(e)->tail, memory_order_acquire);
-    if (tail < e->peer || tail > e->count) {
-        errno = EPROTO;
-        return -1;
-    }
+    if (tail < e->peer || tail > e->count)
+        return s_broken(e, tail < e->peer ? "a tail that ran backwards" : "a tail past the head");
     e->peer = tail;
     return 0;
 }
@@ -196,10 +204,8 @@ int cnode_ring_commit(struct cnode_ring_end *e, size_t bytes, const void *const 
 static int64_t s_read_head(struct cnode_ring_end *e)
 {
     uint64_t head = atomic_load_explicit(&s_control(e)->head, memory_order_acquire);
-    if (head < e->peer || head - e->count > e->capacity) {
-        errno = EPROTO;
-        return -1;
-    }
+    if (head < e->peer || head - e->count > e->capacity)
+        return s_broken(e, head < e->peer ? "a head that ran backwards" : "a head more than a ring ahead");
     e->peer = head;
     return (int64_t)(head - e->count);
 }
@@ -209,24 +215,22 @@ int cnode_ring_ready(struct cnode_ring_end *e)
     return atomic_load_explicit(&s_control(e)->head, memory_order_acquire) != e->count;
 }
 
-static int s_broken(void)
-{
-    errno = EPROTO;
-    return -1;
-}
 
 /* Parses the record at `p` (its first `total` bytes are the record, header included). */
-static int s_parse(const unsigned char *p, uint64_t total, struct cnode_ring_record *r)
+static int s_parse(struct cnode_ring_end *e, const unsigned char *p, uint64_t total,
+                   struct cnode_ring_record *r)
 {
     uint32_t size;
     uint16_t counts[2];
     memcpy(&size, p, 4);
     memcpy(counts, p + 4, 4);
-    if (s_align8(S_RECORD_HEADER + (uint64_t)size) != total) return s_broken();
+    if (s_align8(S_RECORD_HEADER + (uint64_t)size) != total)
+        return s_broken(e, "a record that changed while it was read");
     size_t n = counts[0], by_fd = 0;
-    if (n == 0 || n > CNODE_RING_MAX_PARTS || counts[1] > CNODE_RING_MAX_FDS) return s_broken();
+    if (n == 0 || n > CNODE_RING_MAX_PARTS) return s_broken(e, "a record of no parts or over 65");
+    if (counts[1] > CNODE_RING_MAX_FDS) return s_broken(e, "a record of over 81 descriptors");
     uint64_t used = (uint64_t)n * S_PART_DESCRIPTOR;
-    if (used > size) return s_broken();
+    if (used > size) return s_broken(e, "a record too small for its parts");
     const unsigned char *inline_bytes = p + S_RECORD_HEADER + used;
     uint64_t offset = 0, room = size - used;
     for (size_t i = 0; i < n; i++) {
@@ -242,14 +246,15 @@ static int s_parse(const unsigned char *p, uint64_t total, struct cnode_ring_rec
             by_fd++;
             continue;
         }
-        if (kind[0] != CNODE_RING_INLINE || offset > room || part_size > room - offset)
-            return s_broken();
+        if (kind[0] != CNODE_RING_INLINE) return s_broken(e, "a part neither inline nor by descriptor");
+        if (offset > room || part_size > room - offset)
+            return s_broken(e, "an inline part past its record's end");
         part->data = inline_bytes + offset;
         /* Past room only when size is not a multiple of 8, which no producer writes: an inline
            part after this one is then refused above, before room - offset could wrap around. */
         offset = s_align8(offset + part_size);
     }
-    if (by_fd > counts[1]) return s_broken();
+    if (by_fd > counts[1]) return s_broken(e, "more parts by descriptor than descriptors");
     r->nparts = n;
     r->nfds = counts[1];
     return 0;
@@ -262,24 +267,25 @@ int cnode_ring_peek(struct cnode_ring_end *e, struct cnode_ring_record *r, unsig
     uint64_t available = (uint64_t)published, skip = 0;
     uint64_t at = e->count & (e->capacity - 1u);
     uint32_t size;
-    if (available < S_RECORD_HEADER) return s_broken();
+    if (available < S_RECORD_HEADER) return s_broken(e, "a record shorter than its header");
     memcpy(&size, e->data + at, 4);
     if (size == CNODE_RING_WRAP) {
         skip = e->capacity - at;
-        if (available < skip + S_RECORD_HEADER) return s_broken();
+        if (available < skip + S_RECORD_HEADER) return s_broken(e, "a wrap mark with no record after it");
         at = 0;
         memcpy(&size, e->data, 4);
     }
     uint64_t total = s_align8(S_RECORD_HEADER + (uint64_t)size);
-    if (size == CNODE_RING_WRAP || total > cnode_ring_record_max(e) || at + total > e->capacity
-        || skip + total > available)
-        return s_broken();
+    if (size == CNODE_RING_WRAP) return s_broken(e, "two wrap marks in a row");
+    if (total > cnode_ring_record_max(e)) return s_broken(e, "a record over a quarter of the ring");
+    if (at + total > e->capacity) return s_broken(e, "a record across the ring's end");
+    if (skip + total > available) return s_broken(e, "a record longer than what was published");
     const unsigned char *p = e->data + at;
     if (copy != NULL) {
         memcpy(copy, p, total);
         p = copy;
     }
-    if (s_parse(p, total, r) < 0) return -1;
+    if (s_parse(e, p, total, r) < 0) return -1;
     r->span = skip + total;
     return 1;
 }
@@ -334,6 +340,17 @@ int cnode_ring_send_fds(int lifeline, const int *fds, size_t n)
     return sent == 1 ? 0 : -1;
 }
 
+void cnode_ring_close_sent(int fd)
+{
+    int type;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) {
+        struct linger off = {0, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+    }
+    close(fd);
+}
+
 /* Closes the descriptors in every SCM_RIGHTS of msg. */
 static void s_close_received(struct msghdr *msg)
 {
@@ -343,16 +360,18 @@ static void s_close_received(struct msghdr *msg)
         for (size_t i = 0; i < n; i++) {
             int fd;
             memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            close(fd);
+            cnode_ring_close_sent(fd);
         }
     }
 }
 
 int cnode_ring_recv_fds(int lifeline, int *fds, size_t max)
 {
+    /* Room for as many as the kernel passes in one message (SCM_MAX_FD): with less, it would
+       close the rest itself, here, and a lingering socket's last close can block. */
     union {
         struct cmsghdr align;
-        char bytes[CMSG_SPACE(sizeof(int) * CNODE_RING_MAX_FDS)];
+        char bytes[CMSG_SPACE(sizeof(int) * S_SCM_MAX_FD)];
     } control;
     char byte;
     struct iovec iov = {&byte, 1};

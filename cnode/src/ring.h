@@ -89,6 +89,7 @@ struct cnode_ring_end {
     uint32_t capacity;
     uint64_t count;      /* this side's own count: head for a producer, tail for a consumer */
     uint64_t peer;       /* the peer's count as last read and checked */
+    const char *why;     /* after EPROTO: how the peer broke the format, a static string */
 };
 
 /* Sets *e up as an end of ring `which` (CNODE_RING_TO_WORKER or _TO_OWNER) of a segment with
@@ -180,6 +181,10 @@ int cnode_ring_send_fds(int lifeline, const int *fds, size_t n);
  * when the peer is gone (EOF), EPROTO for a message without descriptors, or recvmsg's errno.
  */
 int cnode_ring_recv_fds(int lifeline, int *fds, size_t max);
+
+/* Closes a descriptor the peer sent, without blocking: a socket's lingering is turned off
+   first (the last close of a socket with SO_LINGER waits for its data to leave). */
+void cnode_ring_close_sent(int fd);
 
 /* A memfd holding a copy of `size` bytes at `data`, sealed so that its size never changes.
    Returns the descriptor (close-on-exec), or -1. */

@@ -78,6 +78,8 @@ class RingConnection implements Connection {
   #ring: NativeRing;
   #closed = false;
   #blocked: Blocked[] = [];
+  /** Why the ring cannot be written any more (a worker's index out of bounds): every later write fails with it. */
+  #broken: Error | undefined;
   #forgetAtExit: () => void;
 
   constructor(
@@ -95,6 +97,7 @@ class RingConnection implements Connection {
   /** Writes into the ring now; a message that does not fit waits, in order, for the worker to make room. */
   write(frames: Buffer, sides: readonly Buffer[], fds: readonly number[] = []): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('connection closed'));
+    if (this.#broken) return Promise.reject(this.#broken);
     try {
       if (this.#blocked.length === 0 && this.#ring.write(frames, sides, fds)) return taken;
     } catch (error) {
@@ -138,17 +141,20 @@ class RingConnection implements Connection {
       const next = this.#blocked[0];
       try {
         if (!this.#ring.write(next.frames, next.sides, next.fds)) return;
-        next.resolve();
       } catch (error) {
-        next.reject(this.#failed(error));
+        this.#failed(error); // rejects it with the rest
+        return;
       }
       this.#blocked.shift();
+      next.resolve();
     }
   }
 
   /** A write the ring could not take (a worker's index out of bounds, no memfd left): the connection is broken. */
-  #failed(error: unknown): unknown {
-    this.handlers.onError((error as Error).message);
-    return error;
+  #failed(error: unknown): Error {
+    this.#broken = error as Error;
+    this.handlers.onError(this.#broken.message);
+    for (const blocked of this.#blocked.splice(0)) blocked.reject(this.#broken);
+    return this.#broken;
   }
 }

@@ -31,9 +31,10 @@
  *   short-part        a fully sealed part memfd of 100 bytes, the record saying 40000
  *   missing-fds       a REPLY record naming 3 descriptors it never sent
  *   extra-fds         a valid REPLY with 3 descriptors sent beside it that no part uses
- *   fd-flood          13 x 81 descriptors on the lifeline without a record
- *   fd-burst          one lifeline message of 200 descriptors
- *   fd-none           one lifeline message without a descriptor
+ *   fd-flood          13 x 81 descriptors on the lifeline without a record, then a valid REPLY
+ *                     naming none, then serves as echo
+ *   fd-burst          one lifeline message of 200 descriptors, then a REPLY naming 1
+ *   fd-none           one lifeline message without a descriptor, then a REPLY naming 1
  *   oversize          a REPLY whose side part by descriptor is maxMessageSize + 1 bytes
  *   oversize-inline   a REPLY of maxMessageSize + 1 bytes, inline
  *   half              writes half a REPLY record without publishing head, wakes the owner,
@@ -663,7 +664,8 @@ static void s_shrinkable(uint32_t id, int seals)
     if (ftruncate(fd, 0) < 0) s_die("ftruncate: %s", strerror(errno));
 }
 
-static void s_missing_fds(uint32_t id)
+/* A REPLY record naming `count` descriptors that it does not send itself. */
+static void s_missing_fds(uint32_t id, size_t count)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -674,7 +676,7 @@ static void s_missing_fds(uint32_t id)
     unsigned char how[1] = {CNODE_RING_INLINE};
     size_t bytes = s_record_bytes(&part, 1);
     if (cnode_ring_reserve(&V.out, bytes) != 1) s_die("no room for a small record");
-    cnode_ring_commit(&V.out, bytes, data, sizes, how, 1, 3); /* 3 descriptors, none sent */
+    cnode_ring_commit(&V.out, bytes, data, sizes, how, 1, count);
     s_wake_owner();
     msgpack_sbuffer_destroy(&sb);
 }
@@ -785,7 +787,7 @@ static void s_valid_then_garbage(uint32_t id)
         if (sleeping) s_wake_owner();
         s_sleep_ms(50); /* delivered by then */
     }
-    if (V.variant != NULL && strcmp(V.variant, "refused") == 0) s_missing_fds(id); /* wakes it */
+    if (V.variant != NULL && strcmp(V.variant, "refused") == 0) s_missing_fds(id, 3); /* wakes it */
     else s_garbage(); /* wakes the owner */
 }
 
@@ -1021,16 +1023,20 @@ int main(int argc, char **argv)
         s_reply_by_fd(id, S_PART_BYTES, fd);
         close(fd);
     } else if (strcmp(mode, "missing-fds") == 0) {
-        s_missing_fds(id);
+        s_missing_fds(id, 3);
     } else if (strcmp(mode, "extra-fds") == 0) {
         s_extra_fds(id);
         s_serve();
     } else if (strcmp(mode, "fd-flood") == 0) {
-        s_fd_flood(13, CNODE_RING_MAX_FDS); /* 1053 descriptors, more than the owner's 1024 */
+        s_fd_flood(13, CNODE_RING_MAX_FDS); /* 1053 descriptors that no record names */
+        s_reply_str(id, "flooded");
+        s_serve();
     } else if (strcmp(mode, "fd-burst") == 0) {
         s_fd_flood(1, 200);
+        s_missing_fds(id, 1); /* the record that takes them */
     } else if (strcmp(mode, "fd-none") == 0) {
         s_fd_none();
+        s_missing_fds(id, 1);
     } else if (strcmp(mode, "oversize") == 0 || strcmp(mode, "oversize-inline") == 0) {
         s_oversize(id, strcmp(mode, "oversize") == 0);
     } else if (strcmp(mode, "half") == 0) {
