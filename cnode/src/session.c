@@ -81,10 +81,16 @@ static int s_malformed(cnode_t *n, const char *data, size_t size)
     return 0;
 }
 
+/* A transport that brings the buffers' descriptors with the message (the ring) is asked for
+   them; otherwise the owner's descriptor `fd` is opened through /proc. */
 static void *s_map_shared(void *ctx, uint32_t fd, uint64_t inode, uint64_t size)
 {
     cnode_t *n = ctx;
-    return cnode_shared_map(&n->shared, n->args.owner_pid, fd, inode, size);
+    if (n->tf->shared_fds == NULL)
+        return cnode_shared_map(&n->shared, n->args.owner_pid, fd, inode, size);
+    const int *fds;
+    size_t count = n->tf->shared_fds(n->transport, n->request_message, &fds);
+    return cnode_shared_map_passed(&n->shared, fds, count, inode, size);
 }
 
 /* A CALL naming a shared buffer the worker could not map fails at once, saying why. */

@@ -8,7 +8,9 @@
  * it its own descriptor for the same file (the owner must be the worker's parent or share its
  * uid: the kernel checks ptrace read access), maps it, and closes the descriptor: the mapping
  * alone keeps the memory alive. The owner's fd number may have been closed and reused for
- * another file since the message was sent, so the inode is checked.
+ * another file since the message was sent, so the inode is checked. Over the ring transport the
+ * owner sends the descriptors themselves with the message instead (cnode_shared_map_passed):
+ * no /proc, and no ptrace access needed.
  *
  * Errors: as in cnode.h: NULL with errno set. Not thread-safe: one cache per thread (the node's
  * belongs to the thread that runs cnode_run).
@@ -16,6 +18,7 @@
 #ifndef CNODE_SHARED_H
 #define CNODE_SHARED_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -57,6 +60,15 @@ void cnode_shared_init(struct cnode_shared_maps *m);
  */
 void *cnode_shared_map(struct cnode_shared_maps *m, pid_t owner_pid, uint32_t fd, uint64_t inode,
                        uint64_t size);
+
+/*
+ * The same for a buffer whose descriptor came with the message: among fds[0..count) (the
+ * caller's, left open), the one whose file has that inode, with the same checks, the same
+ * cache and the same errors, but for ENOENT, which here means that no descriptor of that inode
+ * came. A buffer already mapped costs no system call at all.
+ */
+void *cnode_shared_map_passed(struct cnode_shared_maps *m, const int *fds, size_t count,
+                              uint64_t inode, uint64_t size);
 
 /* The owner released the buffer: unmaps it if it is mapped. Pointers to it become invalid. */
 void cnode_shared_forget(struct cnode_shared_maps *m, uint64_t inode);

@@ -2,7 +2,8 @@
  * transport.h: how the worker's session reaches its owner, as a table of functions (as hiredis's
  * redisContextFuncs): open, the descriptors to poll, receive, send, service, close. The session
  * (session.c, reply.c) and the loop (loop.c) call only these; what a message travels over is the
- * implementation's alone. Today's one implementation is the ZeroMQ ROUTER (transport_zmq.c).
+ * implementation's alone. Two implementations: the ZeroMQ ROUTER (transport_zmq.c, ipc and tcp)
+ * and the shared-memory ring (transport_ring.c, local).
  *
  * The contract the loop relies on, which fits a transport whose descriptors are plain eventfds
  * and whose writes are synchronous as well as ZeroMQ's edge-like ZMQ_FD:
@@ -10,8 +11,10 @@
  *    returns 0, then service;
  *  - before it sleeps, the loop calls pending: a transport whose descriptor may have missed a
  *    wake-up (a send that consumed it) says there is input anyway, and the loop does not sleep;
+ *    a transport may also spin there briefly for input that is about to come (the ring);
  *  - send either takes the message whole (the frames' buffer and every side part) or fails;
- *    it never blocks for long and never calls back into the session.
+ *    it never calls back into the session. It waits only while the owner is alive and does not
+ *    take what is sent (ZeroMQ's high-water mark, a full ring).
  *
  * Errors: as in cnode.h, 0 or -1 with errno set; failures of the library itself are printed by
  * the caller, with cnode_strerror(errno).
@@ -85,6 +88,12 @@ struct cnode_transport_funcs {
        it come with from_owner set, and send with to == NULL reaches it. Nobody else may reach
        the worker any more (ipc: the socket file goes). Returns 0, or -1. */
     int (*admit)(struct cnode_transport *t, const struct cnode_message *m);
+    /* The descriptors the received message *m brought beside its parts for the owner's shared
+       buffers its frames name (docs/protocol.md section 5), any order, into *fds; returns how
+       many. They stay the transport's, open until release. NULL in a transport that carries no
+       descriptors (ZeroMQ): the session then opens the owner's through /proc. */
+    size_t (*shared_fds)(struct cnode_transport *t, const struct cnode_message *m,
+                         const int **fds);
     /* Sends the frames in `frames` (taken: the buffer is left empty) and the side parts (taken
        whatever happens) as one message, to the owner, or with `to` to the sender of that
        received message. Returns 0, or -1 with errno: EHOSTUNREACH (the peer is gone), EMSGSIZE
@@ -97,7 +106,8 @@ struct cnode_transport_funcs {
        poll's revents. Returns a cnode_transport_event, or -1 on failure. */
     int (*service)(struct cnode_transport *t, const struct pollfd *fds, int count);
     /* Before the loop sleeps: 1 when input may be waiting that the descriptors will not show, 0
-       when poll(2) will tell, -1 on failure. Cheap when nothing was sent since the last recv. */
+       when poll(2) will tell, -1 on failure. Cheap when nothing was sent since the last recv, but
+       for a spin of at most some tens of microseconds (the ring's, spin.h). */
     int (*pending)(struct cnode_transport *t);
     /* Closes and frees. With `owner_connected`, gives what is queued for the owner a bounded
        time to leave. Leaves nothing on disk. NULL is ignored. */
@@ -106,5 +116,7 @@ struct cnode_transport_funcs {
 
 /* transport_zmq.c: a ZeroMQ ROUTER on ipc or tcp, with CurveZMQ over tcp when asked. */
 extern const struct cnode_transport_funcs cnode_transport_zmq;
+/* transport_ring.c: the shared-memory ring the owner made (ring.h), for local. */
+extern const struct cnode_transport_funcs cnode_transport_ring;
 
 #endif /* CNODE_TRANSPORT_H */
