@@ -5,6 +5,7 @@
  * cookie, the curve keys) are named but never shown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,14 +125,56 @@ static int s_read_argv(struct cnode_args *a, int argc, char **argv)
     return ok ? 0 : s_bad(a, "out of memory");
 }
 
-static int s_read_transport(struct cnode_args *a)
+/* CNODE_RING_FDS (already taken out of the environment): exactly four descriptor numbers,
+   "3,4,5,6", each open, none of them stdin, stdout or stderr, no two alike. They become
+   close-on-exec at once: a child of the worker that held the lifeline would hide the worker's
+   death from its owner, and one that held the segment would keep the rings' memory alive. */
+static int s_read_ring_fds(struct cnode_args *a, const char *value, long len)
+{
+    if (len < 0) return s_bad(a, "CNODE_RING_FDS is not set (the local transport needs it)");
+    const char *p = value;
+    for (int i = 0; i < CNODE_RING_NFDS; i++) {
+        char digits[12];
+        size_t n = strspn(p, "0123456789");
+        unsigned long long fd;
+        int ok = (size_t)len == strlen(value) /* not cut to fit the copy */
+                 && n > 0 && n < sizeof digits && p[n] == (i + 1 < CNODE_RING_NFDS ? ',' : '\0');
+        if (ok) {
+            memcpy(digits, p, n);
+            digits[n] = '\0';
+            ok = s_positive(digits, INT_MAX, &fd) == 0;
+        }
+        if (!ok)
+            return s_bad(a, "CNODE_RING_FDS \"%s\" is not four descriptor numbers separated "
+                            "by commas, as \"3,4,5,6\"", value);
+        a->ring_fds[i] = (int)fd;
+        p += n + 1;
+    }
+    for (int i = 0; i < CNODE_RING_NFDS; i++) {
+        int fd = a->ring_fds[i], flags;
+        for (int j = 0; j < i; j++)
+            if (a->ring_fds[j] == fd)
+                return s_bad(a, "CNODE_RING_FDS \"%s\" names descriptor %d twice", value, fd);
+        if (fd <= STDERR_FILENO)
+            return s_bad(a, "CNODE_RING_FDS \"%s\" names descriptor %d, which is stdio", value,
+                         fd);
+        if ((flags = fcntl(fd, F_GETFD)) < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+            return s_bad(a, "CNODE_RING_FDS \"%s\" names descriptor %d, which is not open",
+                         value, fd);
+    }
+    return 0;
+}
+
+static int s_read_transport(struct cnode_args *a, const char *ring_fds, long ring_fds_len)
 {
     const char *transport = getenv("CNODE_TRANSPORT");
     if (transport == NULL || *transport == '\0' || strcmp(transport, "ipc") == 0) a->tcp = 0;
     else if (strcmp(transport, "tcp") == 0) a->tcp = 1;
-    else return s_bad(a, "CNODE_TRANSPORT is \"%s\", expected ipc or tcp", transport);
+    else if (strcmp(transport, "local") == 0) a->local = 1;
+    else return s_bad(a, "CNODE_TRANSPORT is \"%s\", expected local, ipc or tcp", transport);
 
-    if (!a->tcp) {
+    if (a->local && s_read_ring_fds(a, ring_fds, ring_fds_len) < 0) return -1;
+    if (!a->tcp && !a->local) {
         const char *dir = getenv("CNODE_IPC_DIR");
         struct stat st;
         if (dir == NULL || *dir == '\0')
@@ -185,6 +228,11 @@ static int s_read_curve(struct cnode_args *a, const char *secret, long secret_le
 int cnode_args_read(struct cnode_args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
+    for (int i = 0; i < CNODE_RING_NFDS; i++) a->ring_fds[i] = -1;
+    /* Whatever the transport, so that the worker's children never see it: they do not inherit
+       the descriptors either. Longer than any four descriptor numbers is refused as such. */
+    char ring_fds[64];
+    long ring_fds_len = s_take_env("CNODE_RING_FDS", ring_fds, sizeof ring_fds);
     /* The curve keys leave the environment before anything can fail, whatever the transport: no
        child of this process may inherit them. */
     char secret[S_Z85_LEN + 1], client[S_Z85_LEN + 1];
@@ -192,7 +240,8 @@ int cnode_args_read(struct cnode_args *a, int argc, char **argv)
     long client_len = s_take_env("CNODE_CURVE_CLIENT", client, sizeof client);
     /* The cookie first: a person who runs a worker by hand learns what it is. */
     int rc = -1;
-    if (s_read_cookie(a) == 0 && s_read_argv(a, argc, argv) == 0 && s_read_transport(a) == 0
+    if (s_read_cookie(a) == 0 && s_read_argv(a, argc, argv) == 0
+        && s_read_transport(a, ring_fds, ring_fds_len) == 0
         && s_read_max_message_size(a) == 0
         && s_read_curve(a, secret, secret_len, client, client_len) == 0)
         rc = 0;

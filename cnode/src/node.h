@@ -16,6 +16,15 @@
 #include "shared.h"
 #include "transport.h"
 
+/* The descriptors CNODE_RING_FDS names, in its order (docs/protocol.md section 10). */
+enum {
+    CNODE_RING_FD_SEGMENT,     /* the sealed memfd holding both rings */
+    CNODE_RING_FD_WAKE_WORKER, /* the eventfd the owner writes to wake the worker */
+    CNODE_RING_FD_WAKE_OWNER,  /* the eventfd the worker writes to wake the owner */
+    CNODE_RING_FD_LIFELINE,    /* the worker's end of the SOCK_SEQPACKET socketpair */
+    CNODE_RING_NFDS
+};
+
 /* What the owner passed at launch (docs/protocol.md section 1). Strings are copies: the node owns
    them. */
 struct cnode_args {
@@ -25,8 +34,10 @@ struct cnode_args {
     unsigned creation;  /* argv[4], positive */
     int user_argc;      /* the arguments after the four standard ones */
     char **user_argv;   /* ... copies, with a NULL entry at the end */
-    int tcp;            /* CNODE_TRANSPORT=tcp; ipc otherwise */
-    char *ipc_dir;      /* CNODE_IPC_DIR, NULL for tcp */
+    int tcp;            /* CNODE_TRANSPORT=tcp ... */
+    int local;          /* ... or local (the shared-memory ring); ipc when neither */
+    char *ipc_dir;      /* CNODE_IPC_DIR, NULL but for ipc */
+    int ring_fds[CNODE_RING_NFDS]; /* CNODE_RING_FDS for local, close-on-exec; -1 otherwise */
     pid_t owner_pid;    /* CNODE_OWNER_PID, 0 when not given */
     char cookie[CNODE_COOKIE_LEN + 1]; /* CNODE_COOKIE, removed from the environment */
     int64_t max_message_size;  /* CNODE_MAX_MESSAGE_SIZE: the most bytes in one frame, each way */
