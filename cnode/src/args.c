@@ -151,13 +151,16 @@ static int s_read_ring_fds(struct cnode_args *a, const char *value, long len)
         p += n + 1;
     }
     for (int i = 0; i < CNODE_RING_NFDS; i++) {
-        int fd = a->ring_fds[i], flags;
+        int fd = a->ring_fds[i];
         for (int j = 0; j < i; j++)
             if (a->ring_fds[j] == fd)
                 return s_bad(a, "CNODE_RING_FDS \"%s\" names descriptor %d twice", value, fd);
         if (fd <= STDERR_FILENO)
             return s_bad(a, "CNODE_RING_FDS \"%s\" names descriptor %d, which is stdio", value,
                          fd);
+    }
+    for (int i = 0; i < CNODE_RING_NFDS; i++) {
+        int fd = a->ring_fds[i], flags;
         if ((flags = fcntl(fd, F_GETFD)) < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
             return s_bad(a, "CNODE_RING_FDS \"%s\" names descriptor %d, which is not open",
                          value, fd);
