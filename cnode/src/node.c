@@ -29,7 +29,7 @@ cnode_t *cnode_init(int argc, char **argv)
         return NULL;
     }
     n->name_len = strlen(n->args.name);
-    n->tf = &cnode_transport_zmq; /* the one transport today; CNODE_TRANSPORT picks ipc or tcp */
+    n->tf = n->args.local ? &cnode_transport_ring : &cnode_transport_zmq; /* CNODE_TRANSPORT */
     msgpack_sbuffer_init(&n->out);
     msgpack_sbuffer_init(&n->batch);
     cnode_shared_init(&n->shared);
@@ -106,6 +106,7 @@ const char *cnode_strerror(int errnum)
     case EHOSTUNREACH: return "the owner is gone";
     case EPIPE: return "cnode_run has ended: nothing more is sent";
     case EAGAIN: return "the queue of cnode_post is full: try again later";
+    case EPROTO: return "the owner broke the ring transport's format";
     default: return zmq_strerror(errnum);
     }
 }
