@@ -1,6 +1,7 @@
 /*
  * cnode.h: the C side of cnode. A worker is an ordinary C program that a Node.js `CNode` starts,
- * supervises and talks to over ZeroMQ with MessagePack messages.
+ * supervises and talks to with MessagePack messages, over ZeroMQ (ipc, tcp) or a shared-memory
+ * ring (local). Which one is the owner's choice: the worker's code is the same.
  *
  *     #include <cnode.h>
  *
@@ -38,13 +39,17 @@
  *    A child the worker forks inherits the handler, which then only lets it die.
  *  - Linux: the parent-death signal is set to SIGTERM; if the owner already died while the worker
  *    was starting, cnode_init ends the process at once with SIGTERM.
- *  - the environment variables CNODE_COOKIE, CNODE_CURVE_SECRET and CNODE_CURVE_CLIENT are read
- *    and removed, so that no child of the worker sees these secrets.
+ *  - the environment variables CNODE_COOKIE, CNODE_CURVE_SECRET, CNODE_CURVE_CLIENT and
+ *    CNODE_RING_FDS are read and removed, so that no child of the worker sees them.
+ *  - local: the descriptors CNODE_RING_FDS names (3 to 6: the ring's memory, two eventfds and
+ *    the lifeline to the owner) become close-on-exec, so that no child of the worker inherits
+ *    them; do not close them.
  *
  * Limits the owner sets (docs/protocol.md):
  *  - maxMessageSize: no frame either way may be bigger. The worker never sends a bigger one (a
- *    reply that would be fails the call instead, see cnode_handler and cnode_send), and libzmq
- *    drops the connection of whoever sends it a bigger one.
+ *    reply that would be fails the call instead, see cnode_handler and cnode_send); libzmq
+ *    drops the connection of whoever sends it a bigger one, and over the ring such a message is
+ *    dropped, with a line on stderr.
  *  - heartbeat: cnode_run answers the owner's pings between two callbacks. A handler (or timer,
  *    or descriptor callback) that runs longer than the owner's heartbeat timeout gets the worker
  *    declared unresponsive and killed: split long work (a timer can run it piece by piece), or
@@ -76,7 +81,8 @@ typedef struct cnode_t cnode_t;
  *  - request: the message the owner sent. It and everything it points to (strings, binaries)
  *             are valid only until the handler returns: copy what you keep. Binaries point
  *             into the received message without a copy, big ones too (they travel as their
- *             own ZeroMQ parts); the handler may change their bytes in place.
+ *             own ZeroMQ parts, or over the ring in place or as memfds the worker maps); the
+ *             handler may change their bytes in place.
  *  - reply:   for a call, pack exactly one object into it: that is the response. Packing nothing
  *             answers nil; packing more than one object, or an ext value anywhere, fails the
  *             call. For a cast (node.send in Node) reply is NULL.
@@ -96,24 +102,27 @@ typedef int (*cnode_handler)(cnode_t *node, const msgpack_object *request, msgpa
 
 /*
  * Reads the four standard arguments (host, alive name, node name, creation) and the environment
- * the owner sets, binds the worker's ZeroMQ socket, installs the owner-death watches, and prints
- * "ready <endpoint>" on stdout, flushed.
+ * the owner sets, binds the worker's ZeroMQ socket (or, for local, maps the ring the owner made
+ * and checks its descriptors), installs the owner-death watches, and prints "ready <endpoint>"
+ * on stdout, flushed; the endpoint of the ring is "local".
  * Over tcp, when the owner gave CurveZMQ keys, the socket is a CURVE server that lets only the
  * owner's public key in (it then needs a libzmq built with CURVE support).
  * Returns the node, owned by the caller (release it with cnode_destroy), or NULL with errno set
- * and a one-line reason on stderr (bad arguments, no cookie, a bad CNODE_MAX_MESSAGE_SIZE or
- * curve key, no CURVE in libzmq, stdin closed, bind failure).
+ * and a one-line reason on stderr (bad arguments, no cookie, a bad CNODE_MAX_MESSAGE_SIZE,
+ * curve key or CNODE_RING_FDS, no CURVE in libzmq, stdin closed, bind failure, a ring segment
+ * that is not sealed or not a ring).
  */
 cnode_t *cnode_init(int argc, char **argv);
 
 /*
  * Runs the worker's loop until the owner sends stop, the owner is gone (stdin EOF, its connection
- * closed), or cnode_stop is called from a callback. Calls `handler` once per call or cast,
- * answers the owner's heartbeat pings in between, and runs the user's timers and descriptor
- * callbacks and sends what cnode_post queued (below).
- * Returns the exit status to give to exit(): 0 after a stop or when the owner is gone, 1 when the
- * library itself failed or a timer or descriptor callback returned -1 (the reason is on stderr).
- * May be called once per node.
+ * or lifeline closed), or cnode_stop is called from a callback. Over the ring, when the owner stops
+ * reading, a send waits for it as long as it is alive (as ZeroMQ's does at its high-water mark).
+ * Calls `handler` once per call or cast, answers the owner's heartbeat pings in between, and runs
+ * the user's timers and descriptor callbacks and sends what cnode_post queued (below). Returns the
+ * exit status to give to exit(): 0 after a stop or when the owner is gone, 1 when the library
+ * itself failed, the owner broke the ring's format, or a timer or descriptor callback returned -1
+ * (the reason is on stderr). May be called once per node.
  */
 int cnode_run(cnode_t *node, cnode_handler handler, void *user);
 
@@ -124,15 +133,16 @@ int cnode_run(cnode_t *node, cnode_handler handler, void *user);
 void cnode_stop(cnode_t *node);
 
 /*
- * Closes the connection and frees the node. While the owner is connected, it first waits, at
- * most 1 second, until the owner has read everything the worker sent (the end mark of
- * docs/protocol.md section 6): what a worker sends just before it ends is not lost. Messages
- * posted with cnode_post and not sent are freed. When the worker leads its process group, it
- * then ends the rest of the group, so that processes the worker forked (and theirs) end with
- * it, however the owner went: SIGTERM to them all, then (on Linux), once none is alive (a
- * zombie counts as gone) or after 1 second at most, SIGKILL to those left. It returns at once
- * when the worker has no other process in its group; a child that ignores SIGTERM holds it up
- * for that second. SIGTERM sent to the worker meanwhile is ignored. NULL is ignored.
+ * Closes the connection and frees the node. While the owner is connected over ZeroMQ, it first
+ * waits, at most 1 second, until the owner has read everything the worker sent (the end mark of
+ * docs/protocol.md section 6): what a worker sends just before it ends is not lost. Over the ring
+ * nothing waits: what was sent is in the ring already, and the owner reads it after the exit.
+ * Messages posted with cnode_post and not sent are freed. When the worker leads its process group,
+ * it then ends the rest of the group, so that processes the worker forked (and theirs) end with it,
+ * however the owner went: SIGTERM to them all, then (on Linux), once none is alive (a zombie counts
+ * as gone) or after 1 second at most, SIGKILL to those left. It returns at once when the worker has
+ * no other process in its group; a child that ignores SIGTERM holds it up for that second. SIGTERM
+ * sent to the worker meanwhile is ignored. NULL is ignored.
  */
 void cnode_destroy(cnode_t *node);
 
@@ -237,14 +247,16 @@ int cnode_remove_fd(cnode_t *node, int fd);
 int cnode_post(cnode_t *node, const void *msgpack, size_t len);
 
 /*
- * Packs a binary into a reply, as msgpack_pack_bin and msgpack_pack_bin_body would, but a binary
- * of 32 KiB or more travels beside the frame as its own ZeroMQ part instead of being copied into
- * it. When `data` is a whole binary of the request (which a handler may change in place: the
- * bytes are the worker's own), it goes back without any copy. The owner receives a Buffer
- * either way. Binaries past the 64th of a reply, or packed anywhere but into `reply`, are packed
- * inline. Returns 0, or -1 with errno EINVAL or ENOMEM. Plain msgpack-c into `reply` does the
- * same: a msgpack_pack_bin header followed by the msgpack_pack_bin_body of the whole binary (as
- * msgpack_pack_object writes them) is turned into a side part too.
+ * Packs a binary into a reply, as msgpack_pack_bin and msgpack_pack_bin_body would, but a binary of
+ * 32 KiB or more travels beside the frame as its own part instead of being copied into it. When
+ * `data` is a whole binary of the request (which a handler may change in place: the bytes are the
+ * worker's own), it goes back without any copy (over the ring, when it came as a memfd, as one too
+ * big for the ring's records does: that same memfd goes back; one that came inside the ring is
+ * copied). The owner receives a Buffer either way. Binaries past the 64th of a reply, or packed
+ * anywhere but into `reply`, are packed inline. Returns 0, or -1 with errno EINVAL or ENOMEM. Plain
+ * msgpack-c into `reply` does the same: a msgpack_pack_bin header followed by the
+ * msgpack_pack_bin_body of the whole binary (as msgpack_pack_object writes them) is turned into a
+ * side part too.
  */
 int cnode_pack_bin(cnode_t *node, msgpack_packer *pk, const void *data, size_t size);
 
