@@ -11,7 +11,7 @@ import { liveChildren, openDescriptors, ringLeftovers } from './processes.js';
  * large binaries, worker death and owner death run once for each (`describe.each(TRANSPORTS)`).
  * A new transport is added here, and gets the whole suite.
  */
-export const TRANSPORTS = ['ipc', 'tcp'] as const satisfies readonly NonNullable<CNodeOptions['transport']>[];
+export const TRANSPORTS = ['local', 'ipc', 'tcp'] as const satisfies readonly NonNullable<CNodeOptions['transport']>[];
 export type Transport = (typeof TRANSPORTS)[number];
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
