@@ -314,12 +314,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
             } else if (part.how == CNODE_RING_INLINE) {
                 value = Napi::Buffer<uint8_t>::Copy(env, part.data, part.size);
             } else {
-                void *addr = cnode_ring_map(fds[next_fd++], part.size);
-                if (addr == nullptr)
-                    why = "a part whose memory cannot be mapped safely (" + std::string(std::strerror(errno)) + ")";
-                else
-                    value = Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t *>(addr), part.size, UnmapPart,
-                                                       new uint64_t(part.size));
+                value = TakePart(fds[next_fd++], part.size, why);
             }
             if (!why.empty()) break;
             if (i == 0) {
@@ -334,6 +329,24 @@ class Ring : public Napi::ObjectWrap<Ring> {
         batch.push_back(frames);
         batch.push_back(sides.IsEmpty() ? env.Undefined() : static_cast<Napi::Value>(sides));
         return true;
+    }
+
+    // A part the worker sent by descriptor, as a Buffer that cannot change afterwards: a view of
+    // a frozen memfd (the worker sealed it against writing), or else a copy.
+    Napi::Value TakePart(int fd, uint64_t size, std::string &why)
+    {
+        void *addr = cnode_ring_map_frozen(fd, size);
+        if (addr != nullptr)
+            return Napi::Buffer<uint8_t>::New(env_, static_cast<uint8_t *>(addr), size, UnmapPart, new uint64_t(size));
+        if (errno == EPERM) {
+            Napi::Buffer<uint8_t> copy = Napi::Buffer<uint8_t>::New(env_, size);
+            if (cnode_ring_read(fd, copy.Data(), size) == 0) return copy;
+        }
+        why = std::string("a part whose memory cannot be taken safely (") +
+              (errno == EPROTO ? "not sealed against shrinking, sparse, or smaller than its record says"
+                               : std::strerror(errno)) +
+              ")";
+        return Napi::Value();
     }
 
     void Violate(const std::string &why)

@@ -404,7 +404,8 @@ int cnode_ring_memfd(const void *data, size_t size)
 {
     int fd = memfd_create("cnode-part", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -1;
-    /* write(2), not a mapping: the kernel fills fresh pages without a fault per page. */
+    /* write(2), not a mapping: the kernel fills fresh pages without a fault per page, and no
+       mapping stands in the way of cnode_ring_freeze. */
     const char *p = data;
     size_t done = 0;
     while (done < size) {
@@ -413,7 +414,8 @@ int cnode_ring_memfd(const void *data, size_t size)
         if (n <= 0) goto fail;
         done += (size_t)n;
     }
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) goto fail;
+    /* Not F_SEAL_SEAL: whoever holds it last may still freeze it. */
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) goto fail;
     return fd;
 fail:;
     int err = errno;
@@ -422,16 +424,70 @@ fail:;
     return -1;
 }
 
-void *cnode_ring_map(int fd, uint64_t size)
+int cnode_ring_freeze(int fd)
 {
-    static unsigned char empty;
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL);
+}
+
+/* The checks every reader of a peer's part makes: sealed against shrinking (else the peer could
+   raise SIGBUS in the reader), at least `size` bytes, and, where the reader would map it
+   (`whole`), no holes (a sparse file's pages are allocated by the reader's first touch, memory
+   the peer never paid for). Returns the seals, or -1 with errno EPROTO. */
+static int s_check_part(int fd, uint64_t size, int whole)
+{
     int seals = fcntl(fd, F_GET_SEALS);
     struct stat st;
     if (seals < 0 || (seals & F_SEAL_SHRINK) == 0 || fstat(fd, &st) < 0 || st.st_size < 0
-        || (uint64_t)st.st_size < size || size > SIZE_MAX) {
+        || (uint64_t)st.st_size < size || size > SIZE_MAX
+        || (whole && (uint64_t)st.st_blocks * 512u + 4096u <= size)) {
         errno = EPROTO;
+        return -1;
+    }
+    return seals;
+}
+
+void *cnode_ring_map_frozen(int fd, uint64_t size)
+{
+    static unsigned char empty;
+    int seals = s_check_part(fd, size, 1);
+    if (seals < 0) return NULL;
+    if ((seals & F_SEAL_WRITE) == 0) {
+        errno = EPERM;
         return NULL;
     }
+    if (size == 0) return &empty;
+    /* Private: the reader may write its view (a Buffer is writable) without touching the file;
+       the file itself can no longer change. No MAP_POPULATE, which would copy every page of a
+       private writable mapping; MADV_POPULATE_READ maps the file's own pages instead. */
+    void *addr = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (addr == MAP_FAILED) return NULL;
+#ifdef MADV_POPULATE_READ
+    madvise(addr, (size_t)size, MADV_POPULATE_READ);
+#endif
+    return addr;
+}
+
+int cnode_ring_read(int fd, void *buf, uint64_t size)
+{
+    if (s_check_part(fd, size, 0) < 0) return -1;
+    char *p = buf;
+    uint64_t done = 0;
+    while (done < size) {
+        ssize_t n = pread(fd, p + done, (size_t)(size - done), (off_t)done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EPROTO;
+            return -1;
+        }
+        done += (uint64_t)n;
+    }
+    return 0;
+}
+
+void *cnode_ring_map(int fd, uint64_t size)
+{
+    static unsigned char empty;
+    if (s_check_part(fd, size, 0) < 0) return NULL;
     if (size == 0) return &empty;
     void *addr = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     return addr == MAP_FAILED ? NULL : addr;

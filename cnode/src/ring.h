@@ -186,19 +186,38 @@ int cnode_ring_recv_fds(int lifeline, int *fds, size_t max);
    first (the last close of a socket with SO_LINGER waits for its data to leave). */
 void cnode_ring_close_sent(int fd);
 
-/* A memfd holding a copy of `size` bytes at `data`, sealed so that its size never changes.
-   Returns the descriptor (close-on-exec), or -1. */
+/* A memfd holding a copy of `size` bytes at `data`, sealed so that its size never changes, and
+   not yet against writing: the side that holds it last may freeze it. Returns the descriptor
+   (close-on-exec), or -1. */
 int cnode_ring_memfd(const void *data, size_t size);
 
+/* Seals a part's memfd against writing, for good: the receiver may then map it knowing the
+   bytes cannot change under it. Fails with EBUSY while any shared mapping of it exists (in any
+   process), EPERM when it was sealed for good without it. */
+int cnode_ring_freeze(int fd);
+
 /*
- * Maps a memfd of at least `size` bytes that the peer sent, read-write and shared, after
- * checking that its size can never shrink (else a peer could raise SIGBUS here). `size` 0 maps
- * nothing and returns a non-NULL pointer that must not be unmapped. Returns the mapping
- * (cnode_ring_unmap it), or NULL with errno: EPROTO (not sealed, or too small), or mmap's.
+ * Maps a memfd of at least `size` bytes that the peer sent, read-write and shared (the worker's
+ * view of the owner's parts: the handler may change them in place), after checking that its
+ * size can never shrink (else a peer could raise SIGBUS here). `size` 0 maps nothing and returns
+ * a non-NULL pointer that must not be unmapped. Returns the mapping (cnode_ring_unmap it), or
+ * NULL with errno: EPROTO (not sealed, or too small), or mmap's.
  */
 void *cnode_ring_map(int fd, uint64_t size);
 
-/* Unmaps what cnode_ring_map returned for `size` bytes. */
+/*
+ * The owner's view of a worker's part: as cnode_ring_map, but only of a frozen memfd
+ * (cnode_ring_freeze), without holes, mapped privately, so that no byte the owner hands on can
+ * change afterwards. NULL with errno EPERM when it is not frozen (copy it: cnode_ring_read),
+ * EPROTO when it is not sealed against shrinking, too small or sparse, or mmap's.
+ */
+void *cnode_ring_map_frozen(int fd, uint64_t size);
+
+/* Copies the first `size` bytes of a part's memfd to `buf`, with cnode_ring_map's checks.
+   Returns 0, or -1 with errno (EPROTO as there). */
+int cnode_ring_read(int fd, void *buf, uint64_t size);
+
+/* Unmaps what cnode_ring_map or cnode_ring_map_frozen returned for `size` bytes. */
 void cnode_ring_unmap(void *addr, uint64_t size);
 
 #ifdef __cplusplus

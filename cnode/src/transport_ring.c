@@ -47,6 +47,7 @@ struct s_retained {
     void *addr;
     uint64_t size;
     unsigned refs;
+    int frozen; /* sealed against writing, its mapping private (s_freeze_retained) */
 };
 
 /* The message recv returned, held until release. */
@@ -351,7 +352,7 @@ static int s_retain(struct cnode_transport *t, const struct cnode_message *m, si
     struct s_retained *r = h->retained[i];
     if (r == NULL) {
         if ((r = malloc(sizeof *r)) == NULL) return -1;
-        *r = (struct s_retained){h->fds[h->fd_of[i]], h->maps[i], h->record.parts[i].size, 1};
+        *r = (struct s_retained){h->fds[h->fd_of[i]], h->maps[i], h->record.parts[i].size, 1, 0};
         h->fds[h->fd_of[i]] = -1; /* the held message's reference is r's first */
         h->retained[i] = r;
     }
@@ -443,6 +444,36 @@ static void s_take_frames(msgpack_sbuffer *frames)
     else msgpack_sbuffer_clear(frames);
 }
 
+/* A copy of a part in a memfd frozen at once: the owner maps it without copying, and nothing
+   the worker does later can change what the owner was given. */
+static int s_frozen_memfd(const void *data, size_t size)
+{
+    int fd = cnode_ring_memfd(data, size);
+    if (fd >= 0 && cnode_ring_freeze(fd) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+/* A retained part goes back by its own descriptor, frozen first (ring.h) so that the owner maps
+   it instead of copying it. Freezing needs the worker's shared mapping gone, yet a handler may
+   still be reading it (an INFO sent from a handler): the mapping is replaced, at the same
+   address, by a private one of the same bytes. If freezing fails all the same (another mapping
+   of it somewhere), the owner copies it. Returns the descriptor. */
+static int s_freeze_retained(struct s_retained *r)
+{
+    if (r->frozen) return r->fd;
+    if (r->addr != NULL && r->size > 0
+        && mmap(r->addr, (size_t)r->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, r->fd,
+                0) == MAP_FAILED)
+        return r->fd;
+    r->frozen = cnode_ring_freeze(r->fd) == 0;
+    return r->fd;
+}
+
 static int s_send(struct cnode_transport *t, const struct cnode_message *to,
                   msgpack_sbuffer *frames, struct cnode_part *sides, size_t nsides)
 {
@@ -475,9 +506,8 @@ static int s_send(struct cnode_transport *t, const struct cnode_message *to,
     size_t bytes = cnode_ring_plan(&t->out, planned, n, how);
     for (size_t i = 0; i < n; i++) {
         if (how[i] != CNODE_RING_BY_FD) continue;
-        const struct s_retained *r = i > 0 && s_is_retained(&sides[i - 1]) ? sides[i - 1].hint
-                                                                           : NULL;
-        int fd = r != NULL ? r->fd : cnode_ring_memfd(data[i], (size_t)sizes[i]);
+        struct s_retained *r = i > 0 && s_is_retained(&sides[i - 1]) ? sides[i - 1].hint : NULL;
+        int fd = r != NULL ? s_freeze_retained(r) : s_frozen_memfd(data[i], (size_t)sizes[i]);
         if (fd < 0) goto done;
         made[nfds] = r == NULL;
         fds[nfds++] = fd;
