@@ -134,7 +134,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #calls = new CallTable();
   #shared = new SharedHolds((inode) => {
     // An integer on the wire, however big.
-    if (this.#state.is !== 'exited') this.#session.send(encodeFrame([FrameKind.Release, BigInt(inode)]));
+    if (this.#state.is === 'exited') return;
+    this.#session.forgetShared(inode);
+    this.#session.send(encodeFrame([FrameKind.Release, BigInt(inode)]));
   });
   #queuedSends = 0;
   #dropped = 0;
@@ -314,7 +316,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       outgoing = this.#session.send(
         encoded.frame,
         encoded.sides,
-        encoded.shared.length > 0 ? [...new Set(encoded.shared.map((shared) => shared.fd))] : undefined,
+        encoded.shared.length > 0 ? encoded.shared : undefined,
       );
     });
   }

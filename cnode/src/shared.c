@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -134,6 +135,31 @@ void *cnode_shared_map(struct cnode_shared_maps *m, pid_t owner_pid, uint32_t fd
     return addr;
 }
 
+/* The kept descriptor of `inode`, or NULL. */
+static struct cnode_shared_kept *s_kept(struct cnode_shared_maps *m, uint64_t inode)
+{
+    for (size_t i = 0; i < m->nkept; i++)
+        if (m->kept[i].inode == inode) return &m->kept[i];
+    return NULL;
+}
+
+/* Keeps a copy of descriptor f of `inode`, for the calls that will name it without it. */
+static int s_keep(struct cnode_shared_maps *m, int f, uint64_t inode)
+{
+    if (s_kept(m, inode) != NULL) return 0;
+    if (m->nkept == m->kept_cap) {
+        size_t cap = m->kept_cap ? 2 * m->kept_cap : 16;
+        struct cnode_shared_kept *grown = realloc(m->kept, cap * sizeof *grown);
+        if (grown == NULL) return -1;
+        m->kept = grown;
+        m->kept_cap = cap;
+    }
+    int copy = fcntl(f, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return -1;
+    m->kept[m->nkept++] = (struct cnode_shared_kept){inode, copy};
+    return 0;
+}
+
 void *cnode_shared_map_passed(struct cnode_shared_maps *m, const int *fds, size_t count,
                               uint64_t inode, uint64_t size)
 {
@@ -142,9 +168,15 @@ void *cnode_shared_map_passed(struct cnode_shared_maps *m, const int *fds, size_
     if (addr != NULL) return addr;
     for (size_t i = 0; i < count; i++) {
         struct stat st;
-        if (fstat(fds[i], &st) == 0 && (uint64_t)st.st_ino == inode)
-            return s_map_new(m, fds[i], inode, size);
+        if (fstat(fds[i], &st) == 0 && (uint64_t)st.st_ino == inode) {
+            addr = s_map_new(m, fds[i], inode, size);
+            if (addr != NULL && s_keep(m, fds[i], inode) < 0) return NULL;
+            return addr;
+        }
     }
+    /* Sent with an earlier call, and its mapping evicted since. */
+    struct cnode_shared_kept *k = s_kept(m, inode);
+    if (k != NULL) return s_map_new(m, k->fd, inode, size);
     errno = ENOENT;
     return NULL;
 }
@@ -154,6 +186,11 @@ void cnode_shared_forget(struct cnode_shared_maps *m, uint64_t inode)
     if (m == NULL || inode == 0) return;
     struct cnode_shared_map *e = s_find(m, inode);
     if (e != NULL) s_unmap(e);
+    struct cnode_shared_kept *k = s_kept(m, inode);
+    if (k != NULL) {
+        close(k->fd);
+        *k = m->kept[--m->nkept];
+    }
 }
 
 void cnode_shared_clear(struct cnode_shared_maps *m)
@@ -162,4 +199,8 @@ void cnode_shared_clear(struct cnode_shared_maps *m)
     for (int i = 0; i < CNODE_SHARED_MAPS; i++)
         if (m->slot[i].inode != 0) s_unmap(&m->slot[i]);
     m->clock = 0;
+    for (size_t i = 0; i < m->nkept; i++) close(m->kept[i].fd);
+    free(m->kept);
+    m->kept = NULL;
+    m->nkept = m->kept_cap = 0;
 }

@@ -33,10 +33,19 @@ struct cnode_shared_map {
     uint64_t used;      /* the cache's clock when last returned, for LRU eviction */
 };
 
+/* A descriptor of an owner's buffer that came with a message (the ring transport), kept until
+   the owner releases the buffer: the owner sends it only with the first call that names it. */
+struct cnode_shared_kept {
+    uint64_t inode;
+    int fd;
+};
+
 /* The cache. Plain data: zero it or call cnode_shared_init; release it with cnode_shared_clear. */
 struct cnode_shared_maps {
     struct cnode_shared_map slot[CNODE_SHARED_MAPS];
     uint64_t clock;     /* counts cnode_shared_map calls */
+    struct cnode_shared_kept *kept; /* as many as the owner has sent and not released */
+    size_t nkept, kept_cap;
 };
 
 void cnode_shared_init(struct cnode_shared_maps *m);
@@ -65,15 +74,18 @@ void *cnode_shared_map(struct cnode_shared_maps *m, pid_t owner_pid, uint32_t fd
  * The same for a buffer whose descriptor came with the message: among fds[0..count) (the
  * caller's, left open), the one whose file has that inode, with the same checks, the same
  * cache and the same errors, but for ENOENT, which here means that no descriptor of that inode
- * came. A buffer already mapped costs no system call at all.
+ * came, now or with an earlier message. The owner sends a buffer's descriptor only with the
+ * first message that names it: a copy of it is kept until cnode_shared_forget. A buffer already
+ * mapped costs no system call at all.
  */
 void *cnode_shared_map_passed(struct cnode_shared_maps *m, const int *fds, size_t count,
                               uint64_t inode, uint64_t size);
 
-/* The owner released the buffer: unmaps it if it is mapped. Pointers to it become invalid. */
+/* The owner released the buffer: unmaps it if it is mapped, and closes its kept descriptor.
+   Pointers to it become invalid. */
 void cnode_shared_forget(struct cnode_shared_maps *m, uint64_t inode);
 
-/* Unmaps everything (at cnode_destroy). The cache stays usable, empty. */
+/* Unmaps and closes everything (at cnode_destroy). The cache stays usable, empty. */
 void cnode_shared_clear(struct cnode_shared_maps *m);
 
 #endif /* CNODE_SHARED_H */

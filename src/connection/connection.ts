@@ -17,16 +17,24 @@ export interface Connection {
   /**
    * Writes one message; resolves once the transport has taken it (back-pressure: a caller that
    * awaits each write is paced by the worker), rejects if the connection closes first. One write
-   * at a time: the next waits for this one. The buffers must not change afterwards. `fds`: the
-   * descriptors of the SharedBuffers the frames name, for a transport that passes them.
+   * at a time: the next waits for this one. The buffers must not change afterwards. `shared`: the
+   * SharedBuffers the frames name, for a transport that passes their descriptors.
    */
-  write(frames: Buffer, sides: readonly Buffer[], fds?: readonly number[]): Promise<void>;
+  write(frames: Buffer, sides: readonly Buffer[], shared?: readonly SharedDescriptor[]): Promise<void>;
+  /** A SharedBuffer was released: a transport that passes descriptors forgets it sent this one. */
+  forgetShared?(inode: number): void;
   /** After the worker's process has ended: waits, at most `timeoutMs`, until what it sent before it went has been delivered. */
   drain(timeoutMs: number): Promise<void>;
   /** Whether the connection's pending reads keep the event loop alive (they do by default). */
   setRef(ref: boolean): void;
   /** Closes it; no event is delivered afterwards. Closing twice does nothing. */
   close(): void;
+}
+
+/** A SharedBuffer as a transport sees it: its memfd in this process, and the file's inode. */
+export interface SharedDescriptor {
+  readonly fd: number;
+  readonly inode: number;
 }
 
 /** What a connection tells the session. */

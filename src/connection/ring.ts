@@ -6,7 +6,7 @@
  */
 import { closeOnExit } from '../launch/exit-hooks.js';
 import { native } from '../native.js';
-import type { Connection, ConnectionEvents, Transport } from './connection.js';
+import type { Connection, ConnectionEvents, SharedDescriptor, Transport } from './connection.js';
 
 /** The descriptors the worker gets, in its numbering, as CNODE_RING_FDS tells it. */
 const CHILD_FDS = '3,4,5,6';
@@ -72,12 +72,15 @@ interface Blocked {
 }
 
 const taken = Promise.resolve();
+const NO_FDS: readonly number[] = [];
 
 class RingConnection implements Connection {
   readonly carries = { sideParts: true, sharedMemory: true };
   #ring: NativeRing;
   #closed = false;
   #blocked: Blocked[] = [];
+  /** The inodes of the SharedBuffers whose descriptors the worker has been sent and keeps. */
+  #sentShared = new Set<number>();
   /** Why the ring cannot be written any more (a worker's index out of bounds): every later write fails with it. */
   #broken: Error | undefined;
   #forgetAtExit: () => void;
@@ -95,9 +98,10 @@ class RingConnection implements Connection {
   }
 
   /** Writes into the ring now; a message that does not fit waits, in order, for the worker to make room. */
-  write(frames: Buffer, sides: readonly Buffer[], fds: readonly number[] = []): Promise<void> {
+  write(frames: Buffer, sides: readonly Buffer[], shared?: readonly SharedDescriptor[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('connection closed'));
     if (this.#broken) return Promise.reject(this.#broken);
+    const fds = shared ? this.#newDescriptors(shared) : NO_FDS;
     try {
       if (this.#blocked.length === 0 && this.#ring.write(frames, sides, fds)) return taken;
     } catch (error) {
@@ -109,6 +113,25 @@ class RingConnection implements Connection {
   /** The addon delivers what the worker wrote before its exit when asked: nothing to wait for. */
   async drain(): Promise<void> {
     if (!this.#closed) this.#ring.pump();
+  }
+
+  forgetShared(inode: number): void {
+    this.#sentShared.delete(inode);
+  }
+
+  /**
+   * The descriptors of the SharedBuffers this worker has not been sent yet: it keeps each one it
+   * gets until the buffer's RELEASE (cnode/src/shared.c), so one call sends it. Counted as sent
+   * here, at the write: a call withdrawn before it was written sent nothing.
+   */
+  #newDescriptors(shared: readonly SharedDescriptor[]): number[] {
+    const fds: number[] = [];
+    for (const { fd, inode } of shared) {
+      if (this.#sentShared.has(inode)) continue;
+      this.#sentShared.add(inode);
+      fds.push(fd);
+    }
+    return fds;
   }
 
   setRef(ref: boolean): void {

@@ -1,12 +1,12 @@
-import type { Connection } from '../connection/connection.js';
+import type { Connection, SharedDescriptor } from '../connection/connection.js';
 
 /** A frame waiting for its turn to be written. `data` is dropped when it is withdrawn. */
 export interface Outgoing {
   data: Buffer | undefined;
   /** Binaries that travel beside the frame as its message's further parts. */
   sides: Buffer[] | undefined;
-  /** The descriptors of the SharedBuffers the frame names (a transport may pass them). */
-  fds?: number[];
+  /** The SharedBuffers the frame names (a transport may pass their descriptors). */
+  shared?: readonly SharedDescriptor[];
   /** For a frame whose sender waits until the connection has taken it (send()). */
   taken?: { resolve: () => void; reject: (error: unknown) => void };
 }
@@ -33,8 +33,8 @@ export class Batcher {
   ) {}
 
   /** Queues a frame and its side parts; they are written at the end of this turn. Returns its place, for withdraw(). */
-  push(data: Buffer, sides?: Buffer[], fds?: number[]): Outgoing {
-    const outgoing: Outgoing = { data, sides, fds };
+  push(data: Buffer, sides?: Buffer[], shared?: readonly SharedDescriptor[]): Outgoing {
+    const outgoing: Outgoing = { data, sides, shared };
     if (this.#closed) return outgoing;
     this.#queue.push(outgoing);
     if (!this.#flushing) {
@@ -73,7 +73,7 @@ export class Batcher {
   }
 
   // Writes what is queued, in order, a message at a time, until nothing is left. A frame with
-  // side parts or descriptors goes with the frames before it and ends its message: side-part
+  // side parts or SharedBuffers goes with the frames before it and ends its message: side-part
   // indexes count the parts of their own message, and descriptors go with one message.
   async #flush(): Promise<void> {
     while (this.#queue.length > 0 && !this.#closed) {
@@ -82,7 +82,7 @@ export class Batcher {
       let bytes = 0;
       let taken = 0;
       let sides: Buffer[] = [];
-      let fds: number[] | undefined;
+      let shared: readonly SharedDescriptor[] | undefined;
       for (; taken < this.#queue.length; taken++) {
         const outgoing = this.#queue[taken];
         if (outgoing.data === undefined) {
@@ -90,14 +90,14 @@ export class Batcher {
           continue;
         }
         const hasSides = outgoing.sides !== undefined && outgoing.sides.length > 0;
-        const hasFds = outgoing.fds !== undefined && outgoing.fds.length > 0;
-        if (frames.length > 0 && (hasSides || hasFds || bytes + outgoing.data.length > this.batchBytes)) break;
+        const hasShared = outgoing.shared !== undefined && outgoing.shared.length > 0;
+        if (frames.length > 0 && (hasSides || hasShared || bytes + outgoing.data.length > this.batchBytes)) break;
         frames.push(outgoing.data);
         batch.push(outgoing);
         bytes += outgoing.data.length;
-        if (hasSides || hasFds) {
+        if (hasSides || hasShared) {
           sides = outgoing.sides ?? [];
-          fds = outgoing.fds;
+          shared = outgoing.shared;
           taken++;
           break;
         }
@@ -106,7 +106,7 @@ export class Batcher {
       if (batch.length === 0) continue;
       for (const outgoing of batch) outgoing.data = outgoing.sides = undefined; // out of the queue: too late to withdraw
       try {
-        await this.connection.write(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes), sides, fds);
+        await this.connection.write(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes), sides, shared);
         for (const outgoing of batch) outgoing.taken?.resolve();
       } catch (error) {
         for (const outgoing of batch) outgoing.taken?.reject(error);

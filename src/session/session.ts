@@ -5,7 +5,7 @@
  */
 
 import { decodeAll, encodeFrame } from '../codec.js';
-import type { Connection, Transport } from '../connection/connection.js';
+import type { Connection, SharedDescriptor, Transport } from '../connection/connection.js';
 import { type CNodeError, nodeError } from '../errors.js';
 import type { HeartbeatOptions } from '../options.js';
 import { asWorkerFrame, BATCH_BYTES, FrameKind, MAX_SIDES, PROTOCOL_VERSION, type WorkerFrame } from '../protocol.js';
@@ -102,8 +102,13 @@ export class Session {
   }
 
   /** Queues one encoded frame and its side parts. Returns its place in the queue, for withdraw(). */
-  send(frame: Buffer, sides?: Buffer[], fds?: number[]): Outgoing {
-    return this.#batcher.push(frame, sides, fds);
+  send(frame: Buffer, sides?: Buffer[], shared?: readonly SharedDescriptor[]): Outgoing {
+    return this.#batcher.push(frame, sides, shared);
+  }
+
+  /** The owner released a SharedBuffer (its RELEASE frame follows). */
+  forgetShared(inode: number): void {
+    this.connection.forgetShared?.(inode);
   }
 
   /** Queues one encoded frame; resolves once the connection has taken it, rejects if it is withdrawn or the session closes first. */
