@@ -244,6 +244,23 @@ static char *s_part_data(const struct s_held *h, size_t i)
     return (char *)h->record.parts[i].data; /* the ring is mapped writable */
 }
 
+/* Whether a part's memfd is sealed against writing (frozen, ring.h). */
+static int s_is_frozen(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && (seals & F_SEAL_WRITE) != 0;
+}
+
+/* Maps a part the owner sent, shared and writable so that the handler works on it in place.
+   One the owner passes on frozen (a part a worker sent, forwarded as it is) cannot be mapped so:
+   a private mapping gives the handler the same bytes, and its writes stay its own. */
+static void *s_map_part(int fd, uint64_t size)
+{
+    void *addr = cnode_ring_map(fd, size);
+    if (addr == NULL && errno == EPERM && s_is_frozen(fd)) addr = cnode_ring_map_frozen(fd, size);
+    return addr;
+}
+
 /* What s_take did with the record peeked. */
 enum { S_DROPPED = 0, S_TAKEN = 1, S_OWNER_GONE = 2 };
 
@@ -291,7 +308,7 @@ static int s_take(struct cnode_transport *t, struct cnode_message *m)
     for (size_t i = 0; i < r->nparts; i++) {
         if (r->parts[i].how != CNODE_RING_BY_FD) continue;
         h->fd_of[i] = h->by_fd;
-        h->maps[i] = cnode_ring_map(h->fds[h->by_fd++], r->parts[i].size);
+        h->maps[i] = s_map_part(h->fds[h->by_fd++], r->parts[i].size);
         if (h->maps[i] == NULL) {
             snprintf(why, sizeof why, "a part by descriptor cannot be mapped (%s)",
                      errno == EPROTO ? "not sealed, or smaller than its record says"
@@ -465,7 +482,8 @@ static int s_frozen_memfd(const void *data, size_t size)
    of it somewhere), the owner copies it. Returns the descriptor. */
 static int s_freeze_retained(struct s_retained *r)
 {
-    if (r->frozen) return r->fd;
+    /* Frozen already (it came so, s_map_part): its mapping is private already too. */
+    if (r->frozen || (r->frozen = s_is_frozen(r->fd))) return r->fd;
     if (r->addr != NULL && r->size > 0
         && mmap(r->addr, (size_t)r->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, r->fd,
                 0) == MAP_FAILED)
