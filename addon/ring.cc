@@ -477,12 +477,16 @@ class Ring : public Napi::ObjectWrap<Ring> {
         }
     }
 
+    // The callbacks go too: held here they would keep this object's JavaScript side, and all
+    // that their closures reach, alive for good (they reach the Ring itself).
     void Shut()
     {
         if (closed_) return;
         closed_ = true;
         Stop();
         CloseAll();
+        on_messages_.Reset();
+        on_event_.Reset();
     }
 
     void CloseAll()

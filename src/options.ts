@@ -63,7 +63,7 @@ export type NormalizedOptions = Required<Omit<CNodeOptions, 'onStdout' | 'onStde
 
 const TRANSPORTS: readonly unknown[] = ['local', 'ipc', 'tcp'];
 /** Shared-memory rings where the system has memfd and eventfd. */
-const DEFAULT_TRANSPORT = 'ipc'; // 'local' once the whole suite passes on it
+const DEFAULT_TRANSPORT = process.platform === 'linux' ? 'local' : 'ipc';
 
 /** The largest maxMessageSize: what a Buffer can hold, and what ZeroMQ's int64 limit takes. */
 const MAX_MESSAGE_SIZE_LIMIT = 2 ** 31 - 1;

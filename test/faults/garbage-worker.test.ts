@@ -22,6 +22,7 @@ function fake(mode: string, extra: Partial<CNodeOptions> & { variant?: string } 
   let readyAt = 0;
   const options: CNodeOptions = {
     executable: fakeWorker,
+    transport: 'ipc', // it speaks ZeroMQ (zeromq.js)
     args: variant ? [mode, variant] : [mode],
     callTimeout,
     onStdout: (line) => {

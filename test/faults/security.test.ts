@@ -223,7 +223,7 @@ function listeners(port: number): string[] {
 describe('the ipc directory', () => {
   for (const mode of ['no-handshake', 'crash-early'] as const) {
     it(`is 0700 and the owner's while it exists, and removed when the start fails (${mode})`, async () => {
-      const pending = rejection(CNode.start(options('testbed', { args: [mode], readyTimeout: 300 })));
+      const pending = rejection(CNode.start(options('testbed', { transport: 'ipc', args: [mode], readyTimeout: 300 })));
       const [directory] = socketDirectories(); // made before the spawn, synchronously
       const stat = fs.lstatSync(path.join(os.tmpdir(), directory));
       expect(stat.isDirectory()).toBe(true);
@@ -236,7 +236,7 @@ describe('the ipc directory', () => {
   }
 
   it('is gone once the owner is connected, and nothing is left after a crash mid-run', async () => {
-    const node = await start('testbed');
+    const node = await start('testbed', { transport: 'ipc' });
     const directory = path.dirname(node.endpoint.slice('ipc://'.length));
     expect(directory.startsWith(path.join(os.tmpdir(), `cnode-${process.pid}-`))).toBe(true);
     expect(fs.existsSync(directory)).toBe(false); // the worker removed it after the handshake

@@ -4,7 +4,7 @@
  * Its first user argument (after the four standard ones) picks a start-up failure:
  *   no-ready     prints a line on stdout and on stderr, then never becomes ready
  *   bad-ready    prints "ready not-an-endpoint", then waits forever
- *   no-handshake prints a valid ipc ready line without binding, then waits forever
+ *   no-handshake prints a valid ready line (ipc, or local) without binding, then waits forever
  *   exit-early   prints on stderr and exits with code 3 before cnode_init
  *   crash-early  dies of SIGSEGV before cnode_init
  * Otherwise it serves calls: a non-map is echoed; a map's "op" picks what to do:
@@ -338,7 +338,9 @@ int main(int argc, char **argv)
         sleep_forever();
     }
     if (!strcmp(mode, "no-handshake")) { /* a valid ready line, but nothing listens */
-        printf("ready ipc://%s/socket\n", getenv("CNODE_IPC_DIR"));
+        const char *transport = getenv("CNODE_TRANSPORT");
+        if (transport != NULL && !strcmp(transport, "local")) printf("ready local\n");
+        else printf("ready ipc://%s/socket\n", getenv("CNODE_IPC_DIR"));
         fflush(stdout);
         sleep_forever();
     }
