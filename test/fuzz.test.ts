@@ -5,11 +5,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root } from './helpers.js';
 
-// The C library's decoders under libFuzzer, ASan and UBSan (test/fuzz/frame_fuzz.c). A short run
-// here on every test run; docs/reliability.md has the command for a long one.
-const fuzzer = path.join(root, 'build-fuzz', 'bin', 'frame_fuzz');
-const corpus = path.join(root, 'test', 'fuzz', 'corpus');
-const FUZZ_SECONDS = 10;
+// The C library's decoders under libFuzzer, ASan and UBSan: the frame decoders
+// (test/fuzz/frame_fuzz.c), and the owner's reader of a worker's ring (test/fuzz/ring_fuzz.c). A
+// short run of each here on every test run; docs/reliability.md has the command for a long one.
+const HARNESSES = [
+  { name: 'frame_fuzz', what: 'the frame decoders', corpus: path.join(root, 'test', 'fuzz', 'corpus') },
+  { name: 'ring_fuzz', what: "the ring's reader", corpus: path.join(root, 'test', 'fuzz', 'ring_corpus') },
+] as const;
+const FUZZ_SECONDS = 8;
 
 let scratch = '';
 
@@ -18,8 +21,8 @@ function tail(output: string, lines = 40): string {
   return output.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-function runFuzzer(args: string[]) {
-  const result = spawnSync(fuzzer, args, {
+function runFuzzer(name: string, args: string[]) {
+  const result = spawnSync(path.join(root, 'build-fuzz', 'bin', name), args, {
     encoding: 'utf8',
     timeout: 60_000,
     killSignal: 'SIGKILL',
@@ -31,7 +34,7 @@ function runFuzzer(args: string[]) {
     : result.signal
       ? `was killed by ${result.signal}`
       : `exited with ${result.status}`;
-  return { status: result.status, report: `frame_fuzz ${args.join(' ')} ${how}; its last lines:\n${tail(output)}` };
+  return { status: result.status, report: `${name} ${args.join(' ')} ${how}; its last lines:\n${tail(output)}` };
 }
 
 beforeAll(() => {
@@ -49,22 +52,22 @@ afterAll(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-describe('the frame decoders under libFuzzer', () => {
+describe.each(HARNESSES)('$what under libFuzzer ($name)', ({ name, corpus }) => {
   it('accept every seed of the corpus', () => {
-    const seeds = fs.readdirSync(corpus).map((name) => path.join(corpus, name));
+    const seeds = fs.readdirSync(corpus).map((seed) => path.join(corpus, seed));
     expect(seeds.length).toBeGreaterThan(10);
     // Files as arguments: each runs once, and nothing is written into the corpus.
-    const { status, report } = runFuzzer([`-artifact_prefix=${scratch}/`, ...seeds]);
+    const { status, report } = runFuzzer(name, [`-artifact_prefix=${scratch}/`, ...seeds]);
     expect(status, report).toBe(0);
   });
 
   it(`survive ${FUZZ_SECONDS} s of fuzzing from the corpus`, () => {
     // A fresh seed each run covers more ground over time; CNODE_FUZZ_SEED replays one.
     const seed = Number(process.env.CNODE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    console.log(`frame_fuzz -seed=${seed} (replay with CNODE_FUZZ_SEED=${seed})`);
-    const work = path.join(scratch, 'corpus');
+    console.log(`${name} -seed=${seed} (replay with CNODE_FUZZ_SEED=${seed})`);
+    const work = path.join(scratch, `${name}-corpus`);
     fs.cpSync(corpus, work, { recursive: true }); // the fuzzer adds to it: not the repository's copy
-    const { status, report } = runFuzzer([
+    const { status, report } = runFuzzer(name, [
       `-max_total_time=${FUZZ_SECONDS}`,
       `-seed=${seed}`,
       `-artifact_prefix=${scratch}/`,
