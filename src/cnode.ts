@@ -29,7 +29,7 @@ import {
 } from './options.js';
 import { COOKIE_LEN, FrameKind } from './protocol.js';
 import type { Outgoing } from './session/batcher.js';
-import { CallTable } from './session/call-table.js';
+import { type Call, CallTable, promiseOf, unsettled } from './session/call-table.js';
 import { encodeOutgoing } from './session/outgoing.js';
 import { type NodeFrame, Session } from './session/session.js';
 import { SharedHolds } from './session/shared-holds.js';
@@ -68,6 +68,30 @@ export interface SendOptions {
 export interface StopOptions {
   /** Milliseconds to wait at each step: stop message, SIGTERM, SIGKILL. Default: the node's stopTimeout. */
   timeout?: number;
+}
+
+/** A call in flight, as the node keeps it: what to withdraw if it is given up, and what to release as it ends. */
+interface NodeCall extends Call {
+  /** Its frame's place in the send queue. */
+  outgoing: Outgoing | undefined;
+  /** Ends the holds on the SharedBuffers it carries. */
+  holds: (() => void)[] | undefined;
+}
+
+/** Every NodeCall is made here, by one literal (call-table.ts says why). */
+function newCall(timeout: number, signal: AbortSignal | undefined): NodeCall {
+  return {
+    id: 0,
+    timeout,
+    signal,
+    at: Number.POSITIVE_INFINITY,
+    waiting: false,
+    resolve: unsettled,
+    reject: unsettled,
+    onAbort: undefined,
+    outgoing: undefined,
+    holds: undefined,
+  };
 }
 
 const CALL_OPTIONS = ['timeout', 'signal', 'transfer'] satisfies (keyof CallOptions)[];
@@ -131,7 +155,17 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #linked: boolean;
   #state: State = { is: 'running' };
   #ending: Promise<ExitInfo> | undefined; // what stop() and kill() return
-  #calls = new CallTable();
+  #calls = new CallTable<NodeCall>({
+    timedOut: (call) => this.#error('ERR_CNODE_CALL_TIMEOUT', `did not answer a call within ${call.timeout} ms`),
+    aborted: (_call, reason) => this.#aborted(reason),
+    settled: (call, gaveUp) => {
+      if (call.holds) for (const endHold of call.holds) endHold();
+      // A call given up on is withdrawn from the send queue if it is still there: a worker
+      // that stopped reading must not make the owner hold calls nobody waits for.
+      if (gaveUp && call.outgoing) this.#session.withdraw(call.outgoing);
+      this.#busyChanged();
+    },
+  });
   #shared = new SharedHolds((inode) => {
     // An integer on the wire, however big.
     if (this.#state.is === 'exited') return;
@@ -260,65 +294,53 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * ERR_CNODE_ABORTED, ERR_CNODE_REMOTE (the handler failed), ERR_CNODE_EXITED, ERR_CNODE_STOPPED,
    * ERR_CNODE_BAD_MESSAGE, ERR_CNODE_OVERLOADED, ERR_CNODE_UNRESPONSIVE or ERR_CNODE_PROTOCOL.
    */
-  call(message: unknown, options: CallOptions = {}): Promise<unknown> {
-    let timeout: number;
-    let signal: AbortSignal | undefined;
-    let id: number;
+  call(message: unknown, options?: CallOptions): Promise<unknown> {
+    let call: NodeCall;
     let encoded: Encoded;
     try {
+      // No options object, the common case: the node's own timeout, already checked.
+      let timeout = this.#options.callTimeout;
+      let signal: AbortSignal | undefined;
       let transfer: readonly ArrayBuffer[] | undefined;
-      ({ timeout, signal, transfer } = checkMethodOptions(
-        this.name,
-        'call',
-        options,
-        CALL_OPTIONS,
-        ({ timeout = this.#options.callTimeout, signal, transfer }) => {
-          checkTimeout('timeout', timeout);
-          checkTransfer(transfer);
-          if (signal !== undefined && !(signal instanceof AbortSignal)) {
-            throw new CNodeError(
-              'ERR_CNODE_INVALID_OPTION',
-              `Expected the \`signal\` option to be an AbortSignal, got ${showValue(signal)}`,
-            );
-          }
-          return { timeout, signal, transfer };
-        },
-      ));
+      if (options !== undefined) ({ timeout, signal, transfer } = this.#callOptions(options));
       this.#checkCanSend();
       if (signal?.aborted) throw this.#aborted(signal.reason);
-      id = this.#calls.nextId();
-      encoded = this.#encode([FrameKind.Call, id], message, transfer);
+      call = newCall(timeout, signal);
+      call.id = this.#calls.nextId();
+      encoded = this.#encode([FrameKind.Call, call.id], message, transfer);
     } catch (error) {
       return Promise.reject(error);
     }
     // Each SharedBuffer's descriptor stays open until the call settles: the worker opens it
     // through /proc while it handles the call (or is sent a copy of it, over a ring).
-    const holds = encoded.shared.map((shared) => this.#shared.hold(shared));
-    let outgoing: Outgoing;
-    return new Promise<unknown>((resolve, reject) => {
-      this.#calls.add(id, {
-        timeout,
-        signal,
-        resolve,
-        reject,
-        timedOut: () => this.#error('ERR_CNODE_CALL_TIMEOUT', `did not answer a call within ${timeout} ms`),
-        aborted: (reason) => this.#aborted(reason),
-        settled: (gaveUp) => {
-          for (const endHold of holds) endHold();
-          // A call given up on is withdrawn from the send queue if it is still there: a worker
-          // that stopped reading must not make the owner hold calls nobody waits for.
-          if (gaveUp) this.#session.withdraw(outgoing);
-          this.#busyChanged();
-        },
-      });
-      this.#busyChanged();
-      // A frame not sent means the connection closed: the worker is ending, and its exit settles the call.
-      outgoing = this.#session.send(
-        encoded.frame,
-        encoded.sides,
-        encoded.shared.length > 0 ? encoded.shared : undefined,
-      );
-    });
+    const shared = encoded.shared;
+    if (shared.length > 0) call.holds = shared.map((buffer) => this.#shared.hold(buffer));
+    const promise = promiseOf(call);
+    this.#calls.add(call);
+    this.#busyChanged();
+    // A frame not sent means the connection closed: the worker is ending, and its exit settles the call.
+    call.outgoing = this.#session.send(encoded.frame, encoded.sides, shared.length > 0 ? shared : undefined);
+    return promise;
+  }
+
+  #callOptions(options: CallOptions): { timeout: number; signal?: AbortSignal; transfer?: readonly ArrayBuffer[] } {
+    return checkMethodOptions(
+      this.name,
+      'call',
+      options,
+      CALL_OPTIONS,
+      ({ timeout = this.#options.callTimeout, signal, transfer }) => {
+        checkTimeout('timeout', timeout);
+        checkTransfer(transfer);
+        if (signal !== undefined && !(signal instanceof AbortSignal)) {
+          throw new CNodeError(
+            'ERR_CNODE_INVALID_OPTION',
+            `Expected the \`signal\` option to be an AbortSignal, got ${showValue(signal)}`,
+          );
+        }
+        return { timeout, signal, transfer };
+      },
+    );
   }
 
   /**
