@@ -244,7 +244,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
                 if (cnode_ring_sleep(&in_)) continue; // arrived meanwhile
                 break;
             }
-            if (!Unpack(record, batch, violation)) break;
+            if (!Unpack(record, batch, violation)) {
+                if (violation.empty()) return Shut(); // the environment is being torn down
+                break;
+            }
             wake_worker = cnode_ring_consume(&in_, &record) || wake_worker;
         }
         if (wake_worker) Wake(wake_worker_);
@@ -317,6 +320,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
                 value = TakePart(fds[next_fd++], part.size, why);
             }
             if (!why.empty()) break;
+            if (value.IsEmpty()) return false; // JavaScript cannot run any more (Deliver sees it)
             if (i == 0) {
                 frames = value;
             } else {
@@ -340,7 +344,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
             return Napi::Buffer<uint8_t>::New(env_, static_cast<uint8_t *>(addr), size, UnmapPart, new uint64_t(size));
         if (errno == EPERM) {
             Napi::Buffer<uint8_t> copy = Napi::Buffer<uint8_t>::New(env_, size);
-            if (cnode_ring_read(fd, copy.Data(), size) == 0) return copy;
+            if (copy.IsEmpty() || cnode_ring_read(fd, copy.Data(), size) == 0) return copy;
         }
         why = std::string("a part whose memory cannot be taken safely (") +
               (errno == EPROTO ? "not sealed against shrinking, sparse, or smaller than its record says"
@@ -357,14 +361,23 @@ class Ring : public Napi::ObjectWrap<Ring> {
         Call(on_event_, {Napi::String::New(env_, "violation"), Napi::String::New(env_, why)});
     }
 
+    // Calls into JavaScript, with napi_make_callback. An exception that escapes (the JavaScript
+    // side catches its own: that would be a bug) is reported as uncaught. When JavaScript can no
+    // longer run (a worker_thread being torn down: Node runs the loop once more before its
+    // cleanup hooks), the ring shuts quietly.
     void Call(Napi::FunctionReference &fn, const std::initializer_list<napi_value> &args)
     {
-        fn.MakeCallback(Value(), args, *context_);
-        if (env_.IsExceptionPending()) {
-            // The JavaScript side catches its own errors; anything else is a bug to report.
-            napi_value error = env_.GetAndClearPendingException().Value();
-            napi_fatal_exception(env_, error);
+        napi_value result;
+        napi_status status = napi_make_callback(env_, *context_, Value(), fn.Value(), args.size(), args.begin(), &result);
+        if (status == napi_ok) return;
+        bool pending = false;
+        napi_is_exception_pending(env_, &pending);
+        if (pending) {
+            napi_value error;
+            napi_get_and_clear_last_exception(env_, &error);
+            if (status == napi_pending_exception) napi_fatal_exception(env_, error);
         }
+        if (status != napi_pending_exception) Shut();
     }
 
     Napi::Value Write(const Napi::CallbackInfo &info)

@@ -165,6 +165,25 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
         expect(zombieChildren()).toEqual([]);
       });
     }
+
+    // Only the ring: zeromq.js aborts the process when a thread is terminated with a socket open.
+    it.runIf(transport === 'local')(
+      'when it is a worker_thread terminated while its worker answers a stream of calls: the owner lives, the worker is killed',
+      async () => {
+        for (let round = 0; round < 3; round++) {
+          const thread = new Worker(path.join(root, 'test/fixtures/thread-owner.js'), {
+            workerData: { how: 'stream', executable: binary('testbed'), transport },
+            stdout: true,
+            stderr: true,
+          });
+          const [pids] = (await once(thread, 'message')) as [Pids];
+          await new Promise((resolve) => setTimeout(resolve, 20)); // replies keep arriving meanwhile
+          await thread.terminate();
+          await waitUntil(() => !isAlive(pids.worker), 1000, 'the worker is gone');
+          await waitUntil(() => !isAlive(pids.grandchild), 1000, "the worker's child is gone");
+        }
+      },
+    );
   });
 });
 
