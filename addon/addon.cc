@@ -7,6 +7,7 @@
 //  - sharedCreate / sharedRelease / sharedStats: memory the owner shares with its workers:
 //    shared.cc.
 //  - Ring: the owner's end of the ring transport (a class): ring.cc.
+//  - terminateGroups: the workers of a worker_thread that is terminated: teardown.cc.
 #include <dlfcn.h>
 #include <napi.h>
 
@@ -35,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
     exports.Set("sharedRelease", Napi::Function::New(env, SharedRelease, "sharedRelease"));
     exports.Set("sharedStats", Napi::Function::New(env, SharedStats, "sharedStats"));
     exports.Set("Ring", DefineRing(env));
+    exports.Set("terminateGroups", Napi::Function::New(env, TerminateGroups, "terminateGroups"));
     return exports;
 }
 

@@ -1,4 +1,5 @@
-// addon.h: what the addon exports, one concern per file: reap.cc, polls.cc, shared.cc, ring.cc.
+// addon.h: what the addon exports, one concern per file: reap.cc, polls.cc, shared.cc, ring.cc,
+// teardown.cc.
 // The addon is loaded by src/native.ts.
 #ifndef CNODE_ADDON_H
 #define CNODE_ADDON_H
@@ -14,6 +15,7 @@ Napi::Value SharedCreate(const Napi::CallbackInfo &info);    // sharedCreate(byt
 Napi::Value SharedRelease(const Napi::CallbackInfo &info);   // sharedRelease(buffer, keepFd)
 Napi::Value SharedStats(const Napi::CallbackInfo &info);     // sharedStats()
 Napi::Function DefineRing(Napi::Env env);                    // class Ring
+Napi::Value TerminateGroups(const Napi::CallbackInfo &info); // terminateGroups(pgids)
 
 } // namespace cnode_addon
 

@@ -11,6 +11,8 @@ interface Addon {
   pollDescriptors(): number[];
   /** Whether the poll handles on these descriptors keep this thread's event loop alive. */
   setPollRef(fds: number[], ref: boolean): void;
+  /** The process groups to kill and reap if this thread is torn down without its exit hooks (terminate()). */
+  terminateGroups(pgids: number[]): void;
   /** The owner's end of a ring transport: rings of `capacity` bytes each way, parts up to `maxPartBytes`. */
   Ring: new (
     capacity: number,

@@ -15,10 +15,26 @@ let hooksInstalled = false;
 export function trackGroup(pgid: number): void {
   installHooks();
   liveGroups.add(pgid);
+  groupsChanged();
 }
 
 export function untrackGroup(pgid: number): void {
   liveGroups.delete(pgid);
+  groupsChanged();
+}
+
+/**
+ * A worker_thread that is terminated runs none of these hooks: the addon's cleanup hook ends and
+ * reaps the groups instead (addon/teardown.cc), so it is told them. The main thread needs none
+ * of it: its end is the process's, and the workers end themselves (stdin EOF, the lifeline).
+ */
+function groupsChanged(): void {
+  if (isMainThread) return;
+  try {
+    native().terminateGroups([...liveGroups]);
+  } catch {
+    // No addon: nothing reaps them then, as before it existed.
+  }
 }
 
 /**
