@@ -1,4 +1,5 @@
 import { addExtension, Packr } from 'msgpackr';
+import { writeSimpleFrame } from './frame-writer.js';
 import {
   EXT_SHARED,
   EXT_SIDE,
@@ -110,40 +111,47 @@ export function encodeFrame(fields: readonly unknown[]): Buffer {
 export function encodeMessageFrame(
   fields: readonly unknown[],
   message: unknown,
-  transfer: readonly ArrayBuffer[] = [],
+  transfer?: readonly ArrayBuffer[],
 ): Encoded {
-  const parts: Parts = {
-    sides: [],
-    shared: [],
-    sharedRefs: 0,
-    transfer: transfer.length > 0 ? new Set(transfer) : NO_TRANSFER,
-    transferred: [],
-    path: [],
-  };
-  let frame: Buffer;
+  if (transfer === undefined || transfer.length === 0) {
+    // Most messages: a string or a small number, which need neither a wire form nor msgpackr.
+    const frame = writeSimpleFrame(fields, message);
+    if (frame !== undefined) return { frame, sides: NO_SIDES, shared: NO_SHARED, takeTransfers: nothingToTake };
+  }
+  const walk = takeWalk();
   try {
-    frame = packr.pack([...fields, toWire(message, [], parts)]);
+    if (transfer !== undefined && transfer.length > 0) walk.transfer = new Set(transfer);
+    const frame = packr.pack([...fields, toWire(message, walk)]);
+    const { sides = NO_SIDES, shared = NO_SHARED, transfer: moving, transferred = [] } = walk;
+    if (moving === NO_TRANSFER) return { frame, sides, shared, takeTransfers: nothingToTake };
+    return { frame, sides, shared, takeTransfers: () => takeTransfers(moving, sides, transferred) };
   } catch (error) {
     // A getter or a Proxy that throws, or a message too big for a Buffer: refused all the same.
     if (error instanceof BadMessage) throw error;
-    const where = parts.path.length > 0 ? `the value at ${pathText(parts.path)}` : 'the message';
+    const where = walk.path.length > 0 ? `the value at ${pathText(walk.path)}` : 'the message';
     throw new BadMessage(`${where}: encoding it threw ${String(error)}`, '', error);
+  } finally {
+    putWalk(walk);
   }
-  return { frame, sides: parts.sides, shared: parts.shared, takeTransfers: () => takeTransfers(parts) };
 }
 
 const NO_TRANSFER: ReadonlySet<ArrayBufferLike> = new Set();
+// What a message with no binaries carries beside its frame: nothing, and nothing may be added.
+const NO_SIDES: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+const NO_SHARED: SharedBuffer[] = Object.freeze([]) as unknown as SharedBuffer[];
 
-function takeTransfers(parts: Parts): void {
+function nothingToTake(): void {}
+
+function takeTransfers(transfer: ReadonlySet<ArrayBufferLike>, sides: Buffer[], transferred: Transferred[]): void {
   // A SharedBuffer's memory is never copied into a message: moving it would only cost a copy.
-  const buffers = [...parts.transfer].filter((buffer) => !sharedBufferOf(buffer)) as ArrayBuffer[];
+  const buffers = [...transfer].filter((buffer) => !sharedBufferOf(buffer)) as ArrayBuffer[];
   if (buffers.length === 0) return;
   // What cannot be detached (marked untransferable, or external memory such as zeromq.js's) is
   // copied instead, and stays the caller's: structuredClone does that by itself.
   const moved = structuredClone(buffers, { transfer: buffers });
   const movedFrom = new Map(buffers.map((buffer, i) => [buffer, moved[i]]));
-  for (const { index, buffer, byteOffset, byteLength } of parts.transferred) {
-    parts.sides[index] = Buffer.from(movedFrom.get(buffer)!, byteOffset, byteLength);
+  for (const { index, buffer, byteOffset, byteLength } of transferred) {
+    sides[index] = Buffer.from(movedFrom.get(buffer)!, byteOffset, byteLength);
   }
 }
 
@@ -198,15 +206,48 @@ function mapOfAnyKeys(map: Map<unknown, unknown>): Map<unknown, unknown> {
   return map;
 }
 
-/** What travels beside the frame being encoded. */
-interface Parts {
-  sides: Buffer[];
-  shared: SharedBuffer[]; // each once
-  sharedRefs: number;
-  transfer: ReadonlySet<ArrayBufferLike>;
-  transferred: { index: number; buffer: ArrayBuffer; byteOffset: number; byteLength: number }[];
+/** A binary of the caller's that travels as side part `index` once takeTransfers() has moved it. */
+interface Transferred {
+  index: number;
+  buffer: ArrayBuffer;
+  byteOffset: number;
+  byteLength: number;
+}
+
+/**
+ * One encoding's walk through a message: where it is, and what travels beside the frame. What
+ * travels beside it is made only when a binary or a SharedBuffer is met, so that a message of
+ * plain values allocates nothing for it.
+ */
+class Walk {
+  /** The arrays, objects and Maps the walk is inside, for cycles and depth. */
+  readonly ancestors: object[] = [];
   /** Where the walk is: keys and indexes, made into a path such as `$.a[2]` only for an error. */
-  path: Step[];
+  readonly path: Step[] = [];
+  sides: Buffer[] | undefined = undefined;
+  shared: SharedBuffer[] | undefined = undefined; // each once
+  sharedRefs = 0;
+  transfer: ReadonlySet<ArrayBufferLike> = NO_TRANSFER;
+  transferred: Transferred[] | undefined = undefined;
+}
+
+/** A walk not in use: encoding is synchronous, but a getter in a message may encode another. */
+let idleWalk: Walk | undefined = new Walk();
+
+function takeWalk(): Walk {
+  const walk = idleWalk ?? new Walk();
+  idleWalk = undefined;
+  return walk;
+}
+
+function putWalk(walk: Walk): void {
+  // Both are empty unless the walk threw; emptying an empty one costs a call into the runtime.
+  if (walk.ancestors.length > 0) walk.ancestors.length = 0;
+  if (walk.path.length > 0) walk.path.length = 0;
+  walk.sides = walk.shared = walk.transferred = undefined;
+  walk.sharedRefs = 0;
+  walk.transfer = NO_TRANSFER;
+  idleWalk = walk;
 }
 
 /** A step of the path into a message: a key, an index, or into a Map's key or value. */
@@ -216,44 +257,49 @@ type Step = string | number | { mapKey: true } | { mapValue: unknown };
  * The wire form of binary bytes: a SharedBuffer's are named, not copied; a big binary is copied
  * into its own side part; smaller ones, and those past MAX_SIDES, stay inline.
  */
-function wireBinary(value: ArrayBufferView | ArrayBuffer, parts: Parts): Uint8Array | SideRef | SharedRef {
+function wireBinary(value: ArrayBufferView | ArrayBuffer, walk: Walk): Uint8Array | SideRef | SharedRef {
   const view = ArrayBuffer.isView(value) ? value : { buffer: value, byteOffset: 0, byteLength: value.byteLength };
   const shared = sharedBufferOf(view.buffer); // before any new view: a released one is detached
-  if (shared) return wireShared(shared, view.byteOffset, view.byteLength, parts);
+  if (shared) return wireShared(shared, view.byteOffset, view.byteLength, walk);
   const bytes = value instanceof Uint8Array ? value : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  if (bytes.byteLength < SIDE_MIN || parts.sides.length === MAX_SIDES) return bytes;
-  if (parts.transfer.has(bytes.buffer)) {
+  if (bytes.byteLength < SIDE_MIN) return bytes;
+  walk.sides ??= [];
+  const sides = walk.sides;
+  if (sides.length === MAX_SIDES) return bytes;
+  if (walk.transfer.has(bytes.buffer)) {
     // The caller's own memory, for now: takeTransfers() moves it out of the caller's hands.
-    parts.transferred.push({
-      index: parts.sides.length,
+    walk.transferred ??= [];
+    walk.transferred.push({
+      index: sides.length,
       buffer: bytes.buffer as ArrayBuffer,
       byteOffset: bytes.byteOffset,
       byteLength: bytes.byteLength,
     });
-    parts.sides.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    sides.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } else {
-    parts.sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
+    sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
   }
-  return new SideRef(parts.sides.length);
+  return new SideRef(sides.length);
 }
 
-function wireShared(shared: SharedBuffer, offset: number, length: number, parts: Parts): SharedRef {
-  if (shared.released) throw bad(parts, `a released SharedBuffer (inode ${shared.inode})`, shared);
+function wireShared(shared: SharedBuffer, offset: number, length: number, walk: Walk): SharedRef {
+  if (shared.released) throw bad(walk, `a released SharedBuffer (inode ${shared.inode})`, shared);
   if (length > MAX_SHARED_VIEW)
     throw bad(
-      parts,
+      walk,
       `a SharedBuffer view of ${length} bytes (a C handler's BIN holds at most ${MAX_SHARED_VIEW})`,
       shared,
     );
-  if (++parts.sharedRefs > MAX_SHARED)
-    throw bad(parts, `more than ${MAX_SHARED} SharedBuffer references in one message`, shared);
-  if (!parts.shared.includes(shared)) parts.shared.push(shared);
+  if (++walk.sharedRefs > MAX_SHARED)
+    throw bad(walk, `more than ${MAX_SHARED} SharedBuffer references in one message`, shared);
+  walk.shared ??= [];
+  if (!walk.shared.includes(shared)) walk.shared.push(shared);
   return new SharedRef(shared, offset, length);
 }
 
 // Returns `value` itself unless something inside needs a wire form, so the common case allocates
 // nothing: containers are copied only on the path to a changed value.
-function toWire(value: unknown, ancestors: object[], parts: Parts): unknown {
+function toWire(value: unknown, walk: Walk): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -264,72 +310,77 @@ function toWire(value: unknown, ancestors: object[], parts: Parts): unknown {
       // msgpackr writes integers beyond 32 bits as float64; a C handler should see an integer.
       return Number.isSafeInteger(value) && (value < INT32_MIN || value > UINT32_MAX) ? BigInt(value) : value;
     case 'bigint':
-      if (value < INT64_MIN || value > UINT64_MAX) throw bad(parts, 'a bigint outside the 64-bit range', value);
+      if (value < INT64_MIN || value > UINT64_MAX) throw bad(walk, 'a bigint outside the 64-bit range', value);
       return value;
-    case 'object':
+    case 'object': {
       if (value === null) return null;
-      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return wireBinary(value, parts);
-      if (value instanceof SharedBuffer) return wireShared(value, 0, value.byteLength, parts);
-      if (ancestors.includes(value)) throw bad(parts, 'a cycle', value);
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return wireBinary(value, walk);
+      if (value instanceof SharedBuffer) return wireShared(value, 0, value.byteLength, walk);
+      const ancestors = walk.ancestors;
+      if (ancestors.includes(value)) throw bad(walk, 'a cycle', value);
       if (ancestors.length === MAX_DEPTH)
-        throw bad(parts, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
+        throw bad(walk, `arrays and maps nested deeper than ${MAX_DEPTH} levels`, value);
       ancestors.push(value);
       try {
-        if (Array.isArray(value)) return wireArray(value, ancestors, parts);
-        if (value instanceof Map) return wireMap(value, ancestors, parts);
+        if (Array.isArray(value)) return wireArray(value, walk);
+        if (value instanceof Map) return wireMap(value, walk);
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null)
-          throw bad(parts, `a ${proto?.constructor?.name ?? 'class'} instance`, value);
-        return wireObject(value as Record<string, unknown>, ancestors, parts);
+          throw bad(walk, `a ${proto?.constructor?.name ?? 'class'} instance`, value);
+        return wireObject(value as Record<string, unknown>, walk);
       } finally {
         ancestors.pop();
       }
+    }
     default:
-      throw bad(parts, `a ${typeof value}`, value);
+      throw bad(walk, `a ${typeof value}`, value);
   }
 }
 
-function wireArray(array: unknown[], ancestors: object[], parts: Parts): unknown[] {
+function wireArray(array: unknown[], walk: Walk): unknown[] {
   let out: unknown[] | undefined;
-  const depth = parts.path.push(0) - 1;
+  const path = walk.path;
+  const depth = path.push(0) - 1;
   for (let i = 0; i < array.length; i++) {
-    parts.path[depth] = i;
-    const wired = toWire(array[i], ancestors, parts);
+    path[depth] = i;
+    const wired = toWire(array[i], walk);
     if (wired !== array[i]) {
       out ??= array.slice();
       out[i] = wired;
     }
   }
-  parts.path.pop();
+  path.pop();
   return out ?? array;
 }
 
-function wireObject(object: Record<string, unknown>, ancestors: object[], parts: Parts): Record<string, unknown> {
+function wireObject(object: Record<string, unknown>, walk: Walk): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
-  const depth = parts.path.push('') - 1;
+  const path = walk.path;
+  const depth = path.push('') - 1;
   for (const key of Object.keys(object)) {
-    parts.path[depth] = key;
+    path[depth] = key;
     const item = object[key];
-    const wired = toWire(item, ancestors, parts);
+    const wired = toWire(item, walk);
     if (wired !== item) {
       out ??= { ...object };
       out[key] = wired;
     }
   }
-  parts.path.pop();
+  path.pop();
   return out ?? object;
 }
 
-function wireMap(map: Map<unknown, unknown>, ancestors: object[], parts: Parts): Map<unknown, unknown> {
+function wireMap(map: Map<unknown, unknown>, walk: Walk): Map<unknown, unknown> {
   const out = new Map<unknown, unknown>();
-  const depth = parts.path.push('') - 1;
+  const path = walk.path;
+  const depth = path.push('') - 1;
   for (const [key, item] of map) {
-    parts.path[depth] = { mapKey: true };
-    const wiredKey = toWire(key, ancestors, parts);
-    parts.path[depth] = { mapValue: key };
-    out.set(wiredKey, toWire(item, ancestors, parts));
+    path[depth] = { mapKey: true };
+    const wiredKey = toWire(key, walk);
+    path[depth] = { mapValue: key };
+    out.set(wiredKey, toWire(item, walk));
   }
-  parts.path.pop();
+  path.pop();
   return out;
 }
 
@@ -350,7 +401,7 @@ export class BadMessage extends Error {
 
 const CARRIED = 'messages carry null, booleans, numbers, bigints, strings, binaries, arrays, plain objects and Maps';
 
-function bad(parts: Parts, what: string, value: unknown): BadMessage {
+function bad(walk: Walk, what: string, value: unknown): BadMessage {
   const shown =
     typeof value === 'bigint' || typeof value === 'symbol'
       ? ` (${String(value)})`
@@ -358,7 +409,7 @@ function bad(parts: Parts, what: string, value: unknown): BadMessage {
         ? ` (${value.name || 'anonymous'})`
         : '';
   return new BadMessage(
-    `${what} at ${pathText(parts.path)}${shown}`,
+    `${what} at ${pathText(walk.path)}${shown}`,
     value instanceof SharedBuffer || ArrayBuffer.isView(value) ? '' : CARRIED,
   );
 }
