@@ -17,15 +17,17 @@
 //   nothing more is delivered.
 // write(frames, sides, fds) -> boolean
 //   Writes one message into the ring now: false when there is no room (wait for 'writable').
-//   Parts too big for the ring travel as sealed memfds; `fds` (SharedBuffers) go with them.
+//   Parts too big for the ring travel as memfds sealed against resizing (the worker may freeze
+//   one it echoes); `fds` (SharedBuffers the worker has not been sent yet) go with them.
 // pump()      delivers what is there now, as a wake would (after the worker's exit).
 // setRef(ref) whether the watches keep the loop alive.
 // close()     stops, unmaps and closes everything; idempotent. Nothing is delivered afterwards.
 //
 // The worker may be hostile: every record is copied out of the ring and checked there before it
-// is read (ring.c), a part it sends by descriptor must be sealed against shrinking and within
-// maxPartBytes, descriptors are read only when a record names them, and those it sends are
-// closed without blocking (cnode_ring_close_sent).
+// is read (ring.c), a part it sends by descriptor must be sealed against shrinking, whole and
+// within maxPartBytes, and is mapped only if the worker can no longer write it (else copied),
+// descriptors are read only when a record names them, and those it sends are closed without
+// blocking (cnode_ring_close_sent).
 #include <napi.h>
 #include <uv.h>
 
@@ -85,7 +87,6 @@ class Ring : public Napi::ObjectWrap<Ring> {
     {
         return DefineClass(env, "Ring",
                            {InstanceAccessor<&Ring::ChildFds>("childFds"),
-                            InstanceAccessor<&Ring::SegmentBytes>("segmentBytes"),
                             InstanceMethod<&Ring::Spawned>("spawned"),
                             InstanceMethod<&Ring::Start>("start"),
                             InstanceMethod<&Ring::Write>("write"),
@@ -149,11 +150,6 @@ class Ring : public Napi::ObjectWrap<Ring> {
         int values[4] = {segment_fd_, wake_worker_, wake_owner_, lifeline_child_};
         for (uint32_t i = 0; i < 4; i++) fds.Set(i, Napi::Number::New(info.Env(), values[i]));
         return fds;
-    }
-
-    Napi::Value SegmentBytes(const Napi::CallbackInfo &info)
-    {
-        return Napi::Number::New(info.Env(), static_cast<double>(segment_bytes_));
     }
 
     // The worker has its copies now (or never will): the owner's go, so that the worker's end

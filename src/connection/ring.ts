@@ -15,8 +15,6 @@ const CHILD_FDS = '3,4,5,6';
 export interface NativeRing {
   /** Segment, the worker's eventfd, the owner's eventfd, the worker's end of the lifeline. */
   readonly childFds: number[];
-  /** The shared memory the rings take, header included. */
-  readonly segmentBytes: number;
   spawned(): void;
   start(
     onMessages: (list: (Buffer | Buffer[] | undefined)[]) => void,
