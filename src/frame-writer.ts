@@ -10,6 +10,15 @@ const SCRATCH_BYTES = 64 * 1024;
 let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 let used = 0;
 
+/**
+ * Buffer's own UTF-8 writer, under write(): write() checks its arguments and the encoding's name
+ * first, which costs more than copying a short string (msgpackr calls utf8Write() too).
+ */
+interface Utf8Writable {
+  utf8Write(value: string, offset: number, length: number): number;
+}
+const hasUtf8Write = typeof (Buffer.prototype as Partial<Utf8Writable>).utf8Write === 'function';
+
 /** Longer strings, in UTF-16 units, are left to msgpackr. */
 const MAX_CHARS = 4096;
 /** msgpackr writes a string this short with its own loop, and a longer one with utf8Write(): they differ on a lone surrogate. */
@@ -75,8 +84,10 @@ function writeInteger(target: Buffer, at: number, value: number): number {
       target[at++] = value & 0xff;
     } else {
       target[at++] = 0xce;
-      target.writeUInt32BE(value, at);
-      at += 4;
+      target[at++] = value >>> 24;
+      target[at++] = (value >> 16) & 0xff;
+      target[at++] = (value >> 8) & 0xff;
+      target[at++] = value & 0xff;
     }
   } else if (value >= -0x20) {
     target[at++] = 0x100 + value;
@@ -127,7 +138,10 @@ function writeString(target: Buffer, at: number, value: string): number {
     }
     length = out - at - guess;
   } else {
-    length = target.write(value, at + guess, target.length - at - guess, 'utf8');
+    const room = target.length - at - guess;
+    length = hasUtf8Write
+      ? (target as Buffer & Utf8Writable).utf8Write(value, at + guess, room)
+      : target.write(value, at + guess, room, 'utf8');
   }
   if (length < 0x20) {
     target[at++] = 0xa0 | length;

@@ -14,30 +14,32 @@ export function encodeOutgoing(
   transfer?: readonly ArrayBuffer[],
   noShared?: string,
 ): Encoded {
-  const refuse = (why: string, cause?: unknown): CNodeError =>
-    nodeError(
-      node,
-      'ERR_CNODE_BAD_MESSAGE',
-      `cannot be sent ${why}; nothing was sent`,
-      cause === undefined ? {} : { cause },
-    );
   let encoded: Encoded;
   try {
     encoded = encodeMessageFrame(fields, message, transfer);
   } catch (error) {
     if (!(error instanceof BadMessage)) throw error;
-    throw refuse(`${error.message}${error.hint ? `: ${error.hint}` : ''}`, error.cause);
+    throw refusal(node, `${error.message}${error.hint ? `: ${error.hint}` : ''}`, error.cause);
   }
+  const { frame, sides } = encoded;
   let biggestSide = 0;
-  for (const side of encoded.sides) biggestSide = Math.max(biggestSide, side.length);
-  const over =
-    encoded.frame.length > maxMessageSize
-      ? `encodes to ${encoded.frame.length} bytes`
-      : biggestSide > maxMessageSize
-        ? `carries a binary of ${biggestSide} bytes`
-        : undefined;
-  if (over) throw refuse(`a message that ${over}, over maxMessageSize (${maxMessageSize} bytes)`);
-  if (noShared && encoded.shared.length > 0) throw refuse(`this message: ${noShared}`);
+  for (let i = 0; i < sides.length; i++) biggestSide = Math.max(biggestSide, sides[i].length);
+  if (frame.length > maxMessageSize || biggestSide > maxMessageSize) {
+    const over =
+      frame.length > maxMessageSize ? `encodes to ${frame.length} bytes` : `carries a binary of ${biggestSide} bytes`;
+    throw refusal(node, `a message that ${over}, over maxMessageSize (${maxMessageSize} bytes)`);
+  }
+  if (noShared && encoded.shared.length > 0) throw refusal(node, `this message: ${noShared}`);
   encoded.takeTransfers();
   return encoded;
+}
+
+// Made only for a refusal: this runs for every call and send.
+function refusal(node: string, why: string, cause?: unknown): CNodeError {
+  return nodeError(
+    node,
+    'ERR_CNODE_BAD_MESSAGE',
+    `cannot be sent ${why}; nothing was sent`,
+    cause === undefined ? {} : { cause },
+  );
 }
