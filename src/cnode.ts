@@ -30,6 +30,7 @@ import {
 import { COOKIE_LEN, FrameKind } from './protocol.js';
 import type { Outgoing } from './session/batcher.js';
 import { type Call, CallTable, promiseOf, unsettled } from './session/call-table.js';
+import { Deadlines, type Timed } from './session/deadlines.js';
 import { encodeOutgoing } from './session/outgoing.js';
 import { type NodeFrame, Session } from './session/session.js';
 import { SharedHolds } from './session/shared-holds.js';
@@ -92,6 +93,12 @@ function newCall(timeout: number, signal: AbortSignal | undefined): NodeCall {
     outgoing: undefined,
     holds: undefined,
   };
+}
+
+/** A send waiting for the connection to take its message. */
+interface PendingSend extends Timed {
+  reject: (error: CNodeError) => void;
+  outgoing: Outgoing;
 }
 
 const CALL_OPTIONS = ['timeout', 'signal', 'transfer'] satisfies (keyof CallOptions)[];
@@ -165,6 +172,13 @@ export class CNode extends EventEmitter<CNodeEvents> {
       if (gaveUp && call.outgoing) this.#session.withdraw(call.outgoing);
       this.#busyChanged();
     },
+  });
+  /** The timeouts of the sends waiting for the connection to take them: one timer for all, as for calls. */
+  #sends = new Deadlines<PendingSend>((send) => {
+    send.reject(
+      this.#error('ERR_CNODE_SEND_TIMEOUT', `did not take a message within ${send.timeout} ms; it was dropped`),
+    );
+    this.#session.withdraw(send.outgoing); // after: its own rejection must not win the race
   });
   #shared = new SharedHolds((inode) => {
     // An integer on the wire, however big.
@@ -349,18 +363,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * each send() paces a fast sender to the worker. Rejects with ERR_CNODE_SEND_TIMEOUT when it
    * does not take it within `timeout` (the worker stopped reading); the message is then dropped.
    */
-  async send(message: unknown, options: SendOptions = {}): Promise<void> {
-    const { timeout, transfer } = checkMethodOptions(
-      this.name,
-      'send',
-      options,
-      SEND_OPTIONS,
-      ({ timeout = this.#options.callTimeout, transfer }) => {
-        checkTimeout('timeout', timeout);
-        checkTransfer(transfer);
-        return { timeout, transfer };
-      },
-    );
+  async send(message: unknown, options?: SendOptions): Promise<void> {
+    // No options object, the common case: the node's own timeout, already checked.
+    let timeout = this.#options.callTimeout;
+    let transfer: readonly ArrayBuffer[] | undefined;
+    if (options !== undefined) ({ timeout, transfer } = this.#sendOptions(options));
     this.#checkCanSend();
     // No answer would say when the worker has opened a SharedBuffer's descriptor, which must stay open till then.
     const { frame, sides } = this.#encode(
@@ -372,23 +379,35 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const { outgoing, taken } = this.#session.sendAndWait(frame, sides);
     this.#queuedSends++;
     this.#busyChanged();
-    let timer: NodeJS.Timeout | undefined;
+    const waiting: PendingSend = { timeout, at: Number.POSITIVE_INFINITY, waiting: false, reject: unsettled, outgoing };
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(this.#error('ERR_CNODE_SEND_TIMEOUT', `did not take a message within ${timeout} ms; it was dropped`));
-        this.#session.withdraw(outgoing); // after: its own rejection must not win the race
-      }, timeout);
+      waiting.reject = reject;
     });
+    this.#sends.add(waiting);
     try {
       await Promise.race([taken, timedOut]);
     } catch (error) {
       if (error instanceof CNodeError) throw error;
       throw this.#refusal('before the message was sent');
     } finally {
-      clearTimeout(timer);
+      this.#sends.cancel(waiting);
       this.#queuedSends--;
       this.#busyChanged();
     }
+  }
+
+  #sendOptions(options: SendOptions): { timeout: number; transfer?: readonly ArrayBuffer[] } {
+    return checkMethodOptions(
+      this.name,
+      'send',
+      options,
+      SEND_OPTIONS,
+      ({ timeout = this.#options.callTimeout, transfer }) => {
+        checkTimeout('timeout', timeout);
+        checkTransfer(transfer);
+        return { timeout, transfer };
+      },
+    );
   }
 
   /** Calls `listener` once with the exit information when the worker ends; returns a function that removes it. */
