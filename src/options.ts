@@ -21,7 +21,10 @@ export interface CNodeOptions {
    * Default: 'local' on Linux, else 'ipc'.
    */
   transport?: 'local' | 'ipc' | 'tcp';
-  /** For 'local': the bytes of each of the two rings, a power of two from 16384 to 2^30. Default: 262144. */
+  /**
+   * For 'local': the bytes of each of the two rings, a power of two from 16384 to 2^30. A record
+   * takes at most a quarter, so the default holds a whole batch (64 KiB) inline. Default: 524288.
+   */
   ringSize?: number;
   /** Milliseconds to wait for the ready line, and again for the handshake. Default: 5000. */
   readyTimeout?: number;
@@ -104,7 +107,7 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
     env = process.env,
     cwd = process.cwd(),
     transport = DEFAULT_TRANSPORT,
-    ringSize = 256 * 1024,
+    ringSize = 512 * 1024,
     readyTimeout = 5000,
     callTimeout = 5000,
     stopTimeout = 5000,
