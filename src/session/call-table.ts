@@ -57,6 +57,8 @@ export function promiseOf(call: Call): Promise<unknown> {
 
 /** The slots a table starts with; it doubles whenever half of them are taken. */
 const FIRST_SLOTS = 64;
+/** An emptied table of more slots than this shrinks back to FIRST_SLOTS. */
+const SHRINK_FROM = 1024;
 const LAST_ID = 0xffff_ffff;
 
 /**
@@ -119,8 +121,9 @@ export class CallTable<C extends Call = Call> {
   resolve(id: number, response: unknown): boolean {
     const call = this.#slots[id & this.#mask];
     if (call === undefined || call.id !== id) return false;
+    const { resolve } = call;
     this.#end(call, false);
-    call.resolve(response);
+    resolve(response);
     return true;
   }
 
@@ -128,8 +131,9 @@ export class CallTable<C extends Call = Call> {
   reject(id: number, error: CNodeError): boolean {
     const call = this.#slots[id & this.#mask];
     if (call === undefined || call.id !== id) return false;
+    const { reject } = call;
     this.#end(call, false);
-    call.reject(error);
+    reject(error);
     return true;
   }
 
@@ -150,19 +154,29 @@ export class CallTable<C extends Call = Call> {
 
   #giveUp(call: C, error: CNodeError): void {
     if (this.#slots[call.id & this.#mask] !== call) return;
+    const { reject } = call;
     this.#end(call, true);
-    call.reject(error);
+    reject(error);
   }
 
   #end(call: C, gaveUp: boolean): void {
     this.#slots[call.id & this.#mask] = undefined;
-    this.#size--;
+    if (--this.#size === 0 && this.#slots.length > SHRINK_FROM) this.#shrink();
     this.#deadlines.cancel(call);
     if (call.onAbort) {
       call.signal!.removeEventListener('abort', call.onAbort);
       call.onAbort = undefined;
     }
+    // A call answered out of order may wait in its deadline queue a while: it must not keep its
+    // promise, and so its response, alive there.
+    call.resolve = call.reject = unsettled;
     this.hooks.settled(call, gaveUp);
+  }
+
+  // Empty again after many were in flight at once: the slots go back to their first number.
+  #shrink(): void {
+    this.#slots = new Array(FIRST_SLOTS).fill(undefined);
+    this.#mask = FIRST_SLOTS - 1;
   }
 
   // Twice the slots; calls keep their ids, and two ids apart in the smaller table are apart in this one.

@@ -59,6 +59,8 @@ function record(call: TestCall): TestCall {
   return call;
 }
 
+declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('CallTable', () => {
@@ -125,6 +127,11 @@ describe('CallTable', () => {
     for (const call of [...many].reverse()) expect(calls.resolve(call.id, call.id)).toBe(true);
     for (const call of many) expect(call.outcome.value).toBe(call.id);
     expect(calls.size).toBe(0);
+
+    // Emptied, the table is small again, and goes on as before.
+    const after = Array.from({ length: 100 }, () => add(calls));
+    for (const call of after) expect(calls.resolve(call.id, 'after')).toBe(true);
+    expect(after.every((call) => call.outcome.value === 'after')).toBe(true);
   });
 
   it('keeps ids apart when calls are made between nextId() and add()', () => {
@@ -181,6 +188,28 @@ describe('CallTable', () => {
     const again = add(calls, 20);
     await sleep(60);
     expect(again.outcome.error?.code).toBe('ERR_CNODE_CALL_TIMEOUT');
+  });
+
+  it('keeps nothing of a settled call alive while an older one still waits', async () => {
+    const calls = table();
+    const slow = add(calls); // the head of the deadline queue, for the whole test
+    const responses: WeakRef<object>[] = [];
+    await (async () => {
+      for (let i = 0; i < 500; i++) {
+        const call = newCall(10_000);
+        const settled = promiseOf(call);
+        call.id = calls.nextId();
+        calls.add(call);
+        const response = { i, bytes: new Uint8Array(1024) };
+        responses.push(new WeakRef(response));
+        calls.resolve(call.id, response);
+        await settled;
+      }
+    })();
+    await sleep(0);
+    gc();
+    expect(responses.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    expect(calls.resolve(slow.id, 'done')).toBe(true);
   });
 
   it('rejects an aborted call with its reason and forgets its listener', () => {
