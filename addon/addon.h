@@ -1,5 +1,5 @@
 // addon.h: what the addon exports, one concern per file: reap.cc, polls.cc, shared.cc, ring.cc,
-// teardown.cc.
+// teardown.cc, staged.cc.
 // The addon is loaded by src/native.ts.
 #ifndef CNODE_ADDON_H
 #define CNODE_ADDON_H
@@ -16,6 +16,10 @@ Napi::Value SharedRelease(const Napi::CallbackInfo &info);   // sharedRelease(bu
 Napi::Value SharedStats(const Napi::CallbackInfo &info);     // sharedStats()
 Napi::Function DefineRing(Napi::Env env);                    // class Ring
 Napi::Value TerminateGroups(const Napi::CallbackInfo &info); // terminateGroups(pgids)
+
+// staged.cc, for ring.cc: a binary copied straight into the memfd that carries it.
+Napi::Value StagePart(Napi::Env env, const void *data, size_t size);
+int TakeStaged(const void *data, size_t size);
 
 } // namespace cnode_addon
 

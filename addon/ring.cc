@@ -90,6 +90,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
                             InstanceMethod<&Ring::Spawned>("spawned"),
                             InstanceMethod<&Ring::Start>("start"),
                             InstanceMethod<&Ring::Write>("write"),
+                            InstanceMethod<&Ring::Stage>("stage"),
                             InstanceMethod<&Ring::Pump>("pump"),
                             InstanceMethod<&Ring::SetRef>("setRef"),
                             InstanceMethod<&Ring::Close>("close")});
@@ -411,13 +412,16 @@ class Ring : public Napi::ObjectWrap<Ring> {
         int fds[CNODE_RING_MAX_FDS];
         size_t nfds = 0;
         std::string failed;
+        bool made[CNODE_RING_MAX_FDS] = {};
         for (size_t i = 0; i < n && failed.empty(); i++) {
             if (how[i] != CNODE_RING_BY_FD) continue;
-            int fd = cnode_ring_memfd(data[i], sizes[i]);
+            int fd = TakeStaged(data[i], sizes[i]); // staged by stage(): its own memfd already
+            made[nfds] = fd < 0;
+            if (fd < 0) fd = cnode_ring_memfd(data[i], sizes[i]);
             if (fd < 0) failed = ErrnoText("a memfd for a part");
             else fds[nfds++] = fd;
         }
-        size_t made = nfds;
+        size_t parts_fds = nfds;
         for (uint32_t i = 0; i < shared.Length(); i++)
             fds[nfds++] = shared.Get(i).As<Napi::Number>().Int32Value();
         bool sent = true;
@@ -425,7 +429,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
             if (errno == EAGAIN) sent = false;
             else failed = ErrnoText("the lifeline");
         }
-        for (size_t i = 0; i < made; i++) close(fds[i]); // in flight, the kernel holds them
+        for (size_t i = 0; i < parts_fds; i++)
+            if (made[i]) close(fds[i]); // in flight, the kernel holds them
         if (!failed.empty()) return WriteFailed(env, failed);
         if (!sent) {
             // The socket is full: try again once it drains.
@@ -438,6 +443,17 @@ class Ring : public Napi::ObjectWrap<Ring> {
     }
 
     // The connection is broken for good: later writes fail too, and nothing more is delivered.
+    // stage(bytes) -> Buffer | undefined: a copy of a binary that will travel by descriptor (over
+    // half what a record may hold), made straight into its memfd (staged.cc); undefined for a
+    // smaller one, which goes inline: copy it as usual.
+    Napi::Value Stage(const Napi::CallbackInfo &info)
+    {
+        Napi::Env env = info.Env();
+        Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+        if (bytes.ByteLength() < cnode_ring_record_max(&out_) / 2) return env.Undefined();
+        return StagePart(env, bytes.Data(), bytes.ByteLength());
+    }
+
     Napi::Value WriteFailed(Napi::Env env, const std::string &why)
     {
         finished_ = true;

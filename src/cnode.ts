@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { type Encoded, encodeFrame } from './codec.js';
+import { type Encoded, encodeFrame, type StageBinary } from './codec.js';
 import type { Transport } from './connection/connection.js';
 import { RingTransport } from './connection/ring.js';
 import { ZmqTransport } from './connection/zmq.js';
@@ -166,10 +166,14 @@ export class CNode extends EventEmitter<CNodeEvents> {
     timedOut: (call) => this.#error('ERR_CNODE_CALL_TIMEOUT', `did not answer a call within ${call.timeout} ms`),
     aborted: (_call, reason) => this.#aborted(reason),
     settled: (call, gaveUp) => {
-      if (call.holds) for (const endHold of call.holds) endHold();
+      if (call.holds) {
+        for (const endHold of call.holds) endHold();
+        call.holds = undefined; // nor its SharedBuffers, which go when they are collected
+      }
       // A call given up on is withdrawn from the send queue if it is still there: a worker
       // that stopped reading must not make the owner hold calls nobody waits for.
       if (gaveUp && call.outgoing) this.#session.withdraw(call.outgoing);
+      call.outgoing = undefined;
       this.#busyChanged();
     },
   });
@@ -186,6 +190,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#session.forgetShared(inode);
     this.#session.send(encodeFrame([FrameKind.Release, BigInt(inode)]));
   });
+  /** The connection's way to copy a big binary straight into what carries it, if it has one. */
+  #stage: StageBinary | undefined;
   #queuedSends = 0;
   #dropped = 0;
   #disconnectTimer: NodeJS.Timeout | undefined;
@@ -273,6 +279,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#options = options;
     this.#worker = worker;
     this.#session = session;
+    this.#stage = session.connection.stage?.bind(session.connection);
     this.#hold = new LoopHold([session.connection, worker]);
     this.#linked = linked;
     this.name = identity.node;
@@ -650,7 +657,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   }
 
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {
-    return encodeOutgoing(this.name, this.#options.maxMessageSize, fields, message, transfer, noShared);
+    return encodeOutgoing(this.name, this.#options.maxMessageSize, fields, message, transfer, noShared, this.#stage);
   }
 
   #checkCanSend(): void {

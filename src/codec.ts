@@ -112,6 +112,7 @@ export function encodeMessageFrame(
   fields: readonly unknown[],
   message: unknown,
   transfer?: readonly ArrayBuffer[],
+  stage?: StageBinary,
 ): Encoded {
   if (transfer === undefined || transfer.length === 0) {
     // Most messages: a string or a small number, which need neither a wire form nor msgpackr.
@@ -121,6 +122,7 @@ export function encodeMessageFrame(
   const walk = takeWalk();
   try {
     if (transfer !== undefined && transfer.length > 0) walk.transfer = new Set(transfer);
+    walk.stage = stage;
     const frame = packr.pack([...fields, toWire(message, walk)]);
     const { sides = NO_SIDES, shared = NO_SHARED, transfer: moving, transferred = [] } = walk;
     if (moving === NO_TRANSFER) return { frame, sides, shared, takeTransfers: nothingToTake };
@@ -229,7 +231,12 @@ class Walk {
   sharedRefs = 0;
   transfer: ReadonlySet<ArrayBufferLike> = NO_TRANSFER;
   transferred: Transferred[] | undefined = undefined;
+  /** How a big binary is copied into its side part: the connection's stage(), if it has one. */
+  stage: StageBinary | undefined = undefined;
 }
+
+/** A copy of `bytes` in memory a transport sends as it is, or undefined: copy it as usual. */
+export type StageBinary = (bytes: Uint8Array) => Buffer | undefined;
 
 /** A walk not in use: encoding is synchronous, but a getter in a message may encode another. */
 let idleWalk: Walk | undefined = new Walk();
@@ -247,6 +254,7 @@ function putWalk(walk: Walk): void {
   walk.sides = walk.shared = walk.transferred = undefined;
   walk.sharedRefs = 0;
   walk.transfer = NO_TRANSFER;
+  walk.stage = undefined;
   idleWalk = walk;
 }
 
@@ -277,7 +285,8 @@ function wireBinary(value: ArrayBufferView | ArrayBuffer, walk: Walk): Uint8Arra
     });
     sides.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } else {
-    sides.push(Buffer.from(bytes)); // a copy: zeromq.js sends from the buffer later, without one
+    // A copy: the transport sends from it later (zeromq.js without one of its own).
+    sides.push(walk.stage?.(bytes) ?? Buffer.from(bytes));
   }
   return new SideRef(sides.length);
 }

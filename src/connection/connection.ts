@@ -21,6 +21,11 @@ export interface Connection {
    * SharedBuffers the frames name, for a transport that passes their descriptors.
    */
   write(frames: Buffer, sides: readonly Buffer[], shared?: readonly SharedDescriptor[]): Promise<void>;
+  /**
+   * A copy of a big binary for a message, made straight into the memory the transport will send
+   * it from (a memfd), or undefined when that would not help (the caller copies it as usual).
+   */
+  stage?(bytes: Uint8Array): Buffer | undefined;
   /** A SharedBuffer was released: a transport that passes descriptors forgets it sent this one. */
   forgetShared?(inode: number): void;
   /** After the worker's process has ended: waits, at most `timeoutMs`, until what it sent before it went has been delivered. */

@@ -21,6 +21,7 @@ export interface NativeRing {
     onEvent: (kind: string, why?: string) => void,
   ): void;
   write(frames: Buffer, sides: readonly Buffer[], fds: readonly number[]): boolean;
+  stage(bytes: Uint8Array): Buffer | undefined;
   pump(): void;
   setRef(ref: boolean): void;
   close(): void;
@@ -111,6 +112,11 @@ class RingConnection implements Connection {
   /** The addon delivers what the worker wrote before its exit when asked: nothing to wait for. */
   async drain(): Promise<void> {
     if (!this.#closed) this.#ring.pump();
+  }
+
+  /** A big binary copied once, into the memfd that will carry it (addon/staged.cc). */
+  stage(bytes: Uint8Array): Buffer | undefined {
+    return this.#closed ? undefined : this.#ring.stage(bytes);
   }
 
   forgetShared(inode: number): void {

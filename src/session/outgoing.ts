@@ -1,4 +1,4 @@
-import { BadMessage, type Encoded, encodeMessageFrame } from '../codec.js';
+import { BadMessage, type Encoded, encodeMessageFrame, type StageBinary } from '../codec.js';
 import { type CNodeError, nodeError } from '../errors.js';
 
 /**
@@ -13,10 +13,11 @@ export function encodeOutgoing(
   message: unknown,
   transfer?: readonly ArrayBuffer[],
   noShared?: string,
+  stage?: StageBinary,
 ): Encoded {
   let encoded: Encoded;
   try {
-    encoded = encodeMessageFrame(fields, message, transfer);
+    encoded = encodeMessageFrame(fields, message, transfer, stage);
   } catch (error) {
     if (!(error instanceof BadMessage)) throw error;
     throw refusal(node, `${error.message}${error.hint ? `: ${error.hint}` : ''}`, error.cause);
