@@ -20,6 +20,7 @@ Napi::Value TerminateGroups(const Napi::CallbackInfo &info); // terminateGroups(
 // staged.cc, for ring.cc: a binary copied straight into the memfd that carries it.
 Napi::Value StagePart(Napi::Env env, const void *data, size_t size);
 int TakeStaged(const void *data, size_t size);
+void DropStaged(const void *data);
 
 } // namespace cnode_addon
 

@@ -91,6 +91,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
                             InstanceMethod<&Ring::Start>("start"),
                             InstanceMethod<&Ring::Write>("write"),
                             InstanceMethod<&Ring::Stage>("stage"),
+                            InstanceMethod<&Ring::Unstage>("unstage"),
                             InstanceMethod<&Ring::Pump>("pump"),
                             InstanceMethod<&Ring::SetRef>("setRef"),
                             InstanceMethod<&Ring::Close>("close")});
@@ -452,6 +453,13 @@ class Ring : public Napi::ObjectWrap<Ring> {
         Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
         if (bytes.ByteLength() < cnode_ring_record_max(&out_) / 2) return env.Undefined();
         return StagePart(env, bytes.Data(), bytes.ByteLength());
+    }
+
+    // unstage(buffer): a staged binary that will not be sent: its memfd closes now.
+    Napi::Value Unstage(const Napi::CallbackInfo &info)
+    {
+        DropStaged(info[0].As<Napi::Uint8Array>().Data());
+        return info.Env().Undefined();
     }
 
     Napi::Value WriteFailed(Napi::Env env, const std::string &why)

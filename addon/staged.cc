@@ -6,7 +6,9 @@
 // keeps in the message (src/codec.ts). TakeStaged(data, size), from Ring::Write, gives the memfd
 // of such a Buffer, or -1 for any other memory, and turns the owner's mapping into a private one
 // first: the worker can freeze only a memfd that nobody maps shared (cnode_ring_freeze), and a
-// binary it echoes then comes back without a copy. The Buffer's finalizer unmaps and closes.
+// binary it echoes then comes back without a copy. DropStaged(data) closes the memfd of one that
+// will never be sent (its message was refused or withdrawn) at once, rather than when the
+// Buffer is collected. The Buffer's finalizer unmaps and closes.
 // The registry is the process's: a Buffer's finalizer may run after its Ring is gone.
 #include <napi.h>
 
@@ -41,7 +43,7 @@ void Unstage(Napi::Env, uint8_t *data, void *)
         staged.erase(found);
     }
     munmap(data, part.size);
-    close(part.fd);
+    if (part.fd >= 0) close(part.fd);
 }
 
 } // namespace
@@ -69,12 +71,21 @@ int TakeStaged(const void *data, size_t size)
 {
     std::lock_guard<std::mutex> hold(staged_lock);
     auto found = staged.find(data);
-    if (found == staged.end() || found->second.size != size) return -1;
+    if (found == staged.end() || found->second.size != size || found->second.fd < 0) return -1;
     // The same bytes at the same address, now private to the owner (nobody reads them again).
     if (mmap(const_cast<void *>(data), size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, found->second.fd, 0) ==
         MAP_FAILED)
         return -1;
     return found->second.fd;
+}
+
+void DropStaged(const void *data)
+{
+    std::lock_guard<std::mutex> hold(staged_lock);
+    auto found = staged.find(data);
+    if (found == staged.end() || found->second.fd < 0) return;
+    close(found->second.fd);
+    found->second.fd = -1;
 }
 
 } // namespace cnode_addon

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { type Encoded, encodeFrame, type StageBinary } from './codec.js';
+import { type Encoded, encodeFrame, type Stager } from './codec.js';
 import type { Transport } from './connection/connection.js';
 import { RingTransport } from './connection/ring.js';
 import { ZmqTransport } from './connection/zmq.js';
@@ -191,7 +191,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#session.send(encodeFrame([FrameKind.Release, BigInt(inode)]));
   });
   /** The connection's way to copy a big binary straight into what carries it, if it has one. */
-  #stage: StageBinary | undefined;
+  #stager: Stager | undefined;
   #queuedSends = 0;
   #dropped = 0;
   #disconnectTimer: NodeJS.Timeout | undefined;
@@ -279,7 +279,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#options = options;
     this.#worker = worker;
     this.#session = session;
-    this.#stage = session.connection.stage?.bind(session.connection);
+    const { connection } = session;
+    if (connection.stage && connection.unstage)
+      this.#stager = { stage: connection.stage.bind(connection), unstage: connection.unstage.bind(connection) };
     this.#hold = new LoopHold([session.connection, worker]);
     this.#linked = linked;
     this.name = identity.node;
@@ -657,7 +659,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   }
 
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {
-    return encodeOutgoing(this.name, this.#options.maxMessageSize, fields, message, transfer, noShared, this.#stage);
+    return encodeOutgoing(this.name, this.#options.maxMessageSize, fields, message, transfer, noShared, this.#stager);
   }
 
   #checkCanSend(): void {

@@ -112,7 +112,7 @@ export function encodeMessageFrame(
   fields: readonly unknown[],
   message: unknown,
   transfer?: readonly ArrayBuffer[],
-  stage?: StageBinary,
+  stager?: Stager,
 ): Encoded {
   if (transfer === undefined || transfer.length === 0) {
     // Most messages: a string or a small number, which need neither a wire form nor msgpackr.
@@ -122,12 +122,13 @@ export function encodeMessageFrame(
   const walk = takeWalk();
   try {
     if (transfer !== undefined && transfer.length > 0) walk.transfer = new Set(transfer);
-    walk.stage = stage;
+    walk.stager = stager;
     const frame = packr.pack([...fields, toWire(message, walk)]);
     const { sides = NO_SIDES, shared = NO_SHARED, transfer: moving, transferred = [] } = walk;
     if (moving === NO_TRANSFER) return { frame, sides, shared, takeTransfers: nothingToTake };
     return { frame, sides, shared, takeTransfers: () => takeTransfers(moving, sides, transferred) };
   } catch (error) {
+    if (walk.sides && stager) for (const side of walk.sides) stager.unstage(side);
     // A getter or a Proxy that throws, or a message too big for a Buffer: refused all the same.
     if (error instanceof BadMessage) throw error;
     const where = walk.path.length > 0 ? `the value at ${pathText(walk.path)}` : 'the message';
@@ -232,11 +233,16 @@ class Walk {
   transfer: ReadonlySet<ArrayBufferLike> = NO_TRANSFER;
   transferred: Transferred[] | undefined = undefined;
   /** How a big binary is copied into its side part: the connection's stage(), if it has one. */
-  stage: StageBinary | undefined = undefined;
+  stager: Stager | undefined = undefined;
 }
 
-/** A copy of `bytes` in memory a transport sends as it is, or undefined: copy it as usual. */
-export type StageBinary = (bytes: Uint8Array) => Buffer | undefined;
+/** How a transport copies a big binary straight into what will carry it (Connection.stage). */
+export interface Stager {
+  /** A copy of `bytes` in memory the transport sends as it is, or undefined: copy it as usual. */
+  stage(bytes: Uint8Array): Buffer | undefined;
+  /** A copy that will not be sent: its memory goes now. */
+  unstage(buffer: Buffer): void;
+}
 
 /** A walk not in use: encoding is synchronous, but a getter in a message may encode another. */
 let idleWalk: Walk | undefined = new Walk();
@@ -254,7 +260,7 @@ function putWalk(walk: Walk): void {
   walk.sides = walk.shared = walk.transferred = undefined;
   walk.sharedRefs = 0;
   walk.transfer = NO_TRANSFER;
-  walk.stage = undefined;
+  walk.stager = undefined;
   idleWalk = walk;
 }
 
@@ -286,7 +292,7 @@ function wireBinary(value: ArrayBufferView | ArrayBuffer, walk: Walk): Uint8Arra
     sides.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } else {
     // A copy: the transport sends from it later (zeromq.js without one of its own).
-    sides.push(walk.stage?.(bytes) ?? Buffer.from(bytes));
+    sides.push(walk.stager?.stage(bytes) ?? Buffer.from(bytes));
   }
   return new SideRef(sides.length);
 }

@@ -26,6 +26,8 @@ export interface Connection {
    * it from (a memfd), or undefined when that would not help (the caller copies it as usual).
    */
   stage?(bytes: Uint8Array): Buffer | undefined;
+  /** A buffer stage() made that will never be written (its message was refused or withdrawn): let its memory go now. */
+  unstage?(buffer: Buffer): void;
   /** A SharedBuffer was released: a transport that passes descriptors forgets it sent this one. */
   forgetShared?(inode: number): void;
   /** After the worker's process has ended: waits, at most `timeoutMs`, until what it sent before it went has been delivered. */

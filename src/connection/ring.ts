@@ -22,6 +22,7 @@ export interface NativeRing {
   ): void;
   write(frames: Buffer, sides: readonly Buffer[], fds: readonly number[]): boolean;
   stage(bytes: Uint8Array): Buffer | undefined;
+  unstage(buffer: Buffer): void;
   pump(): void;
   setRef(ref: boolean): void;
   close(): void;
@@ -117,6 +118,10 @@ class RingConnection implements Connection {
   /** A big binary copied once, into the memfd that will carry it (addon/staged.cc). */
   stage(bytes: Uint8Array): Buffer | undefined {
     return this.#closed ? undefined : this.#ring.stage(bytes);
+  }
+
+  unstage(buffer: Buffer): void {
+    this.#ring.unstage(buffer);
   }
 
   forgetShared(inode: number): void {

@@ -58,6 +58,7 @@ export class Batcher {
    */
   withdraw(outgoing: Outgoing): void {
     if (outgoing.data === undefined) return;
+    this.#discard(outgoing);
     outgoing.data = outgoing.sides = undefined;
     outgoing.taken?.reject(new Error('withdrawn'));
     if (++this.#withdrawn >= SWEEP_AT && this.#withdrawn * 2 >= this.#queue.length) {
@@ -69,7 +70,16 @@ export class Batcher {
   /** Drops what is queued; its waiters are told. */
   close(): void {
     this.#closed = true;
-    for (const outgoing of this.#queue.splice(0)) outgoing.taken?.reject(new Error('closed'));
+    for (const outgoing of this.#queue.splice(0)) {
+      this.#discard(outgoing);
+      outgoing.taken?.reject(new Error('closed'));
+    }
+  }
+
+  /** Side parts that will never be written: a connection that staged them lets them go now. */
+  #discard(outgoing: Outgoing): void {
+    if (!outgoing.sides || !this.connection.unstage) return;
+    for (const side of outgoing.sides) this.connection.unstage(side);
   }
 
   // Writes what is queued, in order, a message at a time, until nothing is left. A frame with

@@ -1,4 +1,4 @@
-import { BadMessage, type Encoded, encodeMessageFrame, type StageBinary } from '../codec.js';
+import { BadMessage, type Encoded, encodeMessageFrame, type Stager } from '../codec.js';
 import { type CNodeError, nodeError } from '../errors.js';
 
 /**
@@ -13,11 +13,11 @@ export function encodeOutgoing(
   message: unknown,
   transfer?: readonly ArrayBuffer[],
   noShared?: string,
-  stage?: StageBinary,
+  stager?: Stager,
 ): Encoded {
   let encoded: Encoded;
   try {
-    encoded = encodeMessageFrame(fields, message, transfer, stage);
+    encoded = encodeMessageFrame(fields, message, transfer, stager);
   } catch (error) {
     if (!(error instanceof BadMessage)) throw error;
     throw refusal(node, `${error.message}${error.hint ? `: ${error.hint}` : ''}`, error.cause);
@@ -25,12 +25,16 @@ export function encodeOutgoing(
   const { frame, sides } = encoded;
   let biggestSide = 0;
   for (let i = 0; i < sides.length; i++) biggestSide = Math.max(biggestSide, sides[i].length);
+  let why: string | undefined;
   if (frame.length > maxMessageSize || biggestSide > maxMessageSize) {
     const over =
       frame.length > maxMessageSize ? `encodes to ${frame.length} bytes` : `carries a binary of ${biggestSide} bytes`;
-    throw refusal(node, `a message that ${over}, over maxMessageSize (${maxMessageSize} bytes)`);
+    why = `a message that ${over}, over maxMessageSize (${maxMessageSize} bytes)`;
+  } else if (noShared && encoded.shared.length > 0) why = `this message: ${noShared}`;
+  if (why !== undefined) {
+    if (stager) for (const side of sides) stager.unstage(side);
+    throw refusal(node, why);
   }
-  if (noShared && encoded.shared.length > 0) throw refusal(node, `this message: ${noShared}`);
   encoded.takeTransfers();
   return encoded;
 }
