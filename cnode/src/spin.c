@@ -23,18 +23,6 @@ void cnode_spin_init(struct cnode_spin *s)
 {
     s->budget_us = CNODE_SPIN_MAX_US;
     s->slept_at_us = 0;
-    s->quick = 0;
-    s->proof = 1;
-    s->restored = 0;
-}
-
-/* What the first spin after a restore found: whether the restore was right. */
-static void s_judge_restore(struct cnode_spin *s, int caught)
-{
-    if (!s->restored) return;
-    s->restored = 0;
-    if (caught) s->proof = 1;
-    else if (s->proof < CNODE_SPIN_MAX_PROOF) s->proof *= 2;
 }
 
 int cnode_spin(struct cnode_spin *s, int (*ready)(void *ctx), void *ctx)
@@ -45,14 +33,12 @@ int cnode_spin(struct cnode_spin *s, int (*ready)(void *ctx), void *ctx)
         if (ready(ctx)) {
             s->budget_us = s->budget_us * 2 > CNODE_SPIN_MAX_US ? CNODE_SPIN_MAX_US
                                                                 : s->budget_us * 2;
-            s_judge_restore(s, 1);
             return 1;
         }
         s_pause();
         if (i % S_CLOCK_EVERY == 0 && cnode_now_us() - start >= s->budget_us) break;
     }
     s->budget_us /= 2; /* integer halving: 1 µs becomes 0 */
-    s_judge_restore(s, 0);
     return 0;
 }
 
@@ -64,13 +50,7 @@ void cnode_spin_sleeping(struct cnode_spin *s)
 void cnode_spin_woke(struct cnode_spin *s)
 {
     if (s->slept_at_us == 0) return;
-    if (s->budget_us == 0) {
-        if (cnode_now_us() - s->slept_at_us > CNODE_SPIN_MAX_US) s->quick = 0;
-        else if (++s->quick >= s->proof) {
-            s->budget_us = CNODE_SPIN_MAX_US;
-            s->quick = 0;
-            s->restored = 1;
-        }
-    }
+    if (s->budget_us == 0 && cnode_now_us() - s->slept_at_us <= CNODE_SPIN_MAX_US)
+        s->budget_us = CNODE_SPIN_MAX_US;
     s->slept_at_us = 0;
 }

@@ -11,15 +11,6 @@
  *  - a spin that caught nothing halves it, to 0 below 1 µs;
  *  - with a budget of 0, a message that arrives within CNODE_SPIN_MAX_US of the moment the
  *    worker went to sleep shows that spinning would have caught it: the max is restored.
- * That last sign can lie. When the scheduler has put the owner on the worker's CPU (on a machine
- * of few CPUs it often does), the owner runs only once the worker stops: every spin then delays
- * the owner's next call by the whole spin and catches nothing, and the call comes soon after the
- * worker sleeps precisely because it does. So a restore must earn its keep: one whose spin then
- * catches nothing doubles the number of quick arrivals in a row the next restore needs (up to
- * CNODE_SPIN_MAX_PROOF), and one whose spin catches something sets it back to one. Measured on
- * 2 vCPUs against the Node owner: pinned to different CPUs a call takes 5.5 µs with the spin and
- * 33 to 48 µs without; pinned to the same one, 12 µs without, and with a spin that restores at
- * once, 14 µs and 40 µs at the 90th percentile.
  * Plain data, one per transport, used by the loop's thread only.
  */
 #ifndef CNODE_SPIN_H
@@ -33,16 +24,9 @@
    CPU than the wake-ups it saves. */
 #define CNODE_SPIN_MAX_US 50
 
-/* The most quick arrivals in a row a restore may have to wait for: when restores keep failing,
-   one spin of CNODE_SPIN_MAX_US (and its halvings) per this many messages at most. */
-#define CNODE_SPIN_MAX_PROOF 256
-
 struct cnode_spin {
     int64_t budget_us;   /* how long the next spin may last; 0: go to sleep at once */
     int64_t slept_at_us; /* when the worker last went to sleep (cnode_now_us), 0 if awake */
-    unsigned quick;      /* messages in a row that came soon after the worker slept, at 0 */
-    unsigned proof;      /* how many of those the next restore needs: 1 .. CNODE_SPIN_MAX_PROOF */
-    int restored;        /* the budget was just restored: the next spin tells whether rightly */
 };
 
 void cnode_spin_init(struct cnode_spin *s);
@@ -54,9 +38,8 @@ int cnode_spin(struct cnode_spin *s, int (*ready)(void *ctx), void *ctx);
 /* The worker is about to sleep: remembers when, for cnode_spin_woke. */
 void cnode_spin_sleeping(struct cnode_spin *s);
 
-/* A message arrived after the worker went to sleep: with a budget of 0, counts it when it came
-   soon enough that a spin would have caught it, and restores the max once enough did in a row.
-   Cheap when the worker did not sleep. */
+/* A message arrived after the worker went to sleep: with a budget of 0, restores the max when
+   it came soon enough that a spin would have caught it. Cheap when the worker did not sleep. */
 void cnode_spin_woke(struct cnode_spin *s);
 
 #endif /* CNODE_SPIN_H */
