@@ -9,8 +9,8 @@ import { root } from './helpers.js';
 // (test/fuzz/frame_fuzz.c), and the owner's reader of a worker's ring (test/fuzz/ring_fuzz.c). A
 // short run of each here on every test run; docs/reliability.md has the command for a long one.
 const HARNESSES = [
-  { name: 'frame_fuzz', what: 'the frame decoders', corpus: path.join(root, 'test', 'fuzz', 'corpus') },
-  { name: 'ring_fuzz', what: "the ring's reader", corpus: path.join(root, 'test', 'fuzz', 'ring_corpus') },
+  { name: 'frame_fuzz', corpus: path.join(root, 'test', 'fuzz', 'corpus') }, // the frame decoders
+  { name: 'ring_fuzz', corpus: path.join(root, 'test', 'fuzz', 'ring_corpus') }, // the ring's reader
 ] as const;
 const FUZZ_SECONDS = 8;
 
@@ -52,7 +52,7 @@ afterAll(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-describe.each(HARNESSES)('$what under libFuzzer ($name)', ({ name, corpus }) => {
+describe.each(HARNESSES)('$name under libFuzzer', ({ name, corpus }) => {
   it('accept every seed of the corpus', () => {
     const seeds = fs.readdirSync(corpus).map((seed) => path.join(corpus, seed));
     expect(seeds.length).toBeGreaterThan(10);

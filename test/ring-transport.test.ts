@@ -75,18 +75,22 @@ describe('big binaries over the ring', () => {
     const sent = Buffer.alloc(16 << 20, 7);
     const reply = (await node.call(sent)) as Buffer;
     expect(reply.equals(sent)).toBe(true);
-    // The call's own copy (staged straight into a memfd: addon/staged.cc) goes with a collection.
-    for (let i = 0; i < 3; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
     // The worker sent back the very memfd the owner made: 16 MiB, mapped private (p) and writable.
-    const views = ownMappings('cnode-part').filter((line) => /^[0-9a-f]+-[0-9a-f]+ rw-p /.test(line));
-    const sizes = views.map((line) => {
-      const [start, end] = line.split(' ')[0].split('-');
-      return Number.parseInt(end, 16) - Number.parseInt(start, 16);
-    });
-    expect(sizes.filter((size) => size === 16 << 20)).toHaveLength(1);
+    // The call's own copy (staged straight into a memfd: addon/staged.cc) goes with a collection.
+    const views = () =>
+      ownMappings('cnode-part')
+        .filter((line) => /^[0-9a-f]+-[0-9a-f]+ rw-p /.test(line))
+        .map((line) => line.split(' ')[0].split('-'))
+        .filter(([start, end]) => Number.parseInt(end, 16) - Number.parseInt(start, 16) === 16 << 20);
+    await waitUntil(
+      () => {
+        gc();
+        return views().length <= 1;
+      },
+      2000,
+      "the call's staged copy is collected",
+    );
+    expect(views()).toHaveLength(1);
     reply[0] = 1; // the owner's own copy-on-write page: the worker's memfd is frozen
     expect(reply[0]).toBe(1);
     expect(memfdDescriptors('self', 'cnode-part')).toEqual([]); // the mapping alone holds it
