@@ -42,6 +42,8 @@ export {
   hasProcessEntry,
   isAlive,
   liveChildren,
+  memfdDescriptors,
+  memfdMappings,
   openDescriptors,
   processGroup,
   ringLeftovers,

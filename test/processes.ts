@@ -82,6 +82,29 @@ export function openDescriptors(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+/** The descriptors of `pid` that are memfds named `name`, as "fd <n>: <target>". */
+export function memfdDescriptors(pid: number | 'self', name: string): string[] {
+  const held: string[] = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the directory's own descriptor, for one)
+    }
+    if (target.includes(`memfd:${name}`)) held.push(`fd ${fd}: ${target}`);
+  }
+  return held;
+}
+
+/** The lines of `pid`'s /proc/PID/maps that map memfds named `name`. */
+export function memfdMappings(pid: number | 'self', name: string): string[] {
+  return fs
+    .readFileSync(`/proc/${pid}/maps`, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(`memfd:${name}`));
+}
+
 /**
  * What this process holds of ring transports by name: descriptors of the rings' and parts'
  * memfds, and mappings of the rings (eventfds and sockets have no name of their own: the
@@ -89,27 +112,14 @@ export function openDescriptors(): number {
  * mapped while its Buffer lives, so part mappings are not counted.
  */
 export function ringLeftovers(): string[] {
-  const held: string[] = [];
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue; // the directory's own descriptor, closed by now
-    }
-    if (target.includes('memfd:cnode-ring') || target.includes('memfd:cnode-part')) held.push(`fd ${fd}: ${target}`);
-  }
-  for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
-    if (line.includes('memfd:cnode-ring')) held.push(`mapping ${line.trim()}`);
-  }
-  return held;
+  return [
+    ...memfdDescriptors('self', 'cnode-ring'),
+    ...memfdDescriptors('self', 'cnode-part'),
+    ...memfdMappings('self', 'cnode-ring').map((line) => `mapping ${line.trim()}`),
+  ];
 }
 
 /** The inodes of the cnode SharedBuffer memfds that `pid` has mapped, from its /proc/PID/maps. */
 export function sharedMappings(pid: number | 'self' = 'self'): Set<number> {
-  const inodes = new Set<number>();
-  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
-    if (line.includes('memfd:cnode-shared')) inodes.add(Number(line.trim().split(/\s+/)[4]));
-  }
-  return inodes;
+  return new Set(memfdMappings(pid, 'cnode-shared').map((line) => Number(line.trim().split(/\s+/)[4])));
 }

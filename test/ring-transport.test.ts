@@ -3,37 +3,14 @@
 // by the worker until released (no /proc/<owner>/fd), and big binaries in memfds that are
 // frozen before the owner maps them, so that an echo costs no copy on either side and no
 // Buffer the owner hands on can change.
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type CNode, SharedBuffer } from '../src/index.js';
-import { sharedMappings, startedNodes, waitUntil, workerOptions } from './helpers.js';
+import { memfdDescriptors, memfdMappings, sharedMappings, startedNodes, waitUntil, workerOptions } from './helpers.js';
 
 declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
 
 const nodes = startedNodes();
 const echo = () => nodes.start(workerOptions('echo', { transport: 'local' }).options);
-
-/** The targets of `pid`'s descriptors that are memfds named `name`. */
-function memfdDescriptors(pid: number | 'self', name: string): string[] {
-  const held: string[] = [];
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-      if (target.includes(`memfd:${name}`)) held.push(target);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return held;
-}
-
-/** This process's mappings of memfds named `name`, as /proc/self/maps lines. */
-function ownMappings(name: string): string[] {
-  return fs
-    .readFileSync('/proc/self/maps', 'utf8')
-    .split('\n')
-    .filter((line) => line.includes(`memfd:${name}`));
-}
 
 const scale = (data: unknown, factor: number) => ({ op: 'scale', factor, data, answer: 'count' });
 
@@ -78,7 +55,7 @@ describe('big binaries over the ring', () => {
     // The worker sent back the very memfd the owner made: 16 MiB, mapped private (p) and writable.
     // The call's own copy (staged straight into a memfd: addon/staged.cc) goes with a collection.
     const views = () =>
-      ownMappings('cnode-part')
+      memfdMappings('self', 'cnode-part')
         .filter((line) => /^[0-9a-f]+-[0-9a-f]+ rw-p /.test(line))
         .map((line) => line.split(' ')[0].split('-'))
         .filter(([start, end]) => Number.parseInt(end, 16) - Number.parseInt(start, 16) === 16 << 20);
