@@ -251,7 +251,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
       await Promise.race([
         session.handshake(cookie, normalized.readyTimeout),
         worker.ended.then((end) =>
-          Promise.reject(exitedError({ node: identity.node, ...end, stopped: false }, 'during the handshake')),
+          Promise.reject(
+            exitedError({ node: identity.node, creation, ...end, stopped: false }, 'during the handshake'),
+          ),
         ),
       ]);
       const node = new CNode(normalized, identity, worker, session, endpoint, linked);
@@ -559,7 +561,13 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const stopped =
       state.is === 'stopping' &&
       (end.exitCode === 0 || end.signal === 'SIGTERM' || end.signal === 'SIGKILL' || end.signal === state.signal);
-    return { node: this.name, ...end, stopped, fault: state.is === 'killed' ? state.fault : null };
+    return {
+      node: this.name,
+      creation: this.creation,
+      ...end,
+      stopped,
+      fault: state.is === 'killed' ? state.fault : null,
+    };
   }
 
   #onExit(info: ExitInfo): ExitInfo {
@@ -692,6 +700,6 @@ export class CNode extends EventEmitter<CNodeEvents> {
 
   /** An error about this node. */
   #error(code: CNodeErrorCode, text: string, fields?: { cause?: unknown }): CNodeError {
-    return nodeError(this.name, code, text, fields);
+    return nodeError(this.name, code, text, { creation: this.creation, ...fields });
   }
 }

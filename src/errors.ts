@@ -13,13 +13,17 @@ export type CNodeErrorCode =
   | 'ERR_CNODE_ABORTED' // the call's AbortSignal fired
   | 'ERR_CNODE_REMOTE' // the worker's handler failed the call
   | 'ERR_CNODE_BAD_MESSAGE' // a message that cannot be encoded; nothing was sent
-  | 'ERR_CNODE_OVERLOADED' // maxPending calls and sends are already waiting
-  | 'ERR_CNODE_STOP_TIMEOUT'; // the worker outlived even SIGKILL's bound
+  | 'ERR_CNODE_OVERLOADED' // maxPending calls and sends are already waiting (a pool: maxQueue calls are queued)
+  | 'ERR_CNODE_STOP_TIMEOUT' // the worker outlived even SIGKILL's bound
+  | 'ERR_CNODE_POISON' // a pool's call was running when two workers died: it is not tried on a third
+  | 'ERR_CNODE_TOO_MANY_RESTARTS'; // a supervisor's children restarted more than maxRestarts times within period
 
 /** How a worker ended. */
 export interface ExitInfo {
   /** The node name, `alive@host`. */
   node: string;
+  /** Which start of this alive name it was: 1, then one more for each restart. */
+  creation: number;
   /** The exit code, or null when a signal ended it. */
   exitCode: number | null;
   /** The signal that ended it (e.g. 'SIGSEGV'), or null. */
@@ -37,6 +41,7 @@ export interface ExitInfo {
 
 export interface CNodeErrorFields {
   node?: string;
+  creation?: number;
   exitCode?: number | null;
   signal?: NodeJS.Signals | null;
   stderr?: string;
@@ -47,6 +52,8 @@ export class CNodeError extends Error {
   readonly code: CNodeErrorCode;
   /** The node the error is about, `alive@host`, when there is one. */
   readonly node?: string;
+  /** The creation of the node's worker the error is about, when it is about one incarnation. */
+  readonly creation?: number;
   readonly exitCode?: number | null;
   readonly signal?: NodeJS.Signals | null;
   readonly stderr?: string;
@@ -56,6 +63,7 @@ export class CNodeError extends Error {
     this.name = 'CNodeError';
     this.code = code;
     this.node = fields.node;
+    if ('creation' in fields) this.creation = fields.creation;
     if ('exitCode' in fields) this.exitCode = fields.exitCode;
     if ('signal' in fields) this.signal = fields.signal;
     if ('stderr' in fields) this.stderr = fields.stderr;
@@ -89,6 +97,7 @@ export function describeExit(info: Pick<ExitInfo, 'exitCode' | 'signal'>): strin
 export function exitedError(info: Omit<ExitInfo, 'fault'>, doing: string): CNodeError {
   const tail = info.stderr ? `\n${info.stderr}` : '';
   return nodeError(info.node, 'ERR_CNODE_EXITED', `${describeExit(info)} ${doing}${tail}`, {
+    creation: info.creation,
     exitCode: info.exitCode,
     signal: info.signal,
     stderr: info.stderr,

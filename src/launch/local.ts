@@ -121,7 +121,7 @@ export class LocalWorker implements Launched {
    * ERR_CNODE_READY_TIMEOUT, ERR_CNODE_EXITED or ERR_CNODE_PROTOCOL; the caller then kills the process.
    */
   waitReady(timeoutMs: number, isExpected: (endpoint: string) => boolean, expected: string): Promise<string> {
-    const { node } = this.identity;
+    const { node, creation } = this.identity;
     return new Promise<string>((resolve, reject) => {
       const settle = (error: CNodeError | undefined, endpoint = '') => {
         clearTimeout(timer);
@@ -148,7 +148,9 @@ export class LocalWorker implements Launched {
           ),
         );
       };
-      void this.ended.then((end) => settle(exitedError({ node, ...end, stopped: false }, 'before it was ready')));
+      void this.ended.then((end) =>
+        settle(exitedError({ node, creation, ...end, stopped: false }, 'before it was ready')),
+      );
     });
   }
 
