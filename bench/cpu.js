@@ -51,6 +51,11 @@ export function processCpuUs(pid) {
   }
 }
 
+/** The CPU time of several processes, summed, in µs; NaN for none, or when one cannot be read. */
+export function processesCpuUs(pids) {
+  return pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + processCpuUs(pid), 0);
+}
+
 /** How the other side's time is read, for the report. */
 export const otherSideSource = () => (schedstat ? '/proc/<pid>/task/*/schedstat' : '/proc/<pid>/stat');
 
@@ -63,14 +68,18 @@ export const otherSideSource = () => (schedstat ? '/proc/<pid>/task/*/schedstat'
 export class CpuTally {
   #totals = new Map(); // name -> { owner, other, calls }
 
-  /** Runs `work()` (which makes `calls` calls to `contender`) and records both sides' CPU time. */
+  /**
+   * Runs `work()` (which makes `calls` calls to `contender`) and records both sides' CPU time.
+   * The other side is `contender.pids` when it has them (a pool's workers, summed; none, for a
+   * contender whose threads are the owner's), else `contender.pid`.
+   */
   async measure(contender, calls, work) {
-    const pid = contender.pid;
-    const other0 = processCpuUs(pid);
+    const pids = contender.pids ?? [contender.pid];
+    const other0 = processesCpuUs(pids);
     const owner0 = ownerCpuUs();
     const result = await work();
     const owner = ownerCpuUs() - owner0;
-    const other = processCpuUs(pid) - other0;
+    const other = processesCpuUs(pids) - other0;
     const total = this.#totals.get(contender.name) ?? { owner: 0, other: 0, calls: 0 };
     total.owner += owner;
     total.other += other;

@@ -7,7 +7,9 @@
 //   cpuOwner     the owner's CPU time per call in µs (this process, every thread), or null
 //   cpuOther     the other side's (the worker's, the child's) CPU time per call in µs, or null
 //   ratio        the bridge's value ÷ this row's, in the same case and the same measure
-//                (`ratioOf`: 'median' or 'rate'); 1 on the bridge's own row, null when not compared
+//                (`ratioOf`: 'median' or 'rate'); 1 on the bridge's own row, null when not compared;
+//                in the pool scenarios "the bridge" is the CNodePool the case is about, the row
+//                with `reference: true` (compareTo)
 //   target       on the row a target is judged by: { goal, rule, value, threshold, met }
 
 export function makeRow(scenario, kase, contender, fields) {
@@ -36,11 +38,21 @@ export function makeRow(scenario, kase, contender, fields) {
  * ('bridge (zmq)', 'bridge (plain msgpack)') are compared with it like any contender.
  */
 export function compareToBridge(rows, by) {
-  const bridge = rows.find((r) => r.contender === 'bridge');
-  if (!bridge) return rows;
+  return compareTo(rows, by, 'bridge');
+}
+
+/**
+ * The same with another row as the one under test: in the pool scenarios, a CNodePool
+ * ('CNodePool ×2'). That row gets `reference: true` (its ratio is 1, and results.svg draws no
+ * bar for it).
+ */
+export function compareTo(rows, by, reference) {
+  const ref = rows.find((r) => r.contender === reference);
+  if (!ref) return rows;
   for (const r of rows) {
     r.ratioOf = by;
-    r.ratio = bridge[by] / r[by];
+    r.ratio = ref[by] / r[by];
+    if (r === ref) r.reference = true;
   }
   return rows;
 }

@@ -8,18 +8,21 @@ import { footnotes, textTable } from './report/format.js';
 import { describeMachine } from './report/machine.js';
 import { updateReadme } from './report/readme.js';
 import { renderSvg } from './report/svg.js';
+import dispatch from './scenarios/dispatch.js';
 import failure from './scenarios/failure.js';
 import idle from './scenarios/idle.js';
 import large from './scenarios/large.js';
 import latency from './scenarios/latency.js';
+import piscina from './scenarios/piscina.js';
 import scale from './scenarios/scale.js';
+import scaling from './scenarios/scaling.js';
 import shared from './scenarios/shared.js';
 import startup from './scenarios/startup.js';
 import throughput from './scenarios/throughput.js';
 
 // In the order they run. A scenario is { name, summary, run(): Promise<{ rows }> } (rows.js says
 // what a row holds); add one by importing it and listing it here.
-const scenarios = [latency, throughput, large, shared, idle, startup, failure, scale];
+const scenarios = [latency, throughput, large, shared, idle, startup, failure, scale, dispatch, scaling, piscina];
 
 const usage = `usage: npm run bench [-- [scenario ...]]
 scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all, which also writes bench/results.*)`;

@@ -61,7 +61,7 @@ const formatMeasured = ({ value, unit }) =>
 /** The lines under the table: what the ratio means, each target in words, and the rows' notes. */
 export function footnotes(rows) {
   const lines = [
-    'bridge ÷ this: the bridge’s median time (or rate, in the rate column’s scenarios) divided by this contender’s, from the same run.',
+    'bridge ÷ this: the bridge’s median time (or rate, in the rate column’s scenarios) divided by this contender’s, from the same run; in the scaling, piscina and dispatch scenarios the bridge is the CNodePool the case is about (its row shows 1.00×).',
     'Below 1 the bridge is faster where times are compared, slower where rates are.',
     'owner CPU/call: this process’s CPU time (every thread) per call; other CPU/call: the worker’s or child’s (all its threads), over the same rounds.',
   ];

@@ -1,7 +1,8 @@
 // results.svg, drawn by hand: no dependencies. Two panels:
-//  1. for every row compared with the bridge, the bridge's speed relative to that contender on a
-//     log scale (> 1: the bridge is faster; for times this is this ÷ bridge, for rates bridge ÷
-//     this), with each target drawn where it applies;
+//  1. for every row compared with the bridge (in the pool scenarios, the CNodePool under test),
+//     the bridge's speed relative to that contender on a log scale (> 1: the bridge is faster;
+//     for times this is this ÷ bridge, for rates bridge ÷ this), with each target drawn where
+//     it applies;
 //  2. the failure scenario's detection times, median and p99, against their targets.
 
 const WIDTH = 820;
@@ -30,7 +31,12 @@ function speedTarget(row) {
 
 function ratioPanel(rows, top) {
   const compared = rows.filter(
-    (r) => r.ratio !== null && Number.isFinite(r.ratio) && r.contender !== 'bridge' && r.target?.unit !== 'ms',
+    (r) =>
+      r.ratio !== null &&
+      Number.isFinite(r.ratio) &&
+      r.contender !== 'bridge' &&
+      !r.reference &&
+      r.target?.unit !== 'ms',
   );
   const values = compared.flatMap((r) => [speedOf(r), ...(r.target?.onRatio ? [speedTarget(r)] : [])]);
   const lo = Math.min(0.25, 2 ** Math.floor(Math.log2(Math.min(...values))));
@@ -40,7 +46,7 @@ function ratioPanel(rows, top) {
     text(
       10,
       top + 14,
-      'Bridge speed relative to each alternative, same run (log scale; > 1: the bridge is faster)',
+      'Bridge (pool scenarios: CNodePool) speed relative to each alternative, same run (log scale; > 1: faster)',
       'font-weight="bold"',
     ),
   ];

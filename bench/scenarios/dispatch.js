@@ -1,0 +1,100 @@
+// dispatch: what a pool adds to a call. pool.call() on a CNodePool of 1 worker against
+// node.call() on one bare CNode, both over 'local' to build/bin/echo, a 64-byte string each
+// way, interleaved in rounds:
+//   sequential   one call at a time; every round trip is a sample (median, p99)
+//   ×256         256 calls kept in flight; calls/s of each round (the median). The pool gives
+//                its worker `concurrency` calls at a time (its default) and queues the rest
+// and both sides' CPU per call.
+// Target (issue 11): a pool call costs at most 1.1× a node call: the pool's sequential median
+// ≤ 1.1× the node's, and its pipelined calls/s ≥ 1/1.1 (0.91×) the node's.
+import { Node, Pool } from '../contenders/pool.js';
+import { CpuTally } from '../cpu.js';
+import { bin } from '../paths.js';
+import { interleave, pipelined, startAll, stopAll } from '../rounds.js';
+import { compareTo, judge, makeRow } from '../rows.js';
+import { median, summarize } from '../stats.js';
+
+const SEQUENTIAL = { rounds: 20, calls: 3000, warmup: 500 };
+const PIPELINED = { rounds: 20, calls: 20_000, warmup: 2000, inFlight: 256 };
+const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
+const REFERENCE = 'CNodePool ×1';
+
+/** `count` sequential round trips; returns each one's time in µs. */
+async function roundTrips(contender, count) {
+  const times = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    const answer = await contender.call(PAYLOAD);
+    times[i] = (performance.now() - start) * 1000;
+    if (answer !== PAYLOAD) throw new Error(`${contender.name} answered ${JSON.stringify(answer)}`);
+  }
+  return Array.from(times);
+}
+
+async function rate(contender, calls) {
+  const ms = await pipelined(() => contender.call(PAYLOAD), calls, PIPELINED.inFlight);
+  return calls / (ms / 1000);
+}
+
+export default {
+  name: 'dispatch',
+  summary: `pool.call on a CNodePool of 1 against node.call on a CNode, 64 B echo: ${SEQUENTIAL.rounds} rounds of ${SEQUENTIAL.calls} sequential calls, then ${PIPELINED.rounds} of ${PIPELINED.calls} with ${PIPELINED.inFlight} in flight`,
+  async run() {
+    const executable = bin('echo');
+    const contenders = await startAll([() => new Pool({ executable, size: 1 }), () => new Node({ executable })]);
+    try {
+      const rows = [];
+      let cpu = new CpuTally();
+      const sequential = await interleave(contenders, {
+        rounds: SEQUENTIAL.rounds,
+        warmup: (c) => roundTrips(c, SEQUENTIAL.warmup),
+        measure: (c) => cpu.measure(c, SEQUENTIAL.calls, () => roundTrips(c, SEQUENTIAL.calls)),
+      });
+      const sequentialRows = contenders.map((c) =>
+        makeRow('dispatch', '64 B sequential', c.name, {
+          unit: 'µs',
+          ...summarize(sequential.get(c.name).flat()),
+          ...cpu.perCall(c.name),
+        }),
+      );
+      compareTo(sequentialRows, 'median', REFERENCE);
+      const node = sequentialRows.find((r) => r.contender === 'CNode');
+      judge(node, {
+        goal: 'a pool call’s sequential median ≤ 1.1× a node call’s',
+        value: node.ratio,
+        op: '<=',
+        threshold: 1.1,
+        unit: '×',
+      });
+      rows.push(...sequentialRows);
+
+      cpu = new CpuTally();
+      const pipelinedRates = await interleave(contenders, {
+        rounds: PIPELINED.rounds,
+        warmup: (c) => rate(c, PIPELINED.warmup),
+        measure: (c) => cpu.measure(c, PIPELINED.calls, () => rate(c, PIPELINED.calls)),
+      });
+      const pipelinedRows = contenders.map((c) =>
+        makeRow('dispatch', `64 B ×${PIPELINED.inFlight} in flight`, c.name, {
+          rate: median(pipelinedRates.get(c.name)),
+          rateUnit: 'calls/s',
+          ...cpu.perCall(c.name),
+          rounds: pipelinedRates.get(c.name),
+        }),
+      );
+      compareTo(pipelinedRows, 'rate', REFERENCE);
+      const nodePipelined = pipelinedRows.find((r) => r.contender === 'CNode');
+      judge(nodePipelined, {
+        goal: 'a pool’s pipelined calls/s ≥ 0.91× (1/1.1) a node’s',
+        value: nodePipelined.ratio,
+        op: '>=',
+        threshold: 0.91,
+        unit: '×',
+      });
+      rows.push(...pipelinedRows);
+      return { rows };
+    } finally {
+      await stopAll(contenders);
+    }
+  },
+};
