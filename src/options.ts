@@ -75,7 +75,7 @@ const ALIVE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const HOST_NAME = /^[A-Za-z0-9._-]{1,255}$/;
 
 /** Every option start() takes: a name not here is refused, so a misspelt option is not ignored. */
-const OPTION_NAMES = Object.keys({
+export const OPTION_NAMES = Object.keys({
   executable: true,
   args: true,
   name: true,
@@ -279,7 +279,8 @@ function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-function check(option: string, value: unknown, ok: boolean, expected: string): void {
+/** Throws ERR_CNODE_INVALID_OPTION naming `option` and its bad `value` unless `ok`. */
+export function check(option: string, value: unknown, ok: boolean, expected: string): void {
   if (!ok) {
     throw new CNodeError(
       'ERR_CNODE_INVALID_OPTION',

@@ -1,0 +1,601 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import { CNode } from '../cnode.js';
+import { CNodeError, type CNodeErrorCode, type ExitInfo } from '../errors.js';
+import { check, checkOptionNames, checkTimeout, checkTransfer } from '../options.js';
+import { Deadlines, type Timed } from '../session/deadlines.js';
+import { settlesWithin } from '../wait.js';
+import { type NormalizedPoolOptions, normalizePoolOptions, type PoolOptions } from './options.js';
+import { type Queued, TaskQueue } from './queue.js';
+import { PoolCounters, type PoolStats, recordMs, summarize } from './stats.js';
+import { leastBusy, newWorker, type PoolWorker } from './worker.js';
+
+export interface PoolCallOptions {
+  /** Milliseconds from pool.call() to the answer, waiting in the queue included. Default: callTimeout. */
+  timeout?: number;
+  /** Aborts the call, queued or running: it rejects with ERR_CNODE_ABORTED at once. */
+  signal?: AbortSignal;
+  /** As for node.call(); the buffers are detached when the call is dispatched, and such a call is never retried. */
+  transfer?: readonly ArrayBuffer[];
+}
+
+export interface PoolSendOptions {
+  /** Milliseconds from pool.send() until a worker's connection takes the message. Default: callTimeout. */
+  timeout?: number;
+  transfer?: readonly ArrayBuffer[];
+}
+
+export interface PoolStopOptions {
+  /** Milliseconds to let queued and running calls finish; those left then fail with ERR_CNODE_STOPPED. Default: stopTimeout. */
+  timeout?: number;
+}
+
+export interface PoolEvents {
+  /** An unsolicited message from one of the workers, and the worker (its name, creation, pid). */
+  message: [message: unknown, worker: CNode];
+  /** A worker ended, for any reason; the pool replaces it when it must. */
+  exit: [info: ExitInfo, worker: CNode];
+  /** needsDrain was true and is false again: the queue has room for a round of calls. */
+  drain: [];
+}
+
+/** A call or send, from pool.call() to its end; made by one literal, in newTask(). */
+interface Task extends Timed, Queued {
+  readonly kind: 'call' | 'send';
+  readonly message: unknown;
+  readonly signal: AbortSignal | undefined;
+  readonly transfer: readonly ArrayBuffer[] | undefined;
+  /** Milliseconds it may still wait, from when it was (last) queued: what Deadlines waits. */
+  timeout: number;
+  /** When it was made, when it times out, and when it was last dispatched, on performance.now()'s clock. */
+  readonly madeAt: number;
+  readonly deadline: number;
+  dispatchedAt: number;
+  /** Whether the caller gave its own timeout: a task without one, dispatched at once, passes none on. */
+  readonly ownTimeout: boolean;
+  /** How many workers died while it ran, and how many times it was dispatched again. */
+  deaths: number;
+  retried: number;
+  worker: PoolWorker | undefined;
+  onAbort: (() => void) | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: CNodeError) => void;
+}
+
+function newTask(
+  kind: Task['kind'],
+  message: unknown,
+  timeout: number,
+  ownTimeout: boolean,
+  signal: AbortSignal | undefined,
+  transfer: readonly ArrayBuffer[] | undefined,
+): Task {
+  const now = performance.now();
+  return {
+    kind,
+    message,
+    signal,
+    transfer,
+    timeout,
+    at: now + timeout,
+    waiting: false,
+    queued: false,
+    madeAt: now,
+    deadline: now + timeout,
+    dispatchedAt: 0,
+    ownTimeout,
+    deaths: 0,
+    retried: 0,
+    worker: undefined,
+    onAbort: undefined,
+    resolve: noop,
+    reject: noop,
+  };
+}
+
+function noop(): void {}
+
+/** The codes a call gets when its worker died under it (rather than by its own doing or the caller's). */
+const DEATHS: readonly CNodeErrorCode[] = ['ERR_CNODE_EXITED', 'ERR_CNODE_UNRESPONSIVE', 'ERR_CNODE_PROTOCOL'];
+
+/** The first delay after a failed start, the most, and the spread (±20%): failed starts must not spin. */
+const START_RETRY_MS = 100;
+const START_RETRY_MAX_MS = 10_000;
+const START_RETRY_JITTER = 0.2;
+
+/** How often the pool looks for idle workers to stop and for workers over maxWorkerRss (at most). */
+const HOUSEKEEPING_MS = 1000;
+
+/**
+ * A pool of native workers that queues calls and dispatches each to the least busy worker. A
+ * worker that dies fails only the calls it was running and is replaced; calls waiting in the
+ * queue wait on. Built on CNode's public API.
+ */
+export class CNodePool extends EventEmitter<PoolEvents> {
+  #options: NormalizedPoolOptions;
+  #state: 'running' | 'stopping' | 'stopped' = 'running';
+  #stopping: Promise<void> | undefined;
+  #workers: PoolWorker[] = [];
+  /** Slots taken by a worker running or starting. */
+  #slots = new Set<number>();
+  /** The starts under way. */
+  #starts = new Set<Promise<void>>();
+  /** Set while stop() waits for the queue to empty and the workers to go idle. */
+  #onIdle: (() => void) | undefined;
+  #queue = new TaskQueue<Task>();
+  #waiting = new Deadlines<Task>((task) => {
+    this.#queue.giveUp(task);
+    this.#fail(
+      task,
+      this.#error(
+        task.kind === 'call' ? 'ERR_CNODE_CALL_TIMEOUT' : 'ERR_CNODE_SEND_TIMEOUT',
+        `had a ${task.kind} wait in its queue for its whole timeout (${Math.round(task.deadline - task.madeAt)} ms); it was never sent`,
+      ),
+    );
+    this.#drainCheck();
+  });
+  #counters = new PoolCounters();
+  /** Starts that failed in a row, the last one's error, and the timer of the next try. */
+  #startFailures = 0;
+  #startError: CNodeError | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #housekeeping: NodeJS.Timeout | undefined;
+  #needsDrain = false;
+
+  /** Starts the pool's first workers (size.min, or one) and resolves once they are ready; no process is left on failure. */
+  static async start(options: PoolOptions): Promise<CNodePool> {
+    const pool = new CNodePool(normalizePoolOptions(options));
+    const first = Math.max(pool.#options.min, 1);
+    const started = await Promise.allSettled(Array.from({ length: first }, () => pool.#startWorker()));
+    // What failed is the caller's to hear; the pool retries nothing it is about to stop.
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) {
+      await pool.stop();
+      throw failed.reason;
+    }
+    return pool;
+  }
+
+  private constructor(options: NormalizedPoolOptions) {
+    super();
+    this.#options = options;
+    if (options.min < options.max || options.maxWorkerRss < Number.POSITIVE_INFINITY) {
+      const every = Math.min(HOUSEKEEPING_MS, options.idleTimeout);
+      this.#housekeeping = setInterval(() => this.#keepHouse(), every).unref();
+    }
+  }
+
+  /**
+   * Queues `message` for the least busy worker and resolves with its answer. Rejects as
+   * node.call() does, and with ERR_CNODE_OVERLOADED (maxQueue calls already wait), ERR_CNODE_POISON
+   * (two workers died running it), ERR_CNODE_STOPPED (stop() was called), or the start error
+   * when no worker can be started.
+   */
+  call(message: unknown, options?: PoolCallOptions): Promise<unknown> {
+    return this.#submit('call', message, options);
+  }
+
+  /** Queues `message` for the least busy worker, without an answer; resolves once the worker's connection took it. */
+  send(message: unknown, options?: PoolSendOptions): Promise<void> {
+    return this.#submit('send', message, options) as Promise<void>;
+  }
+
+  /**
+   * Sends `message` to every worker running now, past the queue (configuration, say); resolves
+   * once each has taken it. Workers started later do not get it: what every worker must have
+   * belongs in `args` or `env`.
+   */
+  async broadcast(message: unknown): Promise<void> {
+    if (this.#state !== 'running') throw this.#error('ERR_CNODE_STOPPED', 'was stopped');
+    await Promise.all(this.#workers.map((worker) => worker.node.send(message)));
+  }
+
+  /** True while a round of calls (size.max × concurrency) or more waits in the queue: wait for 'drain' before queueing more. */
+  get needsDrain(): boolean {
+    return this.#needsDrain;
+  }
+
+  /** Calls and sends waiting in the queue. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  stats(): PoolStats {
+    const now = performance.now();
+    let busyMs = this.#counters.busyMs;
+    let busy = 0;
+    for (const worker of this.#workers) {
+      if (worker.running === 0) continue;
+      busy++;
+      busyMs += now - worker.since;
+    }
+    const elapsed = now - this.#counters.startedAt;
+    return {
+      workers: this.#workers.length,
+      busy,
+      queued: this.#queue.size,
+      completed: this.#counters.completed,
+      failed: this.#counters.failed,
+      restarts: this.#counters.restarts,
+      runTime: summarize(this.#counters.runTime),
+      waitTime: summarize(this.#counters.waitTime),
+      utilization: elapsed > 0 ? Math.min(1, busyMs / (elapsed * this.#options.max)) : 0,
+    };
+  }
+
+  /**
+   * Stops taking calls, lets what is queued and running finish (up to `timeout` ms; what is left
+   * then fails with ERR_CNODE_STOPPED), then stops every worker. Calling it again returns the same promise.
+   */
+  stop(options: PoolStopOptions = {}): Promise<void> {
+    if (!this.#stopping) {
+      try {
+        checkOptionNames(options, ['timeout']);
+        const { timeout = this.#options.node.stopTimeout } = options;
+        checkTimeout('timeout', timeout);
+        this.#stopping = this.#stop(timeout);
+      } catch (error) {
+        return Promise.reject(this.#rename(error, 'stop'));
+      }
+    }
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #stop(timeout: number): Promise<void> {
+    this.#state = 'stopping';
+    const idle = new Promise<void>((resolve) => {
+      this.#onIdle = resolve;
+      this.#idleCheck();
+    });
+    await settlesWithin(idle, timeout);
+    this.#onIdle = undefined;
+    this.#state = 'stopped';
+    for (const task of this.#queue.takeAll()) this.#fail(task, this.#error('ERR_CNODE_STOPPED', 'was stopped'));
+    this.#waiting.clear();
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#housekeeping);
+    // A worker still starting stops as it comes up (#startWorker).
+    await Promise.allSettled([...this.#starts]);
+    await Promise.all(this.#workers.map((worker) => worker.node.stop()));
+  }
+
+  #idleCheck(): void {
+    if (this.#onIdle && this.#queue.size === 0 && this.#workers.every((worker) => worker.running === 0)) this.#onIdle();
+  }
+
+  #submit(kind: Task['kind'], message: unknown, options: PoolCallOptions | undefined): Promise<unknown> {
+    let task: Task;
+    try {
+      let timeout = this.#options.node.callTimeout;
+      let signal: AbortSignal | undefined;
+      let transfer: readonly ArrayBuffer[] | undefined;
+      if (options !== undefined) ({ timeout, signal, transfer } = this.#checkCallOptions(kind, options));
+      if (this.#state !== 'running') throw this.#error('ERR_CNODE_STOPPED', 'was stopped');
+      if (signal?.aborted) throw this.#aborted(signal.reason);
+      if (this.#workers.length === 0 && this.#startError) throw this.#noWorker();
+      task = newTask(kind, message, timeout, options?.timeout !== undefined, signal, transfer);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const promise = new Promise<unknown>((resolve, reject) => {
+      task.resolve = resolve;
+      task.reject = reject;
+    });
+    // The common case: nothing waits, and a worker has room.
+    const worker = this.#queue.size === 0 ? leastBusy(this.#workers, this.#options.concurrency, false) : undefined;
+    if (worker) this.#run(task, worker, true);
+    else if (this.#queue.size >= this.#options.maxQueue) {
+      task.reject(
+        this.#error('ERR_CNODE_OVERLOADED', `already has ${this.#options.maxQueue} calls queued (the maxQueue option)`),
+      );
+    } else this.#enqueue(task, false);
+    return promise;
+  }
+
+  #checkCallOptions(kind: Task['kind'], options: PoolCallOptions) {
+    try {
+      checkOptionNames(options, kind === 'call' ? ['timeout', 'signal', 'transfer'] : ['timeout', 'transfer']);
+      const { timeout = this.#options.node.callTimeout, signal, transfer } = options;
+      checkTimeout('timeout', timeout);
+      checkTransfer(transfer);
+      check('signal', signal, signal === undefined || signal instanceof AbortSignal, 'an AbortSignal');
+      return { timeout, signal, transfer };
+    } catch (error) {
+      throw this.#rename(error, kind);
+    }
+  }
+
+  #enqueue(task: Task, front: boolean): void {
+    this.#queue.add(task, front);
+    this.#waiting.add(task);
+    if (task.signal && !task.onAbort) {
+      const signal = task.signal;
+      task.onAbort = () => {
+        if (!task.queued) return; // running: the node's call() has its own listener
+        this.#queue.giveUp(task);
+        this.#waiting.cancel(task);
+        this.#fail(task, this.#aborted(signal.reason));
+        this.#drainCheck();
+      };
+      signal.addEventListener('abort', task.onAbort, { once: true });
+    }
+    if (!this.#needsDrain && this.#queue.size >= this.#options.max * this.#options.concurrency) this.#needsDrain = true;
+    this.#grow();
+  }
+
+  /** Dispatches what waits in the queue, oldest first, while workers have room. */
+  #dispatch(): void {
+    for (let task = this.#queue.peek(); task; task = this.#queue.peek()) {
+      // A call that was at a worker's death runs alone (see #finished).
+      const worker = leastBusy(this.#workers, this.#options.concurrency, task.deaths > 0);
+      if (!worker) break;
+      this.#queue.take();
+      this.#waiting.cancel(task);
+      this.#forgetSignal(task); // the node's call() listens to it now
+      this.#run(task, worker, false);
+    }
+    this.#drainCheck();
+    if (this.#queue.size > 0) this.#grow();
+  }
+
+  /** Hands `task` to `worker`; `direct` when it never waited in the queue. */
+  #run(task: Task, worker: PoolWorker, direct: boolean): void {
+    const now = performance.now();
+    const left = Math.max(1, Math.ceil(task.deadline - now));
+    task.worker = worker;
+    task.dispatchedAt = now;
+    recordMs(this.#counters.waitTime, now - task.madeAt);
+    if (worker.running++ === 0) {
+      worker.since = now;
+      if (task.deaths > 0) worker.isolated = true;
+    }
+    if (++worker.dispatched >= this.#options.maxCallsPerWorker) {
+      worker.retiring = true; // recycled: it stops once idle, and another starts now
+      this.#grow();
+    }
+    const { node } = worker;
+    // Dispatched at once with the node's own timeout and nothing else: no options to check.
+    const plain = direct && !task.ownTimeout && !task.signal && !task.transfer;
+    let answer: Promise<unknown>;
+    if (task.kind === 'call') {
+      answer = plain
+        ? node.call(task.message)
+        : node.call(task.message, { timeout: left, signal: task.signal, transfer: task.transfer });
+    } else {
+      answer = plain ? node.send(task.message) : node.send(task.message, { timeout: left, transfer: task.transfer });
+    }
+    answer.then(
+      (value) => this.#finished(task, worker, undefined, value),
+      (error: CNodeError) => this.#finished(task, worker, error, undefined),
+    );
+  }
+
+  #finished(task: Task, worker: PoolWorker, error: CNodeError | undefined, value: unknown): void {
+    const now = performance.now();
+    if (--worker.running === 0) {
+      this.#counters.busyMs += now - worker.since;
+      worker.since = now;
+      worker.isolated = false;
+      if (worker.retiring) void worker.node.stop();
+    }
+    task.worker = undefined;
+    if (!error) {
+      this.#counters.completed++;
+      if (task.kind === 'call') recordMs(this.#counters.runTime, now - task.dispatchedAt);
+      this.#forgetSignal(task);
+      task.resolve(value);
+    } else if (DEATHS.includes(error.code)) {
+      worker.retiring = true; // dead, or being killed for a fault: it takes nothing more
+      this.#diedUnder(task, worker, error);
+    } else {
+      if (
+        this.#options.killOnAbort &&
+        (error.code === 'ERR_CNODE_CALL_TIMEOUT' || error.code === 'ERR_CNODE_ABORTED') &&
+        !worker.killedFor
+      ) {
+        // The handler may run for ever: the one way to stop it is to end its process.
+        worker.killedFor = task;
+        worker.retiring = true;
+        void worker.node.kill();
+      }
+      this.#fail(task, error);
+    }
+    this.#dispatch();
+    this.#idleCheck();
+  }
+
+  /**
+   * A call whose worker died while it ran: failed with ERR_CNODE_POISON if this is the second
+   * death it was at, else dispatched again if `retries` allow; a send is never sent twice.
+   */
+  #diedUnder(task: Task, worker: PoolWorker, error: CNodeError): void {
+    // A worker killed by killOnAbort for another call: that call killed it, not this one.
+    const innocent = worker.killedFor !== undefined && worker.killedFor !== task;
+    if (!innocent) task.deaths++;
+    if (task.kind === 'call' && task.deaths >= 2) {
+      this.#fail(
+        task,
+        this.#error(
+          'ERR_CNODE_POISON',
+          `did not try a call on a third worker: the two workers that ran it died (the last ${error.message.replace(/^cnode /, '')})`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    // Its buffers went with the first try; and a call whose time is up has nowhere to go.
+    const left = task.deadline - performance.now();
+    const again = task.retried < this.#options.retries && !task.transfer && left >= 1 && this.#state !== 'stopped';
+    if (task.kind === 'call' && again) {
+      task.retried++;
+      task.timeout = left;
+      this.#enqueue(task, true);
+    } else this.#fail(task, error);
+  }
+
+  #fail(task: Task, error: CNodeError): void {
+    this.#counters.failed++;
+    this.#forgetSignal(task);
+    task.reject(error);
+  }
+
+  #forgetSignal(task: Task): void {
+    if (task.onAbort) task.signal!.removeEventListener('abort', task.onAbort);
+    task.onAbort = undefined;
+  }
+
+  #drainCheck(): void {
+    if (this.#needsDrain && this.#queue.size < this.#options.max * this.#options.concurrency) {
+      this.#needsDrain = false;
+      process.nextTick(() => this.emit('drain'));
+    }
+  }
+
+  /** Workers that take calls (running and not retiring). */
+  get #active(): number {
+    let active = 0;
+    for (const worker of this.#workers) if (!worker.retiring) active++;
+    return active;
+  }
+
+  /**
+   * Starts workers while fewer than size.min run or start, and more, up to size.max, for what
+   * waits beyond what the starting ones will take; not while a failed start's delay runs.
+   */
+  #grow(): void {
+    if (this.#state === 'stopped' || this.#retryTimer) return;
+    const { min, max, concurrency } = this.#options;
+    const active = this.#active;
+    const starting = this.#starts.size;
+    let wanted = Math.min(max, Math.max(min, active + Math.max(starting, Math.ceil(this.#queue.size / concurrency))));
+    // With no worker and a start that failed, one more try must come, or calls fail for ever.
+    if (this.#startError && this.#workers.length === 0) wanted = Math.max(wanted, 1);
+    for (let n = active + starting; n < wanted; n++) void this.#startWorker().catch(noop);
+  }
+
+  /** Starts a worker in the lowest free slot; its failure is also the pool's (#startFailed). */
+  #startWorker(): Promise<void> {
+    let slot = 0;
+    while (this.#slots.has(slot)) slot++;
+    this.#slots.add(slot);
+    const start = this.#startIn(slot);
+    this.#starts.add(start);
+    void start.then(
+      () => this.#starts.delete(start),
+      () => this.#starts.delete(start),
+    );
+    return start;
+  }
+
+  async #startIn(slot: number): Promise<void> {
+    let node: CNode;
+    try {
+      node = await CNode.start({ ...this.#options.workerOptions, name: `${this.#options.prefix}_${slot}` });
+    } catch (error) {
+      this.#slots.delete(slot);
+      this.#startFailed(error as CNodeError);
+      throw error;
+    }
+    this.#startFailures = 0;
+    this.#startError = undefined;
+    const worker = newWorker(node, slot);
+    node.on('message', (message) => this.emit('message', message, node));
+    node.on('exit', (info) => this.#exited(worker, info));
+    this.#workers.push(worker);
+    if (this.#state === 'stopped') void node.stop();
+    else this.#dispatch();
+  }
+
+  // While no worker runs, a failed start fails what waits, and calls fail at once, until a
+  // start succeeds: waiting for a worker that cannot start would hang every caller.
+  #startFailed(error: CNodeError): void {
+    this.#startError = error;
+    this.#startFailures++;
+    // This start is still among #starts: no other is under way.
+    if (this.#workers.length === 0 && this.#starts.size <= 1) {
+      for (const task of this.#queue.takeAll()) {
+        this.#waiting.cancel(task);
+        this.#fail(task, this.#noWorker());
+      }
+      this.#drainCheck();
+      this.#idleCheck();
+    }
+    if (this.#state === 'stopped' || this.#retryTimer) return;
+    const delay = Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** (this.#startFailures - 1));
+    const jittered = delay * (1 - START_RETRY_JITTER + 2 * START_RETRY_JITTER * Math.random());
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#grow();
+    }, jittered).unref();
+  }
+
+  #exited(worker: PoolWorker, info: ExitInfo): void {
+    this.#workers.splice(this.#workers.indexOf(worker), 1);
+    this.#slots.delete(worker.slot);
+    const planned = worker.retiring && !worker.killedFor;
+    if (!planned && this.#state !== 'stopped') this.#counters.restarts++;
+    this.emit('exit', info, worker.node);
+    this.#grow();
+  }
+
+  /** Stops workers idle past idleTimeout while more than size.min run; retires workers over maxWorkerRss. */
+  #keepHouse(): void {
+    const now = performance.now();
+    const { min, idleTimeout, maxWorkerRss } = this.#options;
+    let active = this.#active + this.#starts.size;
+    for (const worker of this.#workers) {
+      if (worker.retiring) continue;
+      if (worker.running === 0 && active > min && now - worker.since >= idleTimeout) {
+        this.#retire(worker);
+        active--;
+      } else if (maxWorkerRss < Number.POSITIVE_INFINITY && residentBytes(worker.node.pid) > maxWorkerRss) {
+        this.#retire(worker);
+      }
+    }
+    this.#grow();
+  }
+
+  /** Gives `worker` nothing more; it stops once what it runs has settled. */
+  #retire(worker: PoolWorker): void {
+    worker.retiring = true;
+    if (worker.running === 0) void worker.node.stop();
+  }
+
+  #noWorker(): CNodeError {
+    const cause = this.#startError!;
+    return this.#error(cause.code, `has no worker: the last start failed: ${cause.message}`, { cause });
+  }
+
+  #aborted(reason: unknown): CNodeError {
+    return this.#error('ERR_CNODE_ABORTED', 'had a call aborted', { cause: reason });
+  }
+
+  /** An option error of one of the pool's methods, named as node methods name theirs. */
+  #rename(error: unknown, method: string): unknown {
+    if (error instanceof CNodeError && error.code === 'ERR_CNODE_INVALID_OPTION')
+      return this.#error(error.code, `${method}(): ${error.message}`);
+    return error;
+  }
+
+  #error(code: CNodeErrorCode, text: string, fields: { cause?: unknown } = {}): CNodeError {
+    return new CNodeError(code, `cnode pool ${this.#options.prefix} ${text}`, fields);
+  }
+
+  toString(): string {
+    return `CNodePool(${this.#options.prefix}, ${this.#workers.length} workers, ${this.#queue.size} queued)`;
+  }
+}
+
+/** A process's resident memory, in bytes, from /proc (0 when it cannot be read: it is ending). */
+function residentBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
