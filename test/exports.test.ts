@@ -8,6 +8,12 @@ import type {
   CNodeOptions,
   ExitInfo,
   HeartbeatOptions,
+  PoolCallOptions,
+  PoolEvents,
+  PoolOptions,
+  PoolSendOptions,
+  PoolStats,
+  PoolStopOptions,
   SendOptions,
   StopOptions,
 } from '../src/index.js';
@@ -18,6 +24,7 @@ describe('the package index', () => {
     expect(Object.keys(cnode).sort()).toEqual([
       'CNode',
       'CNodeError',
+      'CNodePool',
       'MAX_SHARED_BYTES',
       'SharedBuffer',
       'isAbnormal',
@@ -34,5 +41,12 @@ describe('the package index', () => {
     expectTypeOf<CNodeEvents['exit']>().toEqualTypeOf<[info: ExitInfo]>();
     expectTypeOf<cnode.CNodeError['code']>().toEqualTypeOf<CNodeErrorCode>();
     expectTypeOf<CNodeErrorFields>().toHaveProperty('exitCode');
+    expectTypeOf(cnode.CNodePool.start).parameter(0).toEqualTypeOf<PoolOptions>();
+    expectTypeOf<PoolOptions>().toMatchTypeOf<CNodeOptions>();
+    expectTypeOf<cnode.CNodePool['call']>().parameter(1).toEqualTypeOf<PoolCallOptions | undefined>();
+    expectTypeOf<cnode.CNodePool['send']>().parameter(1).toEqualTypeOf<PoolSendOptions | undefined>();
+    expectTypeOf<cnode.CNodePool['stop']>().parameter(0).toEqualTypeOf<PoolStopOptions | undefined>();
+    expectTypeOf<cnode.CNodePool['stats']>().returns.toEqualTypeOf<PoolStats>();
+    expectTypeOf<PoolEvents['message']>().toEqualTypeOf<[message: unknown, worker: cnode.CNode]>();
   });
 });
