@@ -58,3 +58,15 @@ export function pipelined(call, total, inFlight) {
     for (let i = 0; i < Math.min(inFlight, total); i++) next();
   });
 }
+
+/**
+ * A full garbage collection, then a turn of the event loop for the finalizers it queued (an
+ * external Buffer's, which unmap and close its memory): between two measured rounds, so that a
+ * round does not pay for the garbage of the contender before it. Does nothing without node
+ * --expose-gc (npm run bench passes it).
+ */
+export async function collectGarbage() {
+  if (!globalThis.gc) return;
+  globalThis.gc();
+  await new Promise((resolve) => setImmediate(resolve));
+}
