@@ -5,6 +5,7 @@ import { CNodeError, type CNodeErrorCode, type ExitInfo } from '../errors.js';
 import { check, checkOptionNames, checkTimeout, checkTransfer } from '../options.js';
 import { Deadlines, type Timed } from '../session/deadlines.js';
 import { settlesWithin } from '../wait.js';
+import { burstNow } from './clock.js';
 import { type NormalizedPoolOptions, normalizePoolOptions, type PoolOptions } from './options.js';
 import { type Queued, TaskQueue } from './queue.js';
 import { PoolCounters, type PoolStats, recordMs, summarize } from './stats.js';
@@ -63,6 +64,7 @@ interface Task extends Timed, Queued {
 }
 
 function newTask(
+  now: number,
   kind: Task['kind'],
   message: unknown,
   timeout: number,
@@ -70,7 +72,6 @@ function newTask(
   signal: AbortSignal | undefined,
   transfer: readonly ArrayBuffer[] | undefined,
 ): Task {
-  const now = performance.now();
   return {
     kind,
     message,
@@ -269,6 +270,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
 
   #submit(kind: Task['kind'], message: unknown, options: PoolCallOptions | undefined): Promise<unknown> {
     let task: Task;
+    let now: number;
     try {
       let timeout = this.#options.node.callTimeout;
       let signal: AbortSignal | undefined;
@@ -277,22 +279,30 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       if (this.#state !== 'running') throw this.#error('ERR_CNODE_STOPPED', 'was stopped');
       if (signal?.aborted) throw this.#aborted(signal.reason);
       if (this.#workers.length === 0 && this.#startError) throw this.#noWorker();
-      task = newTask(kind, message, timeout, options?.timeout !== undefined, signal, transfer);
+      now = burstNow(); // the call's start and, dispatched at once, its dispatch
+      task = newTask(now, kind, message, timeout, options?.timeout !== undefined, signal, transfer);
     } catch (error) {
       return Promise.reject(error);
     }
+    // The common case: nothing waits, and a worker has room; the call's promise is then the
+    // node's, followed by the pool's bookkeeping, with no promise of the pool's own.
+    const worker = this.#queue.size === 0 ? leastBusy(this.#workers, this.#options.concurrency, false) : undefined;
+    if (worker) return this.#run(task, worker, now);
+    if (this.#queue.size >= this.#options.maxQueue) {
+      return Promise.reject(
+        this.#error('ERR_CNODE_OVERLOADED', `already has ${this.#options.maxQueue} calls queued (the maxQueue option)`),
+      );
+    }
+    return this.#waitInQueue(task, false);
+  }
+
+  /** Queues `task` and returns its promise, which its dispatch or its giving up settles. */
+  #waitInQueue(task: Task, front: boolean): Promise<unknown> {
     const promise = new Promise<unknown>((resolve, reject) => {
       task.resolve = resolve;
       task.reject = reject;
     });
-    // The common case: nothing waits, and a worker has room.
-    const worker = this.#queue.size === 0 ? leastBusy(this.#workers, this.#options.concurrency, false) : undefined;
-    if (worker) this.#run(task, worker, true);
-    else if (this.#queue.size >= this.#options.maxQueue) {
-      task.reject(
-        this.#error('ERR_CNODE_OVERLOADED', `already has ${this.#options.maxQueue} calls queued (the maxQueue option)`),
-      );
-    } else this.#enqueue(task, false);
+    this.#enqueue(task, front);
     return promise;
   }
 
@@ -336,15 +346,14 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       this.#queue.take();
       this.#waiting.cancel(task);
       this.#forgetSignal(task); // the node's call() listens to it now
-      this.#run(task, worker, false);
+      this.#run(task, worker, burstNow(), false).then(task.resolve, task.reject);
     }
     this.#drainCheck();
     if (this.#queue.size > 0) this.#grow();
   }
 
-  /** Hands `task` to `worker`; `direct` when it never waited in the queue. */
-  #run(task: Task, worker: PoolWorker, direct: boolean): void {
-    const now = performance.now();
+  /** Hands `task` to `worker` at `now`; `direct` when it never waited in the queue. Settles as the task does. */
+  #run(task: Task, worker: PoolWorker, now: number, direct = true): Promise<unknown> {
     const left = Math.max(1, Math.ceil(task.deadline - now));
     task.worker = worker;
     task.dispatchedAt = now;
@@ -368,14 +377,15 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     } else {
       answer = plain ? node.send(task.message) : node.send(task.message, { timeout: left, transfer: task.transfer });
     }
-    answer.then(
+    return answer.then(
       (value) => this.#finished(task, worker, undefined, value),
       (error: CNodeError) => this.#finished(task, worker, error, undefined),
     );
   }
 
-  #finished(task: Task, worker: PoolWorker, error: CNodeError | undefined, value: unknown): void {
-    const now = performance.now();
+  /** What the task's promise settles with once its worker answered: the value, a retry's promise, or a throw. */
+  #finished(task: Task, worker: PoolWorker, error: CNodeError | undefined, value: unknown): unknown {
+    const now = burstNow();
     if (--worker.running === 0) {
       this.#counters.busyMs += now - worker.since;
       worker.since = now;
@@ -383,14 +393,13 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       if (worker.retiring) void worker.node.stop();
     }
     task.worker = undefined;
+    let outcome: CNodeError | Promise<unknown> | undefined;
     if (!error) {
       this.#counters.completed++;
       if (task.kind === 'call') recordMs(this.#counters.runTime, now - task.dispatchedAt);
-      this.#forgetSignal(task);
-      task.resolve(value);
     } else if (DEATHS.includes(error.code)) {
       worker.retiring = true; // dead, or being killed for a fault: it takes nothing more
-      this.#diedUnder(task, worker, error);
+      outcome = this.#afterDeath(task, worker, error);
     } else {
       if (
         this.#options.killOnAbort &&
@@ -402,39 +411,39 @@ export class CNodePool extends EventEmitter<PoolEvents> {
         worker.retiring = true;
         void worker.node.kill();
       }
-      this.#fail(task, error);
+      outcome = error;
     }
     this.#dispatch();
     this.#idleCheck();
+    if (!error) return value;
+    if (outcome instanceof Promise) return outcome;
+    this.#counters.failed++;
+    this.#forgetSignal(task);
+    throw outcome;
   }
 
   /**
-   * A call whose worker died while it ran: failed with ERR_CNODE_POISON if this is the second
-   * death it was at, else dispatched again if `retries` allow; a send is never sent twice.
+   * A call whose worker died while it ran: ERR_CNODE_POISON if this is the second death it was
+   * at, else dispatched again (its promise) if `retries` allow, else the error; a send is never sent twice.
    */
-  #diedUnder(task: Task, worker: PoolWorker, error: CNodeError): void {
+  #afterDeath(task: Task, worker: PoolWorker, error: CNodeError): CNodeError | Promise<unknown> {
     // A worker killed by killOnAbort for another call: that call killed it, not this one.
     const innocent = worker.killedFor !== undefined && worker.killedFor !== task;
     if (!innocent) task.deaths++;
     if (task.kind === 'call' && task.deaths >= 2) {
-      this.#fail(
-        task,
-        this.#error(
-          'ERR_CNODE_POISON',
-          `did not try a call on a third worker: the two workers that ran it died (the last ${error.message.replace(/^cnode /, '')})`,
-          { cause: error },
-        ),
+      return this.#error(
+        'ERR_CNODE_POISON',
+        `did not try a call on a third worker: the two workers that ran it died (the last ${error.message.replace(/^cnode /, '')})`,
+        { cause: error },
       );
-      return;
     }
     // Its buffers went with the first try; and a call whose time is up has nowhere to go.
     const left = task.deadline - performance.now();
     const again = task.retried < this.#options.retries && !task.transfer && left >= 1 && this.#state !== 'stopped';
-    if (task.kind === 'call' && again) {
-      task.retried++;
-      task.timeout = left;
-      this.#enqueue(task, true);
-    } else this.#fail(task, error);
+    if (task.kind !== 'call' || !again) return error;
+    task.retried++;
+    task.timeout = left;
+    return this.#waitInQueue(task, true);
   }
 
   #fail(task: Task, error: CNodeError): void {
