@@ -11,6 +11,7 @@ import {
   heldMemory,
   liveChildren,
   rejection,
+  TRANSPORTS,
   waitUntil,
 } from './helpers.js';
 
@@ -322,6 +323,19 @@ describe('CNodePool', () => {
     }
     expect(seen).toBeGreaterThan(0);
     expect(liveChildren()).toEqual([]);
+  });
+});
+
+describe.each(TRANSPORTS)('CNodePool over %s', (transport) => {
+  it('spreads calls, and replaces a worker that crashed without losing what was queued', async () => {
+    const pool = await startPool({ transport, size: 2, concurrency: 1 });
+    const [a, b] = await Promise.all([pid(pool), pid(pool)]);
+    expect(a).not.toBe(b);
+    const crash = rejection(pool.call({ op: 'crash' }));
+    const queued = Array.from({ length: 10 }, (_, value) => pool.call({ op: 'echo', value }));
+    expect((await crash).signal).toBe('SIGSEGV');
+    expect(await Promise.all(queued)).toEqual(Array.from({ length: 10 }, (_, value) => value));
+    await waitUntil(() => pool.stats().workers === 2, 3000, 'the crashed worker is replaced');
   });
 });
 
