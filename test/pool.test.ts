@@ -157,6 +157,18 @@ describe('CNodePool', () => {
     expect(pool.stats().restarts).toBe(2);
   });
 
+  it('passes transfer on when it dispatches a call, and never retries such a call: its buffers are gone', async () => {
+    const pool = await startPool({ size: 1, concurrency: 1, retries: 1 });
+    const value = new Uint8Array(1 << 20).fill(5);
+    const answer = (await pool.call({ op: 'echo', value }, { transfer: [value.buffer] })) as Buffer;
+    expect(value.byteLength).toBe(0); // detached: the pool handed it to the node
+    expect(answer.length === 1 << 20 && answer.every((byte) => byte === 5)).toBe(true);
+    const pad = new Uint8Array(1 << 16);
+    const error = await rejection(pool.call({ op: 'crash', pad }, { transfer: [pad.buffer] }));
+    expect(error.code).toBe('ERR_CNODE_EXITED'); // not retried, so not poison either
+    expect(pool.stats().restarts).toBe(1);
+  });
+
   it('under a crash every few calls, finishes every call that does not crash', async () => {
     const pool = await startPool({ size: 2, concurrency: 2, retries: 1 });
     const calls = Array.from({ length: 120 }, (_, i) =>
