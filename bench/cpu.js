@@ -96,3 +96,40 @@ export class CpuTally {
     return { cpuOwner: total.owner / total.calls, cpuOther: Number.isFinite(other) ? other : null };
   }
 }
+
+/**
+ * The whole machine's CPU time so far, from the first line of /proc/stat, in µs (ticks of
+ * CLK_TCK, coarse: for spans of seconds): `busy` (user, nice, system, irq, softirq: every
+ * process's, ours included) and `steal` (time the hypervisor gave this VM's vCPUs to others).
+ * Undefined where /proc/stat cannot be read.
+ */
+export function machineCpuUs() {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal = 0] = fields;
+    return { busy: (user + nice + system + irq + softirq) * TICK_US, steal: steal * TICK_US };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What else ran on the machine over a span: call at its start with the pids of every process the
+ * scenario runs (its workers), then call the result at its end. Returns words for a note: the
+ * share of one core that other processes took (the machine's busy time less ours: this process
+ * and those pids) and the share the hypervisor stole; '' where /proc/stat cannot be read.
+ */
+export function otherLoad(pids) {
+  const ours = () => ownerCpuUs() + pids.reduce((sum, pid) => sum + (processCpuUs(pid) || 0), 0);
+  const start = machineCpuUs();
+  const ours0 = ours();
+  const began = performance.now();
+  return () => {
+    const end = machineCpuUs();
+    if (!start || !end) return '';
+    const spanUs = (performance.now() - began) * 1000;
+    const others = Math.max(0, end.busy - start.busy - (ours() - ours0)) / spanUs;
+    const steal = (end.steal - start.steal) / spanUs;
+    return `over the rounds, other processes took ${(100 * others).toFixed(0)}% of a core and the hypervisor stole ${(100 * steal).toFixed(0)}%`;
+  };
+}

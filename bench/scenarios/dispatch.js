@@ -10,7 +10,7 @@
 // Target (issue 11): a pool call costs at most 1.1× a node call: the pool's sequential median
 // ≤ 1.1× the node's, and its pipelined calls/s ≥ 1/1.1 (0.91×) the node's.
 import { Node, Pool } from '../contenders/pool.js';
-import { CpuTally } from '../cpu.js';
+import { CpuTally, otherLoad } from '../cpu.js';
 import { bin } from '../paths.js';
 import { interleave, pipelined, startAll, stopAll } from '../rounds.js';
 import { compareTo, judge, makeRow } from '../rows.js';
@@ -53,7 +53,9 @@ export default {
     ]);
     try {
       const rows = [];
+      const pids = contenders.flatMap((c) => c.pids);
       let cpu = new CpuTally();
+      let load = otherLoad(pids);
       const sequential = await interleave(contenders, {
         rounds: SEQUENTIAL.rounds,
         warmup: (c) => roundTrips(c, SEQUENTIAL.warmup),
@@ -67,6 +69,7 @@ export default {
         }),
       );
       compareTo(sequentialRows, 'median', REFERENCE);
+      sequentialRows[0].note = load();
       const node = sequentialRows.find((r) => r.contender === 'CNode');
       judge(node, {
         goal: 'a pool call’s sequential median ≤ 1.1× a node call’s',
@@ -78,6 +81,7 @@ export default {
       rows.push(...sequentialRows);
 
       cpu = new CpuTally();
+      load = otherLoad(pids);
       const pipelinedRates = await interleave(contenders, {
         rounds: PIPELINED.rounds,
         warmup: (c) => rate(c, PIPELINED.warmup),
@@ -92,6 +96,7 @@ export default {
         }),
       );
       compareTo(pipelinedRows, 'rate', REFERENCE);
+      pipelinedRows[0].note = load();
       const nodePipelined = pipelinedRows.find((r) => r.contender === 'CNode');
       judge(nodePipelined, {
         goal: 'a pool’s pipelined calls/s ≥ 0.91× (1/1.1) a node’s',

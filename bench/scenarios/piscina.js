@@ -16,7 +16,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { SharedBuffer } from '../../dist/index.js';
 import { PiscinaPool, Pool, sha256Worker } from '../contenders/pool.js';
-import { CpuTally } from '../cpu.js';
+import { CpuTally, otherLoad } from '../cpu.js';
 import { collectGarbage, interleave, pipelined, startAll, stopAll } from '../rounds.js';
 import { compareTo, judge, makeRow } from '../rows.js';
 import { median } from '../stats.js';
@@ -82,6 +82,7 @@ export default {
           return (kase.bytes * calls) / (ms / 1000) / 1e6;
         };
         const cpu = new CpuTally();
+        const load = otherLoad(inCase.flatMap((c) => c.pids));
         const results = await interleave(inCase, {
           rounds: ROUNDS,
           warmup: async (c) => {
@@ -106,6 +107,7 @@ export default {
         const ref = caseRows.find((r) => r.contender === REFERENCE);
         const total = (r) => (r.cpuOwner ?? 0) + (r.cpuOther ?? 0);
         piscina.note = `both sides' CPU per call: ${total(piscina).toFixed(0)} µs (all in the owner: piscina's threads) against the pool's ${total(ref).toFixed(0)} µs (owner and workers)`;
+        ref.note = load();
         if (kase.target)
           judge(piscina, {
             goal: `the CNodePool hashes ${kase.label} buffers at least as fast as piscina (MB/s)`,

@@ -8,7 +8,7 @@
 // Target (issue 11): the pool of 2 at least 1.8× the pool of 1 for the 1 ms tasks.
 import { createHash } from 'node:crypto';
 import { Node, Pool, sha256Worker } from '../contenders/pool.js';
-import { CpuTally } from '../cpu.js';
+import { CpuTally, otherLoad } from '../cpu.js';
 import { interleave, startAll, stopAll } from '../rounds.js';
 import { compareTo, judge, makeRow } from '../rows.js';
 import { median } from '../stats.js';
@@ -82,6 +82,7 @@ export default {
         const message = { op: 'work', rounds };
         const cpu = new CpuTally();
         const handlerNs = new Map(contenders.map((c) => [c.name, 0]));
+        const load = otherLoad(contenders.flatMap((c) => c.pids));
         const results = await interleave(contenders, {
           rounds: ROUNDS,
           warmup: (c) => tasks(c, message, Math.ceil(task.perRound / 10)),
@@ -105,7 +106,7 @@ export default {
         const taskUs = handlerNs.get(REFERENCE) / 1000 / (ROUNDS * task.perRound);
         ref.note =
           `a task is ${rounds} chained SHA-256s of 4 KiB, ${taskUs.toFixed(0)} µs of the handler's CPU (its own clock); ` +
-          `the workers' CPU beyond that, their loop and the messages: ${(ref.cpuOther - taskUs).toFixed(1)} µs a task`;
+          `the workers' CPU beyond that, their loop and the messages: ${(ref.cpuOther - taskUs).toFixed(1)} µs a task; ${load()}`;
         if (task.us === 1000) {
           const one = caseRows.find((r) => r.contender === 'CNodePool ×1');
           judge(one, {
