@@ -3,11 +3,11 @@
 // (or, with `node`, to one bare CNode; with `piscina`, to piscina's threads), for `seconds`;
 // then calls/s, MB/s and both sides' CPU per call. Extra CNodePool options as JSON.
 //
-//   node bench/profile/hash.js [bytes=65536] [pool|node|piscina] [seconds=5] [inFlight=8] [size=2] ['{"concurrency":4}']
+//   node bench/profile/hash.js [bytes=65536] [pool|node|hand|piscina] [seconds=5] [inFlight=8] [size=2] ['{"concurrency":4}']
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/profile/hash.js 1048576 pool
 //   perf record -g -p <pid> ...; strace -c -f -p <pid> (the pid is printed first)
 import { randomFillSync } from 'node:crypto';
-import { Node, PiscinaPool, Pool, sha256Worker } from '../contenders/pool.js';
+import { HandPool, Node, PiscinaPool, Pool, sha256Worker } from '../contenders/pool.js';
 import { ownerCpuUs, processesCpuUs } from '../cpu.js';
 import { pipelined } from '../rounds.js';
 
@@ -22,7 +22,9 @@ const contender =
     ? new Node({ executable })
     : kind === 'piscina'
       ? new PiscinaPool({ threads: size })
-      : new Pool({ executable, size, ...JSON.parse(extra) });
+      : kind === 'hand'
+        ? new HandPool({ executable, size })
+        : new Pool({ executable, size, ...JSON.parse(extra) });
 await contender.start();
 console.log(`owner pid ${process.pid}, workers ${contender.pids.join(' ') || '(threads)'}`);
 try {
