@@ -11,3 +11,20 @@ export {
 } from './pool/pool.js';
 export type { PoolStats, TimeSummary } from './pool/stats.js';
 export { MAX_SHARED_BYTES, SharedBuffer } from './shared-buffer.js';
+export {
+  type BackoffOptions,
+  type ChildCallOptions,
+  type ChildEvents,
+  type ChildHandle,
+  type ChildSendOptions,
+  type ChildSpec,
+  type ChildState,
+  type HealthCheckOptions,
+  type RestartEvent,
+  type RestartPolicy,
+  type RestartStrategy,
+  type StartErrorEvent,
+  Supervisor,
+  type SupervisorEvents,
+  type SupervisorOptions,
+} from './supervision/index.js';

@@ -1,12 +1,20 @@
 // What a user imports: every public value and every type that appears in the public API.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type {
+  BackoffOptions,
   CallOptions,
+  ChildCallOptions,
+  ChildEvents,
+  ChildHandle,
+  ChildSendOptions,
+  ChildSpec,
+  ChildState,
   CNodeErrorCode,
   CNodeErrorFields,
   CNodeEvents,
   CNodeOptions,
   ExitInfo,
+  HealthCheckOptions,
   HeartbeatOptions,
   PoolCallOptions,
   PoolEvents,
@@ -14,8 +22,14 @@ import type {
   PoolSendOptions,
   PoolStats,
   PoolStopOptions,
+  RestartEvent,
+  RestartPolicy,
+  RestartStrategy,
   SendOptions,
+  StartErrorEvent,
   StopOptions,
+  SupervisorEvents,
+  SupervisorOptions,
 } from '../src/index.js';
 import * as cnode from '../src/index.js';
 
@@ -27,6 +41,7 @@ describe('the package index', () => {
       'CNodePool',
       'MAX_SHARED_BYTES',
       'SharedBuffer',
+      'Supervisor',
       'isAbnormal',
     ]);
   });
@@ -48,5 +63,18 @@ describe('the package index', () => {
     expectTypeOf<cnode.CNodePool['stop']>().parameter(0).toEqualTypeOf<PoolStopOptions | undefined>();
     expectTypeOf<cnode.CNodePool['stats']>().returns.toEqualTypeOf<PoolStats>();
     expectTypeOf<PoolEvents['message']>().toEqualTypeOf<[message: unknown, worker: cnode.CNode]>();
+    expectTypeOf(cnode.Supervisor.start).parameter(0).toEqualTypeOf<SupervisorOptions>();
+    expectTypeOf<ChildSpec>().toMatchTypeOf<CNodeOptions>();
+    expectTypeOf<ChildSpec['restart']>().toEqualTypeOf<RestartPolicy | undefined>();
+    expectTypeOf<ChildSpec['healthCheck']>().toEqualTypeOf<HealthCheckOptions | undefined>();
+    expectTypeOf<SupervisorOptions['strategy']>().toEqualTypeOf<RestartStrategy | undefined>();
+    expectTypeOf<NonNullable<SupervisorOptions['backoff']>>().toEqualTypeOf<BackoffOptions>();
+    expectTypeOf<cnode.Supervisor['child']>().returns.toEqualTypeOf<ChildHandle>();
+    expectTypeOf<ChildHandle['call']>().parameter(1).toEqualTypeOf<ChildCallOptions | undefined>();
+    expectTypeOf<ChildHandle['send']>().parameter(1).toEqualTypeOf<ChildSendOptions | undefined>();
+    expectTypeOf<ChildHandle['state']>().toEqualTypeOf<ChildState>();
+    expectTypeOf<ChildEvents['message']>().toEqualTypeOf<[message: unknown, creation: number]>();
+    expectTypeOf<SupervisorEvents['restart']>().toEqualTypeOf<[event: RestartEvent]>();
+    expectTypeOf<SupervisorEvents['startError']>().toEqualTypeOf<[event: StartErrorEvent]>();
   });
 });
