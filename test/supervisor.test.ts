@@ -311,6 +311,70 @@ describe('strategies', () => {
   });
 });
 
+describe('restarts that meet', () => {
+  it("a restart takes over a sibling's restart that waits: each child is started once", async () => {
+    const supervisor = await supervise({
+      strategy: 'rest_for_one',
+      backoff: { initial: 150, max: 150, factor: 1, jitter: 0 },
+      children: [testbed('a'), testbed('b'), testbed('c')],
+    });
+    const events = restartsOf(supervisor);
+    const [a, b, c] = supervisor.children;
+    const start = supervisor.children.map((child) => child.creation);
+    await crash(c); // c waits 150 ms
+    await sleep(50);
+    await crash(a); // takes c into its own restart, 150 ms from now
+    expect(supervisor.children.map((child) => child.state)).toEqual(['restarting', 'restarting', 'restarting']);
+    const crashed = performance.now();
+    expect(await c.call({ op: 'pid' })).toBe(c.pid);
+    expect(performance.now() - crashed).toBeGreaterThanOrEqual(140); // not at c's own time, 100 ms from the crash of a
+    for (const [i, child] of [a, b, c].entries()) await restarted(child, start[i]);
+    await sleep(200); // c's own restart would have come by now
+    expect(supervisor.children.map((child) => child.creation)).toEqual(start.map((creation) => creation + 1));
+    expect(events.map((event) => [event.id, event.trigger])).toEqual([
+      ['c', 'c'],
+      ['a', 'a'],
+      ['b', 'a'],
+    ]);
+  });
+
+  it('a start that fails during a one_for_all restart restarts the whole group again', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'supervisor-test-'));
+    const executable = path.join(dir, 'testbed');
+    fs.copyFileSync(binary('testbed'), executable);
+    try {
+      const supervisor = await supervise({
+        strategy: 'one_for_all',
+        backoff: { initial: 10, max: 100, factor: 2, jitter: 0 },
+        children: [testbed('first'), testbed('fragile', { executable }), testbed('last')],
+      });
+      const events = restartsOf(supervisor);
+      const failures: StartErrorEvent[] = [];
+      supervisor.on('startError', (event) => {
+        failures.push(event);
+        fs.renameSync(`${executable}.away`, executable);
+      });
+      const [first, fragile, last] = supervisor.children;
+      const start = supervisor.children.map((child) => child.creation);
+      fs.renameSync(executable, `${executable}.away`);
+      await crash(first);
+      expect(await last.call({ op: 'pid' })).toBe(last.pid);
+      await restarted(fragile, start[1]);
+      expect(failures.map((failure) => [failure.id, failure.error.code])).toEqual([['fragile', 'ERR_CNODE_SPAWN']]);
+      // first was started, then stopped again with the group; fragile's failed start took a creation.
+      expect(supervisor.children.map((child) => child.creation)).toEqual([start[0] + 2, start[1] + 2, start[2] + 1]);
+      expect(events.map((event) => [event.id, event.trigger, event.info.stopped])).toEqual([
+        ['first', 'first', false],
+        ['last', 'first', true],
+        ['fragile', 'first', true],
+        ['first', 'fragile', true],
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('restart policies', () => {
   it('transient: restarted after an abnormal exit only; temporary: never', async () => {
     const supervisor = await supervise({
@@ -533,22 +597,38 @@ describe('backoff and intensity', () => {
     }
   });
 
-  it('brings the owner down when nobody handles its error, and leaves no worker behind', async () => {
-    const owner = spawn(process.execPath, [path.join(root, 'test/fixtures/supervisor-owner.js'), binary('testbed')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** Runs test/fixtures/supervisor-owner.js to its end; resolves with its exit code, stderr and workers' pids. */
+  async function runOwner(how: 'unhandled' | 'exit') {
+    const owner = spawn(
+      process.execPath,
+      [path.join(root, 'test/fixtures/supervisor-owner.js'), binary('testbed'), how],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     owner.stderr!.on('data', (data) => (stderr += data));
-    const lines = readline.createInterface({ input: owner.stdout! });
     const pids: number[] = [];
-    lines.on('line', (line) => pids.push(...(JSON.parse(line) as number[])));
+    readline
+      .createInterface({ input: owner.stdout! })
+      .on('line', (line) => pids.push(...(JSON.parse(line) as number[])));
     const killer = setTimeout(() => owner.kill('SIGKILL'), 10_000); // a hung owner must not outlive the test
     const [code] = (await once(owner, 'exit')) as [number | null];
     clearTimeout(killer);
+    return { code, stderr, pids };
+  }
+
+  it('brings the owner down when nobody handles its error, and leaves no worker behind', async () => {
+    const { code, stderr, pids } = await runOwner('unhandled');
     expect(code).toBe(1);
     expect(stderr).toContain('ERR_CNODE_TOO_MANY_RESTARTS');
     expect(pids.length).toBeGreaterThan(2);
     expect(pids.some(isAlive)).toBe(false);
+  });
+
+  it('leaves no worker behind when the owner exits while a restart waits out its delay', async () => {
+    const { code, pids } = await runOwner('exit');
+    expect(code).toBe(0);
+    expect(pids).toHaveLength(2);
+    await waitUntil(() => !pids.some(isAlive), 2000, "the owner's workers are gone");
   });
 });
 
