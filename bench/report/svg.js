@@ -5,8 +5,8 @@
 //     it applies;
 //  2. the failure scenario's detection times, median and p99, against their targets.
 
-const WIDTH = 820;
-const LABEL_W = 300;
+const WIDTH = 900;
+const LABEL_W = 380; // room for the pool scenarios' labels: "piscina SHA-256 64 KiB · vs CNodePool ×2, ringSize 16 MiB"
 const PLOT_X0 = LABEL_W + 10;
 const PLOT_X1 = WIDTH - 70;
 const ROW_H = 20;
