@@ -694,6 +694,42 @@ describe('calls during restarts', () => {
   });
 });
 
+describe('a sidecar', () => {
+  it('sending on its own timer (cnode/examples/ticker.c) reports through the handle across a restart', async () => {
+    const supervisor = await supervise({
+      backoff: FAST,
+      children: [
+        {
+          id: 'ticker',
+          executable: binary('ticker'),
+          args: ['20'],
+          healthCheck: { message: 'ping', interval: 50, timeout: 1000 },
+        },
+      ],
+    });
+    const ticker = supervisor.child('ticker');
+    const ticks: [unknown, number][] = [];
+    ticker.on('message', (tick, creation) => ticks.push([tick, creation]));
+    const first = ticker.creation;
+    await waitUntil(() => ticks.length >= 2, 2000, 'two ticks');
+    process.kill(ticker.pid, 'SIGKILL');
+    await restarted(ticker, first);
+    await waitUntil(
+      () => ticks.some(([, creation]) => creation === first + 1),
+      2000,
+      'a tick from the next incarnation',
+    );
+    // Each incarnation counts its own ticks, and says which it is, as the handle does.
+    const mine = ticks.filter(([, creation]) => creation === first).map(([tick]) => tick);
+    expect(mine.slice(0, 2)).toEqual([
+      { tick: 1, creation: first },
+      { tick: 2, creation: first },
+    ]);
+    expect(ticks.find(([, creation]) => creation === first + 1)?.[0]).toEqual({ tick: 1, creation: first + 1 });
+    expect(await ticker.call({ op: 'status' })).toMatchObject({ interval: 20, creation: first + 1 });
+  });
+});
+
 describe('leaving nothing behind', () => {
   it('1,000 restarts: no process, descriptor or socket file left, and the heap flat', async () => {
     const supervisor = await supervise({
