@@ -52,6 +52,11 @@ namespace {
 
 // The most records one wake delivers before the loop gets a turn for its other work.
 constexpr int kRecordsPerWake = 4096;
+// What a record holds beside a big binary, at most, for the binary to go inline: the record's
+// header, the part descriptors, and the call's own frame. A binary that leaves less room than
+// this is staged (one within this of a record that fits after all goes inline, copied out of
+// its memfd: a band too narrow to matter).
+constexpr size_t kFrameRoom = 4096;
 
 void CloseFd(int &fd)
 {
@@ -444,14 +449,14 @@ class Ring : public Napi::ObjectWrap<Ring> {
     }
 
     // The connection is broken for good: later writes fail too, and nothing more is delivered.
-    // stage(bytes) -> Buffer | undefined: a copy of a binary that will travel by descriptor (over
-    // half what a record may hold), made straight into its memfd (staged.cc); undefined for a
-    // smaller one, which goes inline: copy it as usual.
+    // stage(bytes) -> Buffer | undefined: a copy of a binary that will travel by descriptor, made
+    // straight into its memfd (staged.cc); undefined for one that fits a record beside its frame,
+    // which goes inline (cnode_ring_plan): staging it would make a memfd only to copy out of it.
     Napi::Value Stage(const Napi::CallbackInfo &info)
     {
         Napi::Env env = info.Env();
         Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
-        if (bytes.ByteLength() < cnode_ring_record_max(&out_) / 2) return env.Undefined();
+        if (bytes.ByteLength() + kFrameRoom <= cnode_ring_record_max(&out_)) return env.Undefined();
         return StagePart(env, bytes.Data(), bytes.ByteLength());
     }
 
