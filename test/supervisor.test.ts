@@ -241,6 +241,34 @@ describe('Supervisor.start() and stop()', () => {
   });
 });
 
+describe('stop() during a restart', () => {
+  it('waits for a start under way, stops what it started, and fails the waiting calls at once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'supervisor-test-'));
+    const executable = path.join(dir, 'testbed');
+    fs.copyFileSync(binary('testbed'), executable);
+    try {
+      const supervisor = await supervise({ backoff: FAST, children: [testbed('slow', { executable })] });
+      const slow = supervisor.child('slow');
+      // From now on the child takes 300 ms to start: a script that sleeps, then becomes the worker.
+      fs.rmSync(executable);
+      fs.writeFileSync(executable, `#!/bin/sh\nsleep 0.3\nexec ${binary('testbed')} "$@"\n`, { mode: 0o755 });
+      await crash(slow);
+      const waiting = rejection(slow.call({ op: 'pid' }));
+      await sleep(100); // the start is under way
+      const starting = liveChildren();
+      expect(starting).toHaveLength(1);
+      const stopped = supervisor.stop();
+      expect((await waiting).code).toBe('ERR_CNODE_STOPPED');
+      await stopped;
+      expect(slow.state).toBe('stopped');
+      expect(isAlive(starting[0])).toBe(false);
+      expect(liveChildren()).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('strategies', () => {
   it('one_for_one restarts the child that exited, and no other', async () => {
     const supervisor = await supervise({ backoff: FAST, children: [testbed('a'), testbed('b'), testbed('c')] });

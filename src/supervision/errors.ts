@@ -44,7 +44,7 @@ export function tooManyRestarts(id: string, failure: Failure, maxRestarts: numbe
 
 /** A call or send with failFast, made while the child restarts. */
 export function restarting(node: string, creation: number, info: ExitInfo | undefined): CNodeError {
-  if (info) return info.fault ?? exitedError(info, 'and is restarting (the call had failFast)');
+  if (info) return exitedError(info, 'and is restarting (the call had failFast)');
   return nodeError(node, 'ERR_CNODE_EXITED', 'is being restarted (the call had failFast)', { creation });
 }
 
