@@ -9,35 +9,39 @@ export type Failure = { info: ExitInfo } | { error: CNodeError };
 /** Why the supervisor killed a node whose health check failed: a late answer, or a failed one. */
 export function healthFault(node: CNode, cause: CNodeError, timeout: number): CNodeError {
   const fields = { creation: node.creation, cause };
-  return cause.code === 'ERR_CNODE_CALL_TIMEOUT'
-    ? nodeError(
-        node.name,
-        'ERR_CNODE_UNRESPONSIVE',
-        `did not answer its health check within ${timeout} ms; the supervisor killed it`,
-        fields,
-      )
-    : nodeError(node.name, cause.code, `failed its health check (${cause.message}); the supervisor killed it`, fields);
+  if (cause.code === 'ERR_CNODE_CALL_TIMEOUT') {
+    const text = `did not answer its health check within ${timeout} ms; the supervisor killed it`;
+    return nodeError(node.name, 'ERR_CNODE_UNRESPONSIVE', text, fields);
+  }
+  // The cause names the node too: said once is enough.
+  const prefix = `cnode ${node.name} `;
+  const why = cause.message.startsWith(prefix) ? cause.message.slice(prefix.length) : cause.message;
+  return nodeError(node.name, cause.code, `failed its health check (${why}); the supervisor killed it`, fields);
 }
 
 /** The error of a supervisor that gave up: ERR_CNODE_TOO_MANY_RESTARTS, with the last failure's details. */
 export function tooManyRestarts(id: string, failure: Failure, maxRestarts: number, period: number): CNodeError {
-  const last =
-    'info' in failure
-      ? failure.info.fault
-        ? `${failure.info.fault.message}`
-        : `${failure.info.node} ${describeExit(failure.info)}`
-      : `failed to start: ${failure.error.message}`;
-  const exit = 'info' in failure ? failure.info : undefined;
+  const text = (last: string) =>
+    `supervisor: more than ${maxRestarts} restarts within ${period} ms (backoff delays not counted), the last of child ${JSON.stringify(id)}: ${last}; every child was stopped`;
+  if ('error' in failure) {
+    const { error } = failure;
+    return new CNodeError('ERR_CNODE_TOO_MANY_RESTARTS', text(`it failed to start: ${error.message}`), {
+      node: error.node,
+      creation: error.creation,
+      cause: error,
+    });
+  }
+  const { info } = failure;
   return new CNodeError(
     'ERR_CNODE_TOO_MANY_RESTARTS',
-    `supervisor: more than ${maxRestarts} restarts within ${period} ms (backoff delays not counted), the last of child ${JSON.stringify(id)}: ${last}; every child was stopped`,
+    text(info.fault?.message ?? `${info.node} ${describeExit(info)}`),
     {
-      node: exit?.node ?? ('error' in failure ? failure.error.node : undefined),
-      creation: exit?.creation,
-      exitCode: exit?.exitCode,
-      signal: exit?.signal,
-      stderr: exit?.stderr,
-      cause: exit ? (exit.fault ?? undefined) : (failure as { error: CNodeError }).error,
+      node: info.node,
+      creation: info.creation,
+      exitCode: info.exitCode,
+      signal: info.signal,
+      stderr: info.stderr,
+      cause: info.fault ?? undefined,
     },
   );
 }
