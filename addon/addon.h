@@ -6,6 +6,8 @@
 
 #include <napi.h>
 
+#include <deque>
+
 namespace cnode_addon {
 
 Napi::Value Reap(const Napi::CallbackInfo &info);            // reap(pid)
@@ -18,9 +20,35 @@ Napi::Function DefineRing(Napi::Env env);                    // class Ring
 Napi::Value TerminateGroups(const Napi::CallbackInfo &info); // terminateGroups(pgids)
 
 // staged.cc, for ring.cc: a binary copied straight into the memfd that carries it.
-Napi::Value StagePart(Napi::Env env, const void *data, size_t size);
+
+// A ring's staged memfds whose calls its worker answered, kept to carry its next big binaries
+// of the same sizes: at most kMaxSpares of them and kMaxBytes in all, the oldest closed first.
+// A Ring's own, used on its thread only; closed by Clear() and with it.
+class SpareParts {
+  public:
+    static constexpr size_t kMaxSpares = 8;
+    static constexpr size_t kMaxBytes = 32u << 20;
+    SpareParts() = default;
+    SpareParts(const SpareParts &) = delete;
+    SpareParts &operator=(const SpareParts &) = delete;
+    ~SpareParts();
+    int Take(size_t size); // a memfd of exactly `size` bytes, now the caller's; or -1
+    void Put(int fd, size_t size);
+    void Clear();
+
+  private:
+    struct Spare {
+        int fd;
+        size_t size;
+    };
+    std::deque<Spare> spares_;
+    size_t bytes_ = 0;
+};
+
+Napi::Value StagePart(Napi::Env env, const void *data, size_t size, SpareParts &spares);
 int TakeStaged(const void *data, size_t size);
 void DropStaged(const void *data);
+void RecycleStaged(const void *data, size_t size, SpareParts &spares);
 
 } // namespace cnode_addon
 

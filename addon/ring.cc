@@ -19,6 +19,9 @@
 //   Writes one message into the ring now: false when there is no room (wait for 'writable').
 //   Parts too big for the ring travel as memfds sealed against resizing (the worker may freeze
 //   one it echoes); `fds` (SharedBuffers the worker has not been sent yet) go with them.
+// stage(bytes), unstage(buffer), recycle(buffers)
+//   A big binary copied straight into the memfd that carries it, one that will not be sent,
+//   and those of a call the worker answered, kept for its next ones (staged.cc).
 // pump()      delivers what is there now, as a wake would (after the worker's exit).
 // setRef(ref) whether the watches keep the loop alive.
 // close()     stops, unmaps and closes everything; idempotent. Nothing is delivered afterwards.
@@ -97,6 +100,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
                             InstanceMethod<&Ring::Write>("write"),
                             InstanceMethod<&Ring::Stage>("stage"),
                             InstanceMethod<&Ring::Unstage>("unstage"),
+                            InstanceMethod<&Ring::Recycle>("recycle"),
                             InstanceMethod<&Ring::Pump>("pump"),
                             InstanceMethod<&Ring::SetRef>("setRef"),
                             InstanceMethod<&Ring::Close>("close")});
@@ -457,7 +461,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
         Napi::Env env = info.Env();
         Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
         if (bytes.ByteLength() + kFrameRoom <= cnode_ring_record_max(&out_)) return env.Undefined();
-        return StagePart(env, bytes.Data(), bytes.ByteLength());
+        return StagePart(env, bytes.Data(), bytes.ByteLength(), spares_);
     }
 
     // unstage(buffer): a staged binary that will not be sent: its memfd closes now.
@@ -465,6 +469,21 @@ class Ring : public Napi::ObjectWrap<Ring> {
     {
         DropStaged(info[0].As<Napi::Uint8Array>().Data());
         return info.Env().Undefined();
+    }
+
+    // recycle(buffers): side parts of a call the worker has answered (its handler returned, and
+    // with it what it may read of them): those stage() made keep their memfds here, for the
+    // next binaries of their sizes to this worker (staged.cc says why only to this one).
+    Napi::Value Recycle(const Napi::CallbackInfo &info)
+    {
+        Napi::Env env = info.Env();
+        if (closed_ || finished_) return env.Undefined();
+        Napi::Array buffers = info[0].As<Napi::Array>();
+        for (uint32_t i = 0; i < buffers.Length(); i++) {
+            Napi::Uint8Array buffer = buffers.Get(i).As<Napi::Uint8Array>();
+            RecycleStaged(buffer.Data(), buffer.ByteLength(), spares_);
+        }
+        return env.Undefined();
     }
 
     Napi::Value WriteFailed(Napi::Env env, const std::string &why)
@@ -532,6 +551,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
         if (segment_ != nullptr) munmap(segment_, segment_bytes_);
         segment_ = nullptr;
         for (int *fd : {&segment_fd_, &wake_worker_, &wake_owner_, &lifeline_, &lifeline_child_}) CloseFd(*fd);
+        spares_.Clear();
     }
 
     Napi::Env env_;
@@ -541,6 +561,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
     int segment_fd_ = -1, wake_worker_ = -1, wake_owner_ = -1, lifeline_ = -1, lifeline_child_ = -1;
     cnode_ring_end out_{}, in_{};
     std::vector<unsigned char> copy_;
+    SpareParts spares_; // staged memfds kept for reuse (staged.cc)
     uv_poll_t *wake_poll_ = nullptr, *lifeline_poll_ = nullptr;
     Napi::FunctionReference on_messages_, on_event_;
     std::unique_ptr<Napi::AsyncContext> context_;

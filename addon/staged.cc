@@ -1,17 +1,40 @@
 // staged.cc: big binaries of a call copied once, straight into the memfd that will carry them
-// over the ring, instead of into a Buffer that ring.cc would then copy into a memfd.
+// over the ring, instead of into a Buffer that ring.cc would then copy into a memfd; and those
+// memfds kept, once the worker has answered the call, to carry the next big binary of that size
+// to the same worker, so that a call of a big binary costs no fresh pages to make and free.
 //
-// StagePart(env, data, size) makes a memfd holding a copy of the bytes (write(2): no page
-// faults), maps it, and returns an external Buffer over the mapping: the side part the codec
-// keeps in the message (src/codec.ts). TakeStaged(data, size), from Ring::Write, gives the memfd
-// of such a Buffer, or -1 for any other memory, and turns the owner's mapping into a private one
-// first: the worker can freeze only a memfd that nobody maps shared (cnode_ring_freeze), and a
-// binary it echoes then comes back without a copy. DropStaged(data) closes the memfd of one that
-// will never be sent (its message was refused or withdrawn) at once, rather than when the
-// Buffer is collected. The Buffer's finalizer unmaps and closes.
-// The registry is the process's: a Buffer's finalizer may run after its Ring is gone.
+// StagePart(env, data, size, spares) copies the bytes into a memfd of the ring's spares of
+// exactly that size (pwrite(2) into pages that exist already), or else into a fresh one
+// (write(2): no page faults), maps it, and returns an external Buffer over the mapping: the side
+// part the codec keeps in the message (src/codec.ts). TakeStaged(data, size), from Ring::Write,
+// gives the memfd of such a Buffer, or -1 for any other memory, and turns the owner's mapping
+// into a private one first: the worker can freeze only a memfd that nobody maps shared
+// (cnode_ring_freeze), and a binary it echoes then comes back without a copy. DropStaged(data)
+// closes the memfd of one that will never be sent (its message was refused or withdrawn) at
+// once, rather than when the Buffer is collected. RecycleStaged(data, size, spares), once the
+// worker has answered the call that carried it, moves its memfd into the ring's spares, unless
+// the worker froze it (it echoed it: the owner may be mapping it as the reply) or it was never
+// sent. The Buffer's finalizer unmaps, and closes a memfd still its own.
+// The registry is the process's: a Buffer's finalizer may run after its Ring is gone. The
+// spares are a Ring's (SpareParts, addon.h), closed with it.
+//
+// Why a memfd is reused for its own worker only, and only once that worker has answered. The
+// worker got the descriptor: it may keep it, or a shared writable mapping of it, and read or
+// write whatever the owner puts in the memfd later. The owner never reads a staged part again
+// once it is sent (its view of a recycled one is replaced by zeros, below), so nothing the
+// worker writes there reaches the owner; and what the owner puts there later is that same
+// worker's next input, which it is sent anyway and may change in place anyway (cnode.h: the
+// handler may change a binary's bytes). A worker that writes into a later call's bytes under its
+// own running handler corrupts only its own input, as it could with its own memory. Sharing the
+// spares between workers would let one read and change another's calls: they are not shared. A
+// call that timed out or was aborted may still be in its worker's handler, reading: its parts
+// are not reused (the JavaScript side recycles only answered calls). A worker that sealed a
+// spare against writing (F_SEAL_WRITE, F_SEAL_FUTURE_WRITE) makes the pwrite or the mapping
+// fail: the spare is closed and a fresh memfd made.
 #include <napi.h>
 
+#include <cerrno>
+#include <fcntl.h>
 #include <mutex>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -27,6 +50,7 @@ namespace {
 struct Staged {
     int fd;
     size_t size;
+    bool sent; // TakeStaged gave it to a write: the owner's mapping is private
 };
 
 std::mutex staged_lock;
@@ -46,20 +70,88 @@ void Unstage(Napi::Env, uint8_t *data, void *)
     if (part.fd >= 0) close(part.fd);
 }
 
+// Writes `size` bytes into a spare, from offset 0: false if it cannot (the worker sealed it).
+bool Refill(int fd, const void *data, size_t size)
+{
+    const char *p = static_cast<const char *>(data);
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = pwrite(fd, p + done, size - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+constexpr int kWriteSeals = F_SEAL_WRITE
+#ifdef F_SEAL_FUTURE_WRITE
+                            | F_SEAL_FUTURE_WRITE
+#endif
+    ;
+
 } // namespace
 
-Napi::Value StagePart(Napi::Env env, const void *data, size_t size)
+SpareParts::~SpareParts()
 {
-    int fd = cnode_ring_memfd(data, size);
-    if (fd < 0) return env.Undefined();
-    void *addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (addr == MAP_FAILED) {
+    Clear();
+}
+
+int SpareParts::Take(size_t size)
+{
+    // The newest first: its pages are the likeliest to be in the caches still.
+    for (auto spare = spares_.rbegin(); spare != spares_.rend(); ++spare) {
+        if (spare->size != size) continue;
+        int fd = spare->fd;
+        bytes_ -= spare->size;
+        spares_.erase(std::next(spare).base());
+        return fd;
+    }
+    return -1;
+}
+
+void SpareParts::Put(int fd, size_t size)
+{
+    if (size > kMaxBytes) {
         close(fd);
-        return env.Undefined();
+        return;
+    }
+    spares_.push_back(Spare{fd, size});
+    bytes_ += size;
+    while (spares_.size() > kMaxSpares || bytes_ > kMaxBytes) {
+        close(spares_.front().fd);
+        bytes_ -= spares_.front().size;
+        spares_.pop_front();
+    }
+}
+
+void SpareParts::Clear()
+{
+    for (const Spare &spare : spares_) close(spare.fd);
+    spares_.clear();
+    bytes_ = 0;
+}
+
+Napi::Value StagePart(Napi::Env env, const void *data, size_t size, SpareParts &spares)
+{
+    void *addr = MAP_FAILED;
+    int fd = spares.Take(size);
+    if (fd >= 0) {
+        if (Refill(fd, data, size)) addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (addr == MAP_FAILED) close(fd); // sealed by its worker meanwhile: a fresh one
+    }
+    if (addr == MAP_FAILED) {
+        fd = cnode_ring_memfd(data, size);
+        if (fd < 0) return env.Undefined();
+        addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (addr == MAP_FAILED) {
+            close(fd);
+            return env.Undefined();
+        }
     }
     {
         std::lock_guard<std::mutex> hold(staged_lock);
-        staged[addr] = Staged{fd, size};
+        staged[addr] = Staged{fd, size, false};
     }
     Napi::Buffer<uint8_t> buffer =
         Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t *>(addr), size, Unstage, static_cast<void *>(nullptr));
@@ -76,6 +168,7 @@ int TakeStaged(const void *data, size_t size)
     if (mmap(const_cast<void *>(data), size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, found->second.fd, 0) ==
         MAP_FAILED)
         return -1;
+    found->second.sent = true;
     return found->second.fd;
 }
 
@@ -86,6 +179,26 @@ void DropStaged(const void *data)
     if (found == staged.end() || found->second.fd < 0) return;
     close(found->second.fd);
     found->second.fd = -1;
+}
+
+void RecycleStaged(const void *data, size_t size, SpareParts &spares)
+{
+    int fd;
+    {
+        std::lock_guard<std::mutex> hold(staged_lock);
+        auto found = staged.find(data);
+        if (found == staged.end() || found->second.size != size || found->second.fd < 0 || !found->second.sent) return;
+        fd = found->second.fd;
+        int seals = fcntl(fd, F_GET_SEALS);
+        if (seals < 0 || (seals & kWriteSeals) != 0) return; // frozen: the reply may be a view of it
+        // The owner's private view would show the memfd's next bytes where it has not written
+        // (copy-on-write): zeros instead, in pages that cost nothing until touched.
+        if (mmap(const_cast<void *>(data), size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+                 0) == MAP_FAILED)
+            return;
+        found->second.fd = -1; // the finalizer only unmaps
+    }
+    spares.Put(fd, size);
 }
 
 } // namespace cnode_addon
