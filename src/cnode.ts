@@ -165,7 +165,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #calls = new CallTable<NodeCall>({
     timedOut: (call) => this.#error('ERR_CNODE_CALL_TIMEOUT', `did not answer a call within ${call.timeout} ms`),
     aborted: (_call, reason) => this.#aborted(reason),
-    settled: (call, gaveUp) => {
+    settled: (call, gaveUp, answered) => {
       if (call.holds) {
         for (const endHold of call.holds) endHold();
         call.holds = undefined; // nor its SharedBuffers, which go when they are collected
@@ -173,6 +173,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
       // A call given up on is withdrawn from the send queue if it is still there: a worker
       // that stopped reading must not make the owner hold calls nobody waits for.
       if (gaveUp && call.outgoing) this.#session.withdraw(call.outgoing);
+      // Answered, the worker's handler has returned: what it was sent may carry later calls.
+      else if (answered && call.outgoing) this.#session.recycle(call.outgoing);
       call.outgoing = undefined;
       this.#busyChanged();
     },

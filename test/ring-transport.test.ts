@@ -2,10 +2,21 @@
 // the conformance suite every transport passes: SharedBuffers by descriptor, sent once and kept
 // by the worker until released (no /proc/<owner>/fd), and big binaries in memfds that are
 // frozen before the owner maps them, so that an echo costs no copy on either side and no
-// Buffer the owner hands on can change.
+// Buffer the owner hands on can change; and the memfds of answered calls, kept to carry the
+// next big binaries to the same worker.
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type CNode, SharedBuffer } from '../src/index.js';
-import { memfdDescriptors, memfdMappings, sharedMappings, startedNodes, waitUntil, workerOptions } from './helpers.js';
+import {
+  expectNothingLeft,
+  memfdDescriptors,
+  memfdMappings,
+  rejection,
+  sharedMappings,
+  startedNodes,
+  waitUntil,
+  workerOptions,
+} from './helpers.js';
 
 declare function gc(): void; // vitest.config.ts runs the tests with --expose-gc
 
@@ -71,5 +82,84 @@ describe('big binaries over the ring', () => {
     reply[0] = 1; // the owner's own copy-on-write page: the worker's memfd is frozen
     expect(reply[0]).toBe(1);
     expect(memfdDescriptors('self', 'cnode-part')).toEqual([]); // the mapping alone holds it
+  });
+});
+
+/** The inodes of the part memfds this process holds descriptors of (the ring keeps its spares so). */
+function partInodes(): number[] {
+  const inodes: number[] = [];
+  for (const held of memfdDescriptors('self', 'cnode-part')) {
+    try {
+      inodes.push(fs.statSync(`/proc/self/fd/${held.split(' ')[1].replace(':', '')}`).ino);
+    } catch {} // closed meanwhile
+  }
+  return inodes.sort();
+}
+
+/** The inodes of the part memfds this process maps (a frozen reply's view, a staged copy not yet sent). */
+const mappedPartInodes = () => memfdMappings('self', 'cnode-part').map((line) => Number(line.split(/\s+/)[4]));
+
+/** Collects until no staged copy holds a memfd of its own: what is left is the ring's spares. */
+async function collectStaged(expected: number): Promise<void> {
+  await waitUntil(
+    () => {
+      gc();
+      return partInodes().length <= expected;
+    },
+    2000,
+    `the staged copies are collected, ${expected} memfds left`,
+  );
+}
+
+describe('staged memfds over the ring', () => {
+  const MiB = 1 << 20; // over a record of the default 512 KiB ring: staged, and sent by descriptor
+  const big = (fill: number) => Buffer.alloc(MiB, fill);
+
+  it("carry the next call's binary of their size once the worker has answered, with that call's bytes", async () => {
+    const node = await echo();
+    expect(await node.call({ op: 'echo', value: 1, data: big(1) })).toBe(1);
+    const [spare, ...more] = partInodes(); // kept by the ring, the staged copy's view let go
+    expect(more).toEqual([]);
+    expect(mappedPartInodes()).not.toContain(spare);
+    expect(await node.call({ op: 'echo', value: 2, data: big(2) })).toBe(2);
+    expect(partInodes()).toEqual([spare]); // taken and given back: no second memfd
+    // Reused again, for a binary the worker echoes: it comes back frozen, a view of that memfd,
+    // with this call's bytes; frozen, it is not kept.
+    const third = big(3);
+    const reply = (await node.call({ op: 'echo', value: third })) as Buffer;
+    expect(reply.equals(third)).toBe(true);
+    expect(mappedPartInodes()).toContain(spare);
+    await collectStaged(0);
+    expect(partInodes()).toEqual([]);
+    expect(await node.call({ op: 'echo', value: 4, data: big(4) })).toBe(4);
+    expect(partInodes()).not.toContain(spare); // a fresh one: the frozen memfd was not reused
+    expect(reply.equals(third)).toBe(true);
+  });
+
+  it("are kept for their own worker only: another worker's call makes a memfd of its own", async () => {
+    const [a, b] = await Promise.all([echo(), echo()]);
+    expect(await a.call({ op: 'echo', value: 1, data: big(1) })).toBe(1);
+    const [spareOfA] = partInodes();
+    expect(await b.call({ op: 'echo', value: 1, data: big(1) })).toBe(1);
+    expect(partInodes()).toHaveLength(2);
+    expect(partInodes()).toContain(spareOfA);
+  });
+
+  it('are not kept from a call that timed out (its handler may still read it), nor from a send', async () => {
+    const node = await echo();
+    const error = await rejection(node.call({ op: 'sleep', ms: 200, data: big(1) }, { timeout: 20 }));
+    expect(error.code).toBe('ERR_CNODE_CALL_TIMEOUT');
+    await collectStaged(0); // the call's copy collected, its memfd closed, not kept
+    await node.send({ op: 'set', value: 0, data: big(2) });
+    expect(await node.call({ op: 'echo', value: 1 })).toBe(1); // after the sleep and the send
+    await collectStaged(0);
+  });
+
+  it('close with their ring: nothing is left once the worker has stopped', async () => {
+    const node = await echo();
+    expect(await node.call({ op: 'echo', value: 1, data: big(1) })).toBe(1);
+    expect(partInodes()).toHaveLength(1);
+    await node.stop();
+    await expectNothingLeft();
   });
 });

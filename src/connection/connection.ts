@@ -28,6 +28,12 @@ export interface Connection {
   stage?(bytes: Uint8Array): Buffer | undefined;
   /** A buffer stage() made that will never be written (its message was refused or withdrawn): let its memory go now. */
   unstage?(buffer: Buffer): void;
+  /**
+   * Side parts of a call the worker has answered (so it no longer reads them): those stage() made
+   * may carry this worker's next messages, instead of memory made afresh. Never for a call that
+   * timed out, was aborted or outlived its worker: that worker may still be reading them.
+   */
+  recycle?(sides: readonly Buffer[]): void;
   /** A SharedBuffer was released: a transport that passes descriptors forgets it sent this one. */
   forgetShared?(inode: number): void;
   /** After the worker's process has ended: waits, at most `timeoutMs`, until what it sent before it went has been delivered. */

@@ -23,6 +23,7 @@ export interface NativeRing {
   write(frames: Buffer, sides: readonly Buffer[], fds: readonly number[]): boolean;
   stage(bytes: Uint8Array): Buffer | undefined;
   unstage(buffer: Buffer): void;
+  recycle(buffers: readonly Buffer[]): void;
   pump(): void;
   setRef(ref: boolean): void;
   close(): void;
@@ -122,6 +123,11 @@ class RingConnection implements Connection {
 
   unstage(buffer: Buffer): void {
     this.#ring.unstage(buffer);
+  }
+
+  /** The memfds of an answered call's staged parts are kept for this worker's next ones (addon/staged.cc). */
+  recycle(sides: readonly Buffer[]): void {
+    if (!this.#closed) this.#ring.recycle(sides);
   }
 
   forgetShared(inode: number): void {

@@ -5,6 +5,11 @@ export interface Outgoing {
   data: Buffer | undefined;
   /** Binaries that travel beside the frame as its message's further parts. */
   sides: Buffer[] | undefined;
+  /**
+   * Its side parts once written, kept until its call is answered for a connection that reuses
+   * their memory then (Connection.recycle); for other connections they go at the write.
+   */
+  written?: Buffer[];
   /** The SharedBuffers the frame names (a transport may pass their descriptors). */
   shared?: readonly SharedDescriptor[];
   /** For a frame whose sender waits until the connection has taken it (send()). */
@@ -76,6 +81,14 @@ export class Batcher {
     }
   }
 
+  /** The call of `outgoing` was answered: a connection that reuses its written side parts' memory gets them. */
+  recycle(outgoing: Outgoing): void {
+    const written = outgoing.written;
+    if (written === undefined) return;
+    outgoing.written = undefined;
+    this.connection.recycle!(written);
+  }
+
   /** Side parts that will never be written: a connection that staged them lets them go now. */
   #discard(outgoing: Outgoing): void {
     if (!outgoing.sides || !this.connection.unstage) return;
@@ -117,6 +130,8 @@ export class Batcher {
       for (const outgoing of batch) outgoing.data = outgoing.sides = undefined; // out of the queue: too late to withdraw
       try {
         await this.connection.write(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes), sides, shared);
+        // The sides are the last frame's: it ended the message.
+        if (sides.length > 0 && this.connection.recycle) batch[batch.length - 1].written = sides;
         for (const outgoing of batch) outgoing.taken?.resolve();
       } catch (error) {
         for (const outgoing of batch) outgoing.taken?.reject(error);

@@ -36,8 +36,11 @@ export interface CallHooks<C extends Call> {
   /** The error for a call that timed out, and for one whose signal aborted. */
   timedOut(call: C): CNodeError;
   aborted(call: C, reason: unknown): CNodeError;
-  /** Called once it has left the table, before it settles; `gaveUp` when by timeout or abort. */
-  settled(call: C, gaveUp: boolean): void;
+  /**
+   * Called once it has left the table, before it settles; `gaveUp` when by timeout or abort,
+   * `answered` when by resolve() or reject() of its id (its answer came), not rejectAll() or close().
+   */
+  settled(call: C, gaveUp: boolean, answered: boolean): void;
 }
 
 /** The call whose promise is being made: only during promiseOf(), which must not keep it alive after. */
@@ -122,19 +125,14 @@ export class CallTable<C extends Call = Call> {
     const call = this.#slots[id & this.#mask];
     if (call === undefined || call.id !== id) return false;
     const { resolve } = call;
-    this.#end(call, false);
+    this.#end(call, false, true);
     resolve(response);
     return true;
   }
 
   /** Rejects call `id`; false when no such call is in flight. */
   reject(id: number, error: CNodeError): boolean {
-    const call = this.#slots[id & this.#mask];
-    if (call === undefined || call.id !== id) return false;
-    const { reject } = call;
-    this.#end(call, false);
-    reject(error);
-    return true;
+    return this.#reject(id, error, true);
   }
 
   /** Rejects every call in flight with `error`, oldest first. */
@@ -143,7 +141,7 @@ export class CallTable<C extends Call = Call> {
     // Ids were handed out in sequence, wrapping: the oldest is the farthest behind the last one.
     const age = (call: C) => (this.#lastId - call.id) >>> 0;
     calls.sort((a, b) => age(b) - age(a));
-    for (const call of calls) if (this.#slots[call.id & this.#mask] === call) this.reject(call.id, error);
+    for (const call of calls) if (this.#slots[call.id & this.#mask] === call) this.#reject(call.id, error, false);
   }
 
   /** Rejects every call in flight with `error`, and stops the timer: no call comes after. */
@@ -152,14 +150,23 @@ export class CallTable<C extends Call = Call> {
     this.#deadlines.clear();
   }
 
+  #reject(id: number, error: CNodeError, answered: boolean): boolean {
+    const call = this.#slots[id & this.#mask];
+    if (call === undefined || call.id !== id) return false;
+    const { reject } = call;
+    this.#end(call, false, answered);
+    reject(error);
+    return true;
+  }
+
   #giveUp(call: C, error: CNodeError): void {
     if (this.#slots[call.id & this.#mask] !== call) return;
     const { reject } = call;
-    this.#end(call, true);
+    this.#end(call, true, false);
     reject(error);
   }
 
-  #end(call: C, gaveUp: boolean): void {
+  #end(call: C, gaveUp: boolean, answered: boolean): void {
     this.#slots[call.id & this.#mask] = undefined;
     if (--this.#size === 0 && this.#slots.length > SHRINK_FROM) this.#shrink();
     this.#deadlines.cancel(call);
@@ -170,7 +177,7 @@ export class CallTable<C extends Call = Call> {
     // A call answered out of order may wait in its deadline queue a while: it must not keep its
     // promise, and so its response, alive there.
     call.resolve = call.reject = unsettled;
-    this.hooks.settled(call, gaveUp);
+    this.hooks.settled(call, gaveUp, answered);
   }
 
   // Empty again after many were in flight at once: the slots go back to their first number.

@@ -116,6 +116,11 @@ export class Session {
     return this.#batcher.pushAndWait(frame, sides);
   }
 
+  /** The call of `outgoing` was answered: its side parts' memory may carry later messages (Connection.recycle). */
+  recycle(outgoing: Outgoing): void {
+    this.#batcher.recycle(outgoing);
+  }
+
   /** Drops a frame not written yet. */
   withdraw(outgoing: Outgoing): void {
     this.#batcher.withdraw(outgoing);
