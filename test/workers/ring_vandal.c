@@ -24,7 +24,8 @@
  *                     misaligned (a size that is no multiple of 8, whose first part's padding
  *                     runs past the record; its second part then claims 60 MiB)
  *   tail-backwards    once the owner waits for room, moves the TO_WORKER tail back and wakes it
- *   tail-beyond       puts the TO_WORKER tail past the owner's head
+ *   tail-beyond       once the owner waits for room, puts the TO_WORKER tail past the owner's
+ *                     head and wakes it
  *   unsealed          a REPLY whose 40000-byte side part is an unsealed memfd, cut to 0 bytes
  *                     20 ms later
  *   shrink-after      the same, the memfd sealed against growing only
@@ -622,14 +623,13 @@ static void s_await_owner_waiting(void)
 static void s_tail(int backwards)
 {
     struct s_control *c = s_control(&V.in);
-    if (backwards) {
-        s_await_owner_waiting();
-        atomic_store(&c->tail, V.in.count - 8); /* behind what the owner read */
-        atomic_store(&c->waiting, 0);
-        s_wake_owner(); /* as a consumer that made room would */
-    } else {
-        atomic_store(&c->tail, V.in.count + ((uint64_t)1 << 40)); /* past anything it wrote */
-    }
+    /* Once the owner waits for room, as a consumer that made some would: an owner that found
+       the ring full before the tail moved would otherwise wait for a wake that never comes. */
+    s_await_owner_waiting();
+    if (backwards) atomic_store(&c->tail, V.in.count - 8);            /* behind what the owner read */
+    else atomic_store(&c->tail, V.in.count + ((uint64_t)1 << 40));    /* past anything it wrote */
+    atomic_store(&c->waiting, 0);
+    s_wake_owner();
 }
 
 /* A memfd named like a real part (so that the tests' ringLeftovers sees one left behind), with
