@@ -8,7 +8,7 @@ import { settlesWithin } from '../wait.js';
 import { burstNow } from './clock.js';
 import { type NormalizedPoolOptions, normalizePoolOptions, type PoolOptions } from './options.js';
 import { type Queued, TaskQueue } from './queue.js';
-import { PoolCounters, type PoolStats, recordMs, summarize } from './stats.js';
+import { PoolCounters, type PoolStats } from './stats.js';
 import { leastBusy, newWorker, type PoolWorker } from './worker.js';
 
 export interface PoolCallOptions {
@@ -218,8 +218,8 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       completed: this.#counters.completed,
       failed: this.#counters.failed,
       restarts: this.#counters.restarts,
-      runTime: summarize(this.#counters.runTime),
-      waitTime: summarize(this.#counters.waitTime),
+      runTime: this.#counters.runTime.summary(),
+      waitTime: this.#counters.waitTime.summary(),
       utilization: elapsed > 0 ? Math.min(1, busyMs / (elapsed * this.#options.max)) : 0,
     };
   }
@@ -357,7 +357,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     const left = Math.max(1, Math.ceil(task.deadline - now));
     task.worker = worker;
     task.dispatchedAt = now;
-    recordMs(this.#counters.waitTime, now - task.madeAt);
+    this.#counters.waitTime.add(now - task.madeAt);
     if (worker.running++ === 0) {
       worker.since = now;
       if (task.deaths > 0) worker.isolated = true;
@@ -396,7 +396,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     let outcome: CNodeError | Promise<unknown> | undefined;
     if (!error) {
       this.#counters.completed++;
-      if (task.kind === 'call') recordMs(this.#counters.runTime, now - task.dispatchedAt);
+      if (task.kind === 'call') this.#counters.runTime.add(now - task.dispatchedAt);
     } else if (DEATHS.includes(error.code)) {
       worker.retiring = true; // dead, or being killed for a fault: it takes nothing more
       outcome = this.#afterDeath(task, worker, error);
