@@ -169,6 +169,17 @@ describe('CNodePool', () => {
     expect(pool.stats().restarts).toBe(1);
   });
 
+  it('counts a worker the heartbeat killed as a death: a call that hangs two workers is poison', async () => {
+    const pool = await startPool({ size: 1, retries: 1, heartbeat: { interval: 50, timeout: 200 } });
+    const error = await rejection(pool.call({ op: 'spin' }));
+    expect(error.code).toBe('ERR_CNODE_POISON');
+    expect((error.cause as { code: string }).code).toBe('ERR_CNODE_UNRESPONSIVE');
+    // Its calls fail as the kill is sent; the exit, counted as a restart, follows.
+    await waitUntil(() => pool.stats().restarts === 2, 3000, 'the second worker has exited');
+    expect(await pool.call({ op: 'echo', value: 'alive' })).toBe('alive');
+    expect(pool.stats().restarts).toBe(2);
+  });
+
   it('under a crash every few calls, finishes every call that does not crash', async () => {
     const pool = await startPool({ size: 2, concurrency: 2, retries: 1 });
     const calls = Array.from({ length: 120 }, (_, i) =>

@@ -363,7 +363,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       if (task.deaths > 0) worker.isolated = true;
     }
     if (++worker.dispatched >= this.#options.maxCallsPerWorker) {
-      worker.retiring = true; // recycled: it stops once idle, and another starts now
+      worker.retiring = worker.planned = true; // recycled: it stops once idle, and another starts now
       this.#grow();
     }
     const { node } = worker;
@@ -545,8 +545,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
   #exited(worker: PoolWorker, info: ExitInfo): void {
     this.#workers.splice(this.#workers.indexOf(worker), 1);
     this.#slots.delete(worker.slot);
-    const planned = worker.retiring && !worker.killedFor;
-    if (!planned && this.#state !== 'stopped') this.#counters.restarts++;
+    if (!worker.planned && this.#state !== 'stopped') this.#counters.restarts++;
     this.emit('exit', info, worker.node);
     this.#grow();
   }
@@ -570,7 +569,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
 
   /** Gives `worker` nothing more; it stops once what it runs has settled. */
   #retire(worker: PoolWorker): void {
-    worker.retiring = true;
+    worker.retiring = worker.planned = true;
     if (worker.running === 0) void worker.node.stop();
   }
 

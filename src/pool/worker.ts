@@ -11,8 +11,10 @@ export interface PoolWorker {
   dispatched: number;
   /** Running a call that was at a worker's death, alone, so that another death points at that call. */
   isolated: boolean;
-  /** Being replaced: it is given nothing more, and stops once what it runs has settled. */
+  /** Given nothing more: being replaced, or dying. */
   retiring: boolean;
+  /** Retired by the pool (recycled, or idle beyond size.min): its exit is no restart. */
+  planned: boolean;
   /** killOnAbort: the call it was killed for; the other calls it ran did not kill it. */
   killedFor: object | undefined;
   /** performance.now() when `running` last went from 0 to 1, or to 0. */
@@ -27,6 +29,7 @@ export function newWorker(node: CNode, slot: number): PoolWorker {
     dispatched: 0,
     isolated: false,
     retiring: false,
+    planned: false,
     killedFor: undefined,
     since: performance.now(),
   };
