@@ -1,8 +1,9 @@
-// The demo behind `npm run demo`: start the example workers, call them, and watch a crash being
-// cleaned up. Run `npm install` first; it builds the workers into build/bin/.
+// The demo behind `npm run demo`: start the example workers, call them, watch a crash being
+// cleaned up, a pool share out work, and a supervisor bring a sidecar back. Run `npm install`
+// first; it builds the workers into build/bin/.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CNode } from '../dist/index.js';
+import { CNode, CNodePool, Supervisor } from '../dist/index.js';
 
 const bin = (name) => path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'bin', name);
 const isAlive = (pid) => {
@@ -67,3 +68,29 @@ await first.stop();
 const second = await CNode.start({ executable: bin('echo'), name: 'counter' });
 console.log(`   ${first.name}: creation ${first.creation}, then ${second.creation}`);
 console.log(`   stop() -> ${JSON.stringify(await second.stop())}`);
+
+console.log('\n5. A pool of two workers; one call among 40 crashes whatever worker runs it');
+const pool = await CNodePool.start({ executable: bin('echo'), size: 2, retries: 1 });
+const jobs = Array.from({ length: 40 }, (_, i) => pool.call(i === 7 ? { op: 'crash' } : { op: 'add', a: i, b: 1 }));
+const results = await Promise.allSettled(jobs);
+const answered = results.filter((result) => result.status === 'fulfilled').length;
+const poison = results[7].reason;
+const { completed, restarts, runTime } = pool.stats();
+console.log(`   ${answered} of ${jobs.length} answered; the crashing one: ${poison.code}`);
+console.log(`   ${completed} completed, ${restarts} workers replaced, run time p50 ${runTime.p50.toFixed(3)} ms`);
+await pool.stop();
+
+console.log('\n6. A supervised sidecar that ticks by itself, killed and brought back');
+const supervisor = await Supervisor.start({ children: [{ id: 'ticker', executable: bin('ticker'), args: ['50'] }] });
+const ticker = supervisor.child('ticker');
+const tick = () => new Promise((resolve) => ticker.once('message', resolve));
+const firstTick = await tick();
+console.log(`   creation ${ticker.creation} says ${JSON.stringify(firstTick)}`);
+const restarted = new Promise((resolve) => supervisor.once('restart', resolve));
+process.kill(ticker.pid, 'SIGKILL');
+const restart = await restarted;
+console.log(`   killed by ${restart.info.signal}; restarted after ${restart.delay} ms`);
+const nextTick = await tick();
+console.log(`   creation ${ticker.creation} says ${JSON.stringify(nextTick)}`);
+console.log(`   a call reaches it: ${JSON.stringify(await ticker.call({ op: 'status' }))}`);
+await supervisor.stop();
