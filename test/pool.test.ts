@@ -338,6 +338,52 @@ describe('CNodePool', () => {
     expect((await queued).code).toBe('ERR_CNODE_STOPPED');
   });
 
+  it("a call that stop()'s timeout ends is not poison, though its first worker died under it", async () => {
+    const pool = await startPool({ size: 1, concurrency: 2, retries: 1, stopTimeout: 300 });
+    const crash = rejection(pool.call({ op: 'crash' }));
+    const sleeping = rejection(pool.call({ op: 'sleep', ms: 3000 })); // at the crash, then alone
+    await once(pool, 'exit');
+    await waitUntil(() => pool.stats().busy === 1, 3000, 'the sleep runs again, on the new worker');
+    await pool.stop({ timeout: 50 });
+    expect((await sleeping).code).toBe('ERR_CNODE_EXITED'); // the pool's stop ended it, not the call
+    expect((await crash).code).toBe('ERR_CNODE_STOPPED'); // waiting to be tried again
+  });
+
+  it('stop() returns once a queued call gave up and the start under way ended, not at its timeout', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-pool-test-'));
+    const script = path.join(dir, 'slow.sh');
+    fs.writeFileSync(
+      script,
+      `#!/bin/sh\n[ -e '${dir}/started' ] && sleep 0.4\ntouch '${dir}/started'\nexec '${binary('testbed')}' "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    try {
+      const pool = await startPool({ executable: script, size: 1 });
+      const exited = once(pool, 'exit'); // its replacement then takes 0.4 s to start
+      await rejection(pool.call({ op: 'crash' }));
+      await exited;
+      const late = rejection(pool.call('x', { timeout: 20 }));
+      const began = performance.now();
+      await pool.stop({ timeout: 5000 });
+      expect((await late).code).toBe('ERR_CNODE_CALL_TIMEOUT');
+      expect(performance.now() - began).toBeLessThan(2000); // the start's wait, not stop's 5 s
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('broadcasts to the workers that take calls, not to one being recycled', async () => {
+    const pool = await startPool({ size: 2, maxCallsPerWorker: 1 });
+    const heard: string[] = [];
+    pool.on('message', (_message, worker) => heard.push(worker.name));
+    await pool.call('x'); // its worker retires now
+    await pool.broadcast({ op: 'notify', value: 'config' });
+    await waitUntil(() => heard.length >= 1, 2000, 'a worker heard the broadcast');
+    expect(pool.stats().failed).toBe(0);
+  });
+
   it('works with await using', async () => {
     let seen = 0;
     {

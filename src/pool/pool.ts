@@ -134,6 +134,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       ),
     );
     this.#drainCheck();
+    this.#idleCheck();
   });
   #counters = new PoolCounters();
   /** Starts that failed in a row, the last one's error, and the timer of the next try. */
@@ -188,7 +189,9 @@ export class CNodePool extends EventEmitter<PoolEvents> {
    */
   async broadcast(message: unknown): Promise<void> {
     if (this.#state !== 'running') throw this.#error('ERR_CNODE_STOPPED', 'was stopped');
-    await Promise.all(this.#workers.map((worker) => worker.node.send(message)));
+    // Not to a worker that is being replaced or is dying: it would refuse, and takes no more calls.
+    const workers = this.#workers.filter((worker) => !worker.retiring);
+    await Promise.all(workers.map((worker) => worker.node.send(message)));
   }
 
   /** True while a round of calls (size.max × concurrency) or more waits in the queue: wait for 'drain' before queueing more. */
@@ -330,6 +333,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
         this.#waiting.cancel(task);
         this.#fail(task, this.#aborted(signal.reason));
         this.#drainCheck();
+        this.#idleCheck();
       };
       signal.addEventListener('abort', task.onAbort, { once: true });
     }
@@ -390,7 +394,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       this.#counters.busyMs += now - worker.since;
       worker.since = now;
       worker.isolated = false;
-      if (worker.retiring) void worker.node.stop();
+      if (worker.retiring) this.#end(worker.node.stop());
     }
     task.worker = undefined;
     let outcome: CNodeError | Promise<unknown> | undefined;
@@ -409,7 +413,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
         // The handler may run for ever: the one way to stop it is to end its process.
         worker.killedFor = task;
         worker.retiring = true;
-        void worker.node.kill();
+        this.#end(worker.node.kill());
       }
       outcome = error;
     }
@@ -427,6 +431,8 @@ export class CNodePool extends EventEmitter<PoolEvents> {
    * at, else dispatched again (its promise) if `retries` allow, else the error; a send is never sent twice.
    */
   #afterDeath(task: Task, worker: PoolWorker, error: CNodeError): CNodeError | Promise<unknown> {
+    // stop() ended the worker when its timeout ran out: the pool's doing, not the call's.
+    if (this.#state === 'stopped') return error;
     // A worker killed by killOnAbort for another call: that call killed it, not this one.
     const innocent = worker.killedFor !== undefined && worker.killedFor !== task;
     if (!innocent) task.deaths++;
@@ -439,11 +445,16 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     }
     // Its buffers went with the first try; and a call whose time is up has nowhere to go.
     const left = task.deadline - performance.now();
-    const again = task.retried < this.#options.retries && !task.transfer && left >= 1 && this.#state !== 'stopped';
+    const again = task.retried < this.#options.retries && !task.transfer && left >= 1;
     if (task.kind !== 'call' || !again) return error;
     task.retried++;
     task.timeout = left;
     return this.#waitInQueue(task, true);
+  }
+
+  /** A worker's stop() or kill() that the pool does not wait for: it rejects only if even SIGKILL failed, which its exit reports too. */
+  #end(ending: Promise<unknown>): void {
+    ending.catch(noop);
   }
 
   #fail(task: Task, error: CNodeError): void {
@@ -515,8 +526,11 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     node.on('message', (message) => this.emit('message', message, node));
     node.on('exit', (info) => this.#exited(worker, info));
     this.#workers.push(worker);
-    if (this.#state === 'stopped') void node.stop();
-    else this.#dispatch();
+    if (this.#state === 'stopped') this.#end(node.stop());
+    else {
+      this.#dispatch();
+      this.#idleCheck();
+    }
   }
 
   // While no worker runs, a failed start fails what waits, and calls fail at once, until a
@@ -545,7 +559,8 @@ export class CNodePool extends EventEmitter<PoolEvents> {
   #exited(worker: PoolWorker, info: ExitInfo): void {
     this.#workers.splice(this.#workers.indexOf(worker), 1);
     this.#slots.delete(worker.slot);
-    if (!worker.planned && this.#state !== 'stopped') this.#counters.restarts++;
+    // Retired by the pool and stopped as asked: no restart; a retired worker that crashed is one.
+    if (!(worker.planned && info.stopped) && this.#state !== 'stopped') this.#counters.restarts++;
     this.emit('exit', info, worker.node);
     this.#grow();
   }
@@ -570,7 +585,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
   /** Gives `worker` nothing more; it stops once what it runs has settled. */
   #retire(worker: PoolWorker): void {
     worker.retiring = worker.planned = true;
-    if (worker.running === 0) void worker.node.stop();
+    if (worker.running === 0) this.#end(worker.node.stop());
   }
 
   #noWorker(): CNodeError {
