@@ -57,7 +57,6 @@ interface Task extends Timed, Queued {
   /** How many workers died while it ran, and how many times it was dispatched again. */
   deaths: number;
   retried: number;
-  worker: PoolWorker | undefined;
   onAbort: (() => void) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: CNodeError) => void;
@@ -87,7 +86,6 @@ function newTask(
     ownTimeout,
     deaths: 0,
     retried: 0,
-    worker: undefined,
     onAbort: undefined,
     resolve: noop,
     reject: noop,
@@ -359,7 +357,6 @@ export class CNodePool extends EventEmitter<PoolEvents> {
   /** Hands `task` to `worker` at `now`; `direct` when it never waited in the queue. Settles as the task does. */
   #run(task: Task, worker: PoolWorker, now: number, direct = true): Promise<unknown> {
     const left = Math.max(1, Math.ceil(task.deadline - now));
-    task.worker = worker;
     task.dispatchedAt = now;
     this.#counters.waitTime.add(now - task.madeAt);
     if (worker.running++ === 0) {
@@ -396,7 +393,6 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       worker.isolated = false;
       if (worker.retiring) this.#end(worker.node.stop());
     }
-    task.worker = undefined;
     let outcome: CNodeError | Promise<unknown> | undefined;
     if (!error) {
       this.#counters.completed++;
