@@ -28,19 +28,25 @@ class SpareParts {
   public:
     static constexpr size_t kMaxSpares = 8;
     static constexpr size_t kMaxBytes = 32u << 20;
+    // A kept memfd, and the staged Buffer that was its view: the Buffer carries the memfd's
+    // next binary too, at the same address, so that a big binary costs V8 no new external
+    // memory (each new 1 MiB Buffer had V8 collecting every few dozen calls).
+    struct Spare {
+        int fd;
+        size_t size;
+        void *addr;                                  // the Buffer's memory
+        Napi::Reference<Napi::Uint8Array> buffer;    // holds it while it waits here
+    };
     SpareParts() = default;
     SpareParts(const SpareParts &) = delete;
     SpareParts &operator=(const SpareParts &) = delete;
     ~SpareParts();
-    int Take(size_t size); // a memfd of exactly `size` bytes, now the caller's; or -1
-    void Put(int fd, size_t size);
+    bool Take(size_t size, Spare &out); // one of exactly `size` bytes, now the caller's
+    void Put(Spare spare);
     void Clear();
+    static void Drop(Spare &spare); // closes its memfd and lets its Buffer go
 
   private:
-    struct Spare {
-        int fd;
-        size_t size;
-    };
     std::deque<Spare> spares_;
     size_t bytes_ = 0;
 };
@@ -48,7 +54,7 @@ class SpareParts {
 Napi::Value StagePart(Napi::Env env, const void *data, size_t size, SpareParts &spares);
 int TakeStaged(const void *data, size_t size);
 void DropStaged(const void *data);
-void RecycleStaged(const void *data, size_t size, SpareParts &spares);
+void RecycleStaged(Napi::Uint8Array buffer, SpareParts &spares);
 
 } // namespace cnode_addon
 

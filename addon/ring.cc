@@ -481,7 +481,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
         Napi::Array buffers = info[0].As<Napi::Array>();
         for (uint32_t i = 0; i < buffers.Length(); i++) {
             Napi::Uint8Array buffer = buffers.Get(i).As<Napi::Uint8Array>();
-            RecycleStaged(buffer.Data(), buffer.ByteLength(), spares_);
+            RecycleStaged(buffer, spares_);
         }
         return env.Undefined();
     }

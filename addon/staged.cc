@@ -1,28 +1,32 @@
 // staged.cc: big binaries of a call copied once, straight into the memfd that will carry them
 // over the ring, instead of into a Buffer that ring.cc would then copy into a memfd; and those
-// memfds kept, once the worker has answered the call, to carry the next big binary of that size
-// to the same worker, so that a call of a big binary costs no fresh pages to make and free.
+// memfds kept, with their Buffers, once the worker has answered the call, to carry the next big
+// binary of that size to the same worker: a call of a big binary then costs no fresh pages to
+// make and free, and V8 no new external memory (a new 1 MiB Buffer a call had V8 collecting every
+// few dozen calls, and a pool's owner spent 2-3x the CPU on it once its heap had grown).
 //
-// StagePart(env, data, size, spares) copies the bytes into a memfd of the ring's spares of
-// exactly that size (mapped with MAP_POPULATE, its pages existing already, and copied into), or else into a fresh one
-// (write(2): no page faults), maps it, and returns an external Buffer over the mapping: the side
-// part the codec keeps in the message (src/codec.ts). TakeStaged(data, size), from Ring::Write,
-// gives the memfd of such a Buffer, or -1 for any other memory, and turns the owner's mapping
-// into a private one first: the worker can freeze only a memfd that nobody maps shared
-// (cnode_ring_freeze), and a binary it echoes then comes back without a copy. DropStaged(data)
-// closes the memfd of one that will never be sent (its message was refused or withdrawn) at
-// once, rather than when the Buffer is collected. RecycleStaged(data, size, spares), once the
-// worker has answered the call that carried it, moves its memfd into the ring's spares, unless
-// the worker froze it (it echoed it: the owner may be mapping it as the reply) or it was never
-// sent. The Buffer's finalizer unmaps, and closes a memfd still its own.
+// StagePart(env, data, size, spares) takes a spare of exactly that size, maps its memfd shared
+// at its Buffer's address (MAP_POPULATE: its pages exist already), copies the bytes in and
+// returns that Buffer; or else copies them into a fresh memfd (write(2): no page faults), maps it
+// and returns a new external Buffer over the mapping: the side part the codec keeps in the
+// message (src/codec.ts). TakeStaged(data, size), from Ring::Write, gives the memfd of such a
+// Buffer, or -1 for any other memory, and turns the owner's mapping into a private one first:
+// the worker can freeze only a memfd that nobody maps shared (cnode_ring_freeze), and a binary it
+// echoes then comes back without a copy. DropStaged(data) closes the memfd of one that will never
+// be sent (its message was refused or withdrawn) at once, rather than when the Buffer is
+// collected. RecycleStaged(buffer, spares), once the worker has answered the call that carried
+// it, moves its memfd and a reference to its Buffer into the ring's spares, unless the worker
+// froze it (it echoed it: the owner may be mapping it as the reply) or it was never sent. A spare
+// dropped (over the caps, or with the ring) has its range blanked, its memfd closed and its Buffer
+// let go. The Buffer's finalizer unmaps, and closes a memfd still its own.
 // The registry is the process's: a Buffer's finalizer may run after its Ring is gone. The
 // spares are a Ring's (SpareParts, addon.h), closed with it.
 //
 // Why a memfd is reused for its own worker only, and only once that worker has answered. The
 // worker got the descriptor: it may keep it, or a shared writable mapping of it, and read or
 // write whatever the owner puts in the memfd later. The owner never reads a staged part again
-// once it is sent (its view of a recycled one is replaced by zeros, below), so nothing the
-// worker writes there reaches the owner; and what the owner puts there later is that same
+// once it is sent (a kept Buffer is nobody's but the spares' until the next binary is copied
+// over it), so nothing the worker writes there reaches the owner; and what the owner puts there later is that same
 // worker's next input, which it is sent anyway and may change in place anyway (cnode.h: the
 // handler may change a binary's bytes). A worker that writes into a later call's bytes under its
 // own running handler corrupts only its own input, as it could with its own memory. Sharing the
@@ -71,14 +75,24 @@ void Unstage(Napi::Env, uint8_t *data, void *)
     if (part.fd >= 0) close(part.fd);
 }
 
-// Maps a spare shared and copies `size` bytes into it: MAP_FAILED if it cannot (its worker
-// sealed it against writing). Its pages exist already, so MAP_POPULATE maps them all in one
-// call and the copy takes no fault: measured, a third of what pwrite(2) into them costs.
-void *Refill(int fd, const void *data, size_t size)
+// Maps a spare shared at its Buffer's own address and copies `size` bytes into it: false if it
+// cannot (its worker sealed it against writing). Its pages exist already, so MAP_POPULATE maps
+// them all in one call and the copy takes no fault: measured, a third of what pwrite(2) into
+// them costs.
+bool Refill(const SpareParts::Spare &spare, const void *data)
 {
-    void *addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-    if (addr != MAP_FAILED) memcpy(addr, data, size);
-    return addr;
+    if (mmap(spare.addr, spare.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, spare.fd, 0) ==
+        MAP_FAILED)
+        return false;
+    memcpy(spare.addr, data, spare.size);
+    return true;
+}
+
+// The address range stays the Buffer's, whose finalizer unmaps it, whatever becomes of the
+// memfd: anonymous zeros, which cost nothing until touched, in place of the memfd's pages.
+void Blank(void *addr, size_t size)
+{
+    mmap(addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
 
 constexpr int kWriteSeals = F_SEAL_WRITE
@@ -94,57 +108,71 @@ SpareParts::~SpareParts()
     Clear();
 }
 
-int SpareParts::Take(size_t size)
+bool SpareParts::Take(size_t size, Spare &out)
 {
     // The newest first: its pages are the likeliest to be in the caches still.
     for (auto spare = spares_.rbegin(); spare != spares_.rend(); ++spare) {
         if (spare->size != size) continue;
-        int fd = spare->fd;
-        bytes_ -= spare->size;
+        out = std::move(*spare);
+        bytes_ -= size;
         spares_.erase(std::next(spare).base());
-        return fd;
+        return true;
     }
-    return -1;
+    return false;
 }
 
-void SpareParts::Put(int fd, size_t size)
+void SpareParts::Put(Spare spare)
 {
-    if (size > kMaxBytes) {
-        close(fd);
+    if (spare.size > kMaxBytes) {
+        Drop(spare);
         return;
     }
-    spares_.push_back(Spare{fd, size});
-    bytes_ += size;
+    bytes_ += spare.size;
+    spares_.push_back(std::move(spare));
     while (spares_.size() > kMaxSpares || bytes_ > kMaxBytes) {
-        close(spares_.front().fd);
         bytes_ -= spares_.front().size;
+        Drop(spares_.front());
         spares_.pop_front();
     }
 }
 
 void SpareParts::Clear()
 {
-    for (const Spare &spare : spares_) close(spare.fd);
+    for (Spare &spare : spares_) Drop(spare);
     spares_.clear();
     bytes_ = 0;
 }
 
+void SpareParts::Drop(Spare &spare)
+{
+    Blank(spare.addr, spare.size);
+    close(spare.fd);
+    spare.fd = -1;
+    spare.buffer.Reset(); // collectable now; its finalizer unmaps the range
+}
+
 Napi::Value StagePart(Napi::Env env, const void *data, size_t size, SpareParts &spares)
 {
-    void *addr = MAP_FAILED;
-    int fd = spares.Take(size);
-    if (fd >= 0) {
-        addr = Refill(fd, data, size);
-        if (addr == MAP_FAILED) close(fd); // sealed by its worker meanwhile: a fresh one
-    }
-    if (addr == MAP_FAILED) {
-        fd = cnode_ring_memfd(data, size);
-        if (fd < 0) return env.Undefined();
-        addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (addr == MAP_FAILED) {
-            close(fd);
-            return env.Undefined();
+    SpareParts::Spare spare;
+    if (spares.Take(size, spare)) {
+        int seals = fcntl(spare.fd, F_GET_SEALS);
+        if (seals >= 0 && (seals & kWriteSeals) == 0 && Refill(spare, data)) {
+            {
+                std::lock_guard<std::mutex> hold(staged_lock);
+                staged[spare.addr] = Staged{spare.fd, size, false};
+            }
+            Napi::Value buffer = spare.buffer.Value();
+            spare.buffer.Reset();
+            return buffer;
         }
+        SpareParts::Drop(spare); // sealed by its worker meanwhile: a fresh one
+    }
+    int fd = cnode_ring_memfd(data, size);
+    if (fd < 0) return env.Undefined();
+    void *addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) {
+        close(fd);
+        return env.Undefined();
     }
     {
         std::lock_guard<std::mutex> hold(staged_lock);
@@ -178,8 +206,10 @@ void DropStaged(const void *data)
     found->second.fd = -1;
 }
 
-void RecycleStaged(const void *data, size_t size, SpareParts &spares)
+void RecycleStaged(Napi::Uint8Array buffer, SpareParts &spares)
 {
+    void *data = buffer.Data();
+    size_t size = buffer.ByteLength();
     int fd;
     {
         std::lock_guard<std::mutex> hold(staged_lock);
@@ -188,14 +218,11 @@ void RecycleStaged(const void *data, size_t size, SpareParts &spares)
         fd = found->second.fd;
         int seals = fcntl(fd, F_GET_SEALS);
         if (seals < 0 || (seals & kWriteSeals) != 0) return; // frozen: the reply may be a view of it
-        // The owner's private view would show the memfd's next bytes where it has not written
-        // (copy-on-write): zeros instead, in pages that cost nothing until touched.
-        if (mmap(const_cast<void *>(data), size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
-                 0) == MAP_FAILED)
-            return;
-        found->second.fd = -1; // the finalizer only unmaps
+        found->second.fd = -1; // the spares' now; the finalizer only unmaps
     }
-    spares.Put(fd, size);
+    // The Buffer is the codec's copy of a call's binary, which nothing reads once it is sent:
+    // it waits here, its private view untouched, until the memfd's next binary is copied in.
+    spares.Put(SpareParts::Spare{fd, size, data, Napi::Persistent(buffer)});
 }
 
 } // namespace cnode_addon

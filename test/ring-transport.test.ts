@@ -5,6 +5,7 @@
 // Buffer the owner hands on can change; and the memfds of answered calls, kept to carry the
 // next big binaries to the same worker.
 import fs from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { type CNode, SharedBuffer } from '../src/index.js';
 import {
@@ -118,9 +119,8 @@ describe('staged memfds over the ring', () => {
   it("carry the next call's binary of their size once the worker has answered, with that call's bytes", async () => {
     const node = await echo();
     expect(await node.call({ op: 'echo', value: 1, data: big(1) })).toBe(1);
-    const [spare, ...more] = partInodes(); // kept by the ring, the staged copy's view let go
+    const [spare, ...more] = partInodes(); // kept by the ring, with the staged copy's Buffer
     expect(more).toEqual([]);
-    expect(mappedPartInodes()).not.toContain(spare);
     expect(await node.call({ op: 'echo', value: 2, data: big(2) })).toBe(2);
     expect(partInodes()).toEqual([spare]); // taken and given back: no second memfd
     // Reused again, for a binary the worker echoes: it comes back frozen, a view of that memfd,
@@ -153,6 +153,24 @@ describe('staged memfds over the ring', () => {
     await node.send({ op: 'set', value: 0, data: big(2) });
     expect(await node.call({ op: 'echo', value: 1 })).toBe(1); // after the sleep and the send
     await collectStaged(0);
+  });
+
+  it('reuse their Buffers too: 300 calls of 1 MiB give V8 almost nothing to collect', async () => {
+    const node = await echo();
+    const data = big(5);
+    expect(await node.call({ op: 'echo', value: 0, data })).toBe(0);
+    let collections = 0;
+    const observer = new PerformanceObserver((list) => {
+      collections += list.getEntries().length;
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    for (let i = 1; i <= 300; i++) expect(await node.call({ op: 'echo', value: i, data })).toBe(i);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // gc entries arrive a turn late
+    observer.disconnect();
+    // A new external Buffer per call (300 MiB in all) had V8 collect every 30 calls or so
+    // (measured: 67 collections in 2,000 calls, against 8 with the Buffers reused).
+    expect(collections).toBeLessThanOrEqual(4);
+    expect(partInodes()).toHaveLength(1);
   });
 
   it('close with their ring: nothing is left once the worker has stopped', async () => {
