@@ -5,6 +5,7 @@
 // that does the handshake and then misbehaves as its mode says. The owner must refuse it all:
 // fail the call at once with ERR_CNODE_PROTOCOL saying what was wrong, kill the worker and report
 // its exit, never take a signal or block itself, and leave no process, ring or descriptor behind.
+import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CNode, type CNodeError, type CNodeOptions, type ExitInfo } from '../src/index.js';
@@ -13,6 +14,7 @@ import {
   expectNothingLeft,
   isAlive,
   liveChildren,
+  memfdDescriptors,
   openDescriptors,
   rejection,
   startedNodes,
@@ -377,6 +379,28 @@ describe('a worker that tries to stall, starve or exhaust the owner', () => {
     await new Promise((resolve) => setTimeout(resolve, 150)); // the vandal writes it after 50 ms
     expect(reply.subarray(0, 4).toString()).toBe('aaaa');
   });
+});
+
+// The ring keeps an answered call's memfd to carry the next binary of its size to the same
+// worker (addon/staged.cc); a worker that has sealed it against writing since must not make
+// that next call fail: the owner sees the seal, drops the memfd, and makes a fresh one.
+it('seal-parts: a worker that seals the memfds of answered calls gets each next binary in a fresh one', async () => {
+  const node = await nodes.start(vandal('seal-parts').options);
+  const heldParts = () =>
+    memfdDescriptors('self', 'cnode-part').map(
+      (held) => fs.statSync(`/proc/self/fd/${held.split(' ')[1].replace(':', '')}`).ino,
+    );
+  const seen = new Set<number>();
+  for (let i = 0; i < 3; i++) {
+    await expect(node.call({ i, big: Buffer.alloc(1 << 20, i) })).resolves.toBe('sealed');
+    const [kept, ...more] = heldParts(); // this call's memfd, kept as a spare
+    expect(kept).toBeDefined();
+    expect(more).toEqual([]);
+    expect(seen.has(kept)).toBe(false); // not the one sealed after the last call
+    seen.add(kept);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // it seals 20 ms after answering
+  }
+  await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, stopped: true, fault: null });
 });
 
 it('after all of it, the owner still starts workers and calls them over fresh rings', async () => {

@@ -61,6 +61,9 @@
  *                     descriptor, as fast as the ring takes them; then answers "sent V"
  *   mutate-after      a REPLY whose 40000-byte side part (a sealed memfd, bytes 'a') it changes
  *                     to 'X' 50 ms after publishing it
+ *   seal-parts        answers every CALL "sealed", taking the memfds that come with it, and
+ *                     20 ms after each answer seals them against writing (F_SEAL_WRITE), as a
+ *                     worker may once the owner has kept them to carry its next binaries
  * Every reply answers the first call; shrink-segment, extra-fds, wake-flood, linger-socket,
  * empty-parts, map-flood, legit-burst and mutate-after then serve as echo. The others wait to
  * be killed. It exits 0 by itself when the owner is gone (stdin or the lifeline closed), and 2
@@ -985,6 +988,43 @@ static void s_mutate_after(uint32_t id)
     memset(mine, 'X', S_PART_BYTES);
 }
 
+static void s_seal_parts(void)
+{
+    for (;;) {
+        struct cnode_ring_record r;
+        int64_t since = s_now_ms();
+        int got;
+        while ((got = cnode_ring_peek(&V.in, &r, NULL)) == 0) {
+            if (cnode_ring_sleep(&V.in)) continue;
+            s_sleep_on(S_WAKE_ME, POLLIN, since);
+        }
+        if (got < 0) s_die("the owner's ring is out of format: %s", strerror(errno));
+        cnode_ring_awake(&V.in);
+        int fds[CNODE_RING_MAX_FDS];
+        int n = 0;
+        if (r.nfds > 0) { /* sent before the record was published: waiting on the lifeline */
+            n = cnode_ring_recv_fds(S_LIFELINE, fds, CNODE_RING_MAX_FDS);
+            if (n != (int)r.nfds) s_die("%d descriptors for a record naming %zu", n, r.nfds);
+        }
+        struct s_frames f;
+        s_frames_open(&f, &r);
+        uint64_t kind;
+        const msgpack_object_array *a;
+        while ((a = s_frames_next(&f, &kind)) != NULL) {
+            if (kind == CNODE_FRAME_STOP) exit(0);
+            if (kind == CNODE_FRAME_CALL && a->size == 3) s_reply_str((uint32_t)a->ptr[1].via.u64, "sealed");
+        }
+        s_frames_close(&f);
+        s_consume(&r);
+        s_sleep_ms(20);
+        /* EBUSY if the owner maps it shared again meanwhile (it refills it): then it stays open. */
+        for (int i = 0; i < n; i++) {
+            fcntl(fds[i], F_ADD_SEALS, F_SEAL_WRITE);
+            close(fds[i]);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     /* Dies with the owner even if it cannot tell: a test worker must never be left behind. */
@@ -998,6 +1038,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     s_handshake();
     if (strcmp(mode, "echo") == 0) s_serve();
+    if (strcmp(mode, "seal-parts") == 0) s_seal_parts();
     uint32_t id = s_first_call();
 
     if (strcmp(mode, "garbage") == 0) {
