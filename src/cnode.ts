@@ -450,6 +450,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
           },
         );
         this.#ending = this.#end(timeout, 'stop');
+        this.#busyChanged();
       } catch (error) {
         return Promise.reject(error);
       }
@@ -474,6 +475,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     }
     if (!this.#ending) {
       this.#ending = this.#end(this.#options.stopTimeout, signal);
+      this.#busyChanged();
       return this.#ending;
     }
     // A stop under way: this signal ends it sooner, and counts as a stop; SIGKILL follows in
@@ -489,17 +491,17 @@ export class CNode extends EventEmitter<CNodeEvents> {
 
   /**
    * Lets the owner's event loop end while this node is idle, as `child.unref()` does: a node
-   * then keeps the owner alive only while calls or sends are waiting. When the owner exits, the
-   * worker is killed as always.
+   * then keeps the owner alive only while calls or sends are waiting, or while it is being
+   * stopped. When the owner exits, the worker is killed as always.
    */
   unref(): this {
-    if (this.#hold.refed && this.#state.is !== 'exited') this.#hold.setRef(false, this.pending > 0);
+    if (this.#hold.refed && this.#state.is !== 'exited') this.#hold.setRef(false, this.#busy);
     return this;
   }
 
   /** Undoes unref(): the node keeps the owner's event loop alive until it has exited (the default). */
   ref(): this {
-    if (!this.#hold.refed && this.#state.is !== 'exited') this.#hold.setRef(true, this.pending > 0);
+    if (!this.#hold.refed && this.#state.is !== 'exited') this.#hold.setRef(true, this.#busy);
     return this;
   }
 
@@ -658,14 +660,23 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #killForFault(error: CNodeError): void {
     if (this.#state.is === 'killed' || this.#state.is === 'exited' || this.#worker.hasEnded) return;
     this.#state = { is: 'killed', fault: error };
+    this.#busyChanged();
     this.#session.stopHeartbeat();
     this.#worker.signal('SIGKILL');
     this.#calls.rejectAll(error);
   }
 
-  // Calls or sends began or ended, or the worker exited: an unref'd node holds the loop while any wait.
+  // Calls or sends began or ended, a stop began, or the worker exited: an unref'd node holds the
+  // loop while any wait, and while it is being stopped or killed, so that an owner with nothing
+  // else to do still sees `await node.stop()` through.
   #busyChanged(): void {
-    this.#hold.busyChanged(this.#state.is !== 'exited' && this.pending > 0);
+    this.#hold.busyChanged(this.#busy);
+  }
+
+  get #busy(): boolean {
+    return (
+      this.#state.is !== 'exited' && (this.pending > 0 || this.#ending !== undefined || this.#state.is === 'killed')
+    );
   }
 
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {
