@@ -22,6 +22,7 @@ import { nextCreation, uniqueAliveName } from './names.js';
 import {
   type CNodeOptions,
   checkMethodOptions,
+  checkSignal,
   checkTimeout,
   checkTransfer,
   type NormalizedOptions,
@@ -359,12 +360,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       ({ timeout = this.#options.callTimeout, signal, transfer }) => {
         checkTimeout('timeout', timeout);
         checkTransfer(transfer);
-        if (signal !== undefined && !(signal instanceof AbortSignal)) {
-          throw new CNodeError(
-            'ERR_CNODE_INVALID_OPTION',
-            `Expected the \`signal\` option to be an AbortSignal, got ${showValue(signal)}`,
-          );
-        }
+        checkSignal(signal);
         return { timeout, signal, transfer };
       },
     );

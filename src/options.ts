@@ -289,6 +289,11 @@ export function check(option: string, value: unknown, ok: boolean, expected: str
   }
 }
 
+/** Checks a call's `signal` option: absent, or an AbortSignal. */
+export function checkSignal(value: unknown): asserts value is AbortSignal | undefined {
+  check('signal', value, value === undefined || value instanceof AbortSignal, 'an AbortSignal');
+}
+
 /** Checks a call's or send's `transfer` option: absent, or an array of ArrayBuffers. */
 export function checkTransfer(value: unknown): asserts value is readonly ArrayBuffer[] | undefined {
   if (value === undefined) return;

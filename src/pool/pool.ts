@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { CNode } from '../cnode.js';
 import { CNodeError, type CNodeErrorCode, type ExitInfo } from '../errors.js';
-import { check, checkOptionNames, checkTimeout, checkTransfer } from '../options.js';
+import { checkOptionNames, checkSignal, checkTimeout, checkTransfer } from '../options.js';
 import { Deadlines, type Timed } from '../session/deadlines.js';
 import { settlesWithin } from '../wait.js';
 import { burstNow } from './clock.js';
@@ -313,7 +313,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       const { timeout = this.#options.node.callTimeout, signal, transfer } = options;
       checkTimeout('timeout', timeout);
       checkTransfer(transfer);
-      check('signal', signal, signal === undefined || signal instanceof AbortSignal, 'an AbortSignal');
+      checkSignal(signal);
       return { timeout, signal, transfer };
     } catch (error) {
       throw this.#rename(error, kind);

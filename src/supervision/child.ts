@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { CallOptions, CNode, SendOptions } from '../cnode.js';
 import type { CNodeError, ExitInfo } from '../errors.js';
-import { check, checkMethodOptions, checkTimeout, checkTransfer } from '../options.js';
+import { check, checkMethodOptions, checkSignal, checkTimeout, checkTransfer } from '../options.js';
 import { Backoff, type NormalizedBackoff } from './backoff.js';
 import * as errors from './errors.js';
 import type { NormalizedChild } from './options.js';
@@ -191,7 +191,7 @@ export class Child {
       ({ timeout, signal, transfer, failFast = false }) => {
         if (timeout !== undefined) checkTimeout('timeout', timeout);
         checkTransfer(transfer);
-        if (signal !== undefined && !(signal instanceof AbortSignal)) check('signal', signal, false, 'an AbortSignal');
+        checkSignal(signal);
         check('failFast', failFast, typeof failFast === 'boolean', 'a boolean');
         return { timeout, signal, transfer, failFast };
       },
