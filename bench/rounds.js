@@ -42,6 +42,18 @@ export async function stopAll(contenders) {
  * Issues `total` calls of `call()` keeping `inFlight` of them outstanding, and resolves with the
  * elapsed milliseconds once the last has answered. Rejects with the first failure.
  */
+/** `count` sequential round trips of `payload`, each checked; returns each one's time in µs. */
+export async function roundTrips(contender, count, payload) {
+  const times = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    const answer = await contender.call(payload);
+    times[i] = (performance.now() - start) * 1000;
+    if (answer !== payload) throw new Error(`${contender.name} answered ${JSON.stringify(answer)}`);
+  }
+  return Array.from(times);
+}
+
 export function pipelined(call, total, inFlight) {
   return new Promise((resolve, reject) => {
     let issued = 0;

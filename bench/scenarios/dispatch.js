@@ -12,7 +12,7 @@
 import { Node, Pool } from '../contenders/pool.js';
 import { CpuTally, otherLoad } from '../cpu.js';
 import { bin } from '../paths.js';
-import { interleave, pipelined, startAll, stopAll } from '../rounds.js';
+import { interleave, pipelined, roundTrips, startAll, stopAll } from '../rounds.js';
 import { compareTo, judge, makeRow } from '../rows.js';
 import { median, summarize } from '../stats.js';
 
@@ -23,18 +23,6 @@ const REFERENCE = 'CNodePool ×1';
 // The same pool with room at its worker for every call in flight: what a pool call costs
 // beside what its default concurrency holds back.
 const WIDE = `CNodePool ×1, concurrency ${PIPELINED.inFlight}`;
-
-/** `count` sequential round trips; returns each one's time in µs. */
-async function roundTrips(contender, count) {
-  const times = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const start = performance.now();
-    const answer = await contender.call(PAYLOAD);
-    times[i] = (performance.now() - start) * 1000;
-    if (answer !== PAYLOAD) throw new Error(`${contender.name} answered ${JSON.stringify(answer)}`);
-  }
-  return Array.from(times);
-}
 
 async function rate(contender, calls) {
   const ms = await pipelined(() => contender.call(PAYLOAD), calls, PIPELINED.inFlight);
@@ -58,8 +46,8 @@ export default {
       let load = otherLoad(pids);
       const sequential = await interleave(contenders, {
         rounds: SEQUENTIAL.rounds,
-        warmup: (c) => roundTrips(c, SEQUENTIAL.warmup),
-        measure: (c) => cpu.measure(c, SEQUENTIAL.calls, () => roundTrips(c, SEQUENTIAL.calls)),
+        warmup: (c) => roundTrips(c, SEQUENTIAL.warmup, PAYLOAD),
+        measure: (c) => cpu.measure(c, SEQUENTIAL.calls, () => roundTrips(c, SEQUENTIAL.calls, PAYLOAD)),
       });
       const sequentialRows = contenders.map((c) =>
         makeRow('dispatch', '64 B sequential', c.name, {

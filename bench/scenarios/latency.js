@@ -7,7 +7,7 @@ import { Ipc } from '../contenders/ipc.js';
 import { Pipe } from '../contenders/pipe.js';
 import { ZeromqRaw } from '../contenders/zeromq-raw.js';
 import { CpuTally } from '../cpu.js';
-import { interleave, startAll, stopAll } from '../rounds.js';
+import { interleave, roundTrips, startAll, stopAll } from '../rounds.js';
 import { compareToBridge, judge, makeRow } from '../rows.js';
 import { summarize } from '../stats.js';
 
@@ -15,18 +15,6 @@ const ROUNDS = 20;
 const CALLS_PER_ROUND = 3000;
 const WARMUP_CALLS = 500;
 const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
-
-/** `count` sequential round trips; returns each one's time in µs. */
-async function roundTrips(contender, count) {
-  const times = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const start = performance.now();
-    const answer = await contender.call(PAYLOAD);
-    times[i] = (performance.now() - start) * 1000;
-    if (answer !== PAYLOAD) throw new Error(`${contender.name} answered ${JSON.stringify(answer)}`);
-  }
-  return Array.from(times);
-}
 
 export default {
   name: 'latency',
@@ -37,8 +25,8 @@ export default {
     try {
       const results = await interleave(contenders, {
         rounds: ROUNDS,
-        warmup: (c) => roundTrips(c, WARMUP_CALLS),
-        measure: (c) => cpu.measure(c, CALLS_PER_ROUND, () => roundTrips(c, CALLS_PER_ROUND)),
+        warmup: (c) => roundTrips(c, WARMUP_CALLS, PAYLOAD),
+        measure: (c) => cpu.measure(c, CALLS_PER_ROUND, () => roundTrips(c, CALLS_PER_ROUND, PAYLOAD)),
       });
       const rows = contenders.map((c) =>
         makeRow('latency', '64 B string', c.name, {
