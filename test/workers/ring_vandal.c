@@ -201,7 +201,9 @@ static void s_wait_forever(void)
 /* --- Reading the owner's records. */
 
 /* Waits for the owner's next record and peeks it. */
-static void s_next(struct cnode_ring_record *r)
+/* Waits for the owner's next record; with `fds_ok`, one may come with descriptors (whose
+   frames are still inline), else the vandal takes small calls only. */
+static void s_next_record(struct cnode_ring_record *r, int fds_ok)
 {
     int64_t since = s_now_ms();
     for (;;) {
@@ -209,13 +211,18 @@ static void s_next(struct cnode_ring_record *r)
         if (got < 0) s_die("the owner's ring is out of format: %s", strerror(errno));
         if (got > 0) {
             cnode_ring_awake(&V.in);
-            if (r->nfds > 0 || r->parts[0].how != CNODE_RING_INLINE)
+            if (r->parts[0].how != CNODE_RING_INLINE || (r->nfds > 0 && !fds_ok))
                 s_die("a record with descriptors: the vandal takes small calls only");
             return;
         }
         if (cnode_ring_sleep(&V.in)) continue;
         s_sleep_on(S_WAKE_ME, POLLIN, since);
     }
+}
+
+static void s_next(struct cnode_ring_record *r)
+{
+    s_next_record(r, 0);
 }
 
 static void s_consume(const struct cnode_ring_record *r)
@@ -498,22 +505,29 @@ static void s_reply_str(uint32_t id, const char *response)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Answers each CALL of a record, with `answer`, or else with its own message; exits 0 at STOP. */
+static void s_answer_calls(const struct cnode_ring_record *r, const char *answer)
+{
+    struct s_frames f;
+    s_frames_open(&f, r);
+    uint64_t kind;
+    const msgpack_object_array *a;
+    while ((a = s_frames_next(&f, &kind)) != NULL) {
+        if (kind == CNODE_FRAME_STOP) exit(0);
+        if (kind != CNODE_FRAME_CALL || a->size != 3) continue;
+        if (answer != NULL) s_reply_str((uint32_t)a->ptr[1].via.u64, answer);
+        else s_reply_object((uint32_t)a->ptr[1].via.u64, &a->ptr[2]);
+    }
+    s_frames_close(&f);
+}
+
 /* Echoes every CALL's message until STOP, then exits 0. */
 static void s_serve(void)
 {
     for (;;) {
         struct cnode_ring_record r;
         s_next(&r);
-        struct s_frames f;
-        s_frames_open(&f, &r);
-        uint64_t kind;
-        const msgpack_object_array *a;
-        while ((a = s_frames_next(&f, &kind)) != NULL) {
-            if (kind == CNODE_FRAME_STOP) exit(0);
-            if (kind == CNODE_FRAME_CALL && a->size == 3)
-                s_reply_object((uint32_t)a->ptr[1].via.u64, &a->ptr[2]);
-        }
-        s_frames_close(&f);
+        s_answer_calls(&r, NULL);
         s_consume(&r);
     }
 }
@@ -992,29 +1006,14 @@ static void s_seal_parts(void)
 {
     for (;;) {
         struct cnode_ring_record r;
-        int64_t since = s_now_ms();
-        int got;
-        while ((got = cnode_ring_peek(&V.in, &r, NULL)) == 0) {
-            if (cnode_ring_sleep(&V.in)) continue;
-            s_sleep_on(S_WAKE_ME, POLLIN, since);
-        }
-        if (got < 0) s_die("the owner's ring is out of format: %s", strerror(errno));
-        cnode_ring_awake(&V.in);
+        s_next_record(&r, 1);
         int fds[CNODE_RING_MAX_FDS];
         int n = 0;
         if (r.nfds > 0) { /* sent before the record was published: waiting on the lifeline */
             n = cnode_ring_recv_fds(S_LIFELINE, fds, CNODE_RING_MAX_FDS);
             if (n != (int)r.nfds) s_die("%d descriptors for a record naming %zu", n, r.nfds);
         }
-        struct s_frames f;
-        s_frames_open(&f, &r);
-        uint64_t kind;
-        const msgpack_object_array *a;
-        while ((a = s_frames_next(&f, &kind)) != NULL) {
-            if (kind == CNODE_FRAME_STOP) exit(0);
-            if (kind == CNODE_FRAME_CALL && a->size == 3) s_reply_str((uint32_t)a->ptr[1].via.u64, "sealed");
-        }
-        s_frames_close(&f);
+        s_answer_calls(&r, "sealed");
         s_consume(&r);
         s_sleep_ms(20);
         /* EBUSY if the owner maps it shared again meanwhile (it refills it): then it stays open. */
