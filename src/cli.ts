@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +14,11 @@ const usage = `Usage:
   cnode cc [cc arguments...]   compile and link a worker: cc with cnode's include path and libraries
                                e.g. cnode cc my_worker.c -O2 -o my_worker   (the compiler is $CC, or cc)
   cnode cflags                 print the compiler flags, for a Makefile
-  cnode libs                   print the linker flags, for a Makefile`;
+  cnode libs                   print the linker flags, for a Makefile
+  cnode keygen                 print a fresh CurveZMQ key pair as JSON, {"publicKey":"...","secretKey":"..."}
+                               (Z85, 40 characters each): a served worker's CNODE_SECRET_KEY_FILE holds
+                               its secretKey, and the owners it admits are listed by publicKey in its
+                               CNODE_AUTHORIZED_KEYS; CNode.attach takes them as serverKey, publicKey, secretKey`;
 
 export function cflags(): string[] {
   return [`-I${includeDir}`];
@@ -41,6 +46,14 @@ export function main(argv: string[]): number {
       case 'libs':
         console.log(libs().join(' '));
         return 0;
+      case 'keygen': {
+        if (rest.length > 0) throw new Error(`cnode keygen takes no arguments, got ${JSON.stringify(rest)}`);
+        // Loaded here only: `cnode cc` must not need zeromq's native addon.
+        const { curveKeyPair } = createRequire(import.meta.url)('zeromq') as typeof import('zeromq');
+        const { publicKey, secretKey } = curveKeyPair();
+        console.log(JSON.stringify({ publicKey, secretKey }));
+        return 0;
+      }
       case undefined:
       case '-h':
       case '--help':

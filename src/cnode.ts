@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
+import { type AttachOptions, normalizeAttachOptions } from './attach-options.js';
 import { type Encoded, encodeFrame, type Stager } from './codec.js';
 import type { Transport } from './connection/connection.js';
 import { RingTransport } from './connection/ring.js';
@@ -15,16 +16,19 @@ import {
   nodeError,
   showValue,
 } from './errors.js';
+import { Attachment } from './launch/attached.js';
 import type { Identity, Launched, ProcessEnd } from './launch/launcher.js';
 import { LocalWorker } from './launch/local.js';
 import { LoopHold } from './loop-hold.js';
 import { nextCreation, uniqueAliveName } from './names.js';
 import {
   type CNodeOptions,
+  check,
   checkMethodOptions,
   checkSignal,
   checkTimeout,
   checkTransfer,
+  type HeartbeatOptions,
   type NormalizedOptions,
   normalizeOptions,
 } from './options.js';
@@ -70,6 +74,12 @@ export interface SendOptions {
 export interface StopOptions {
   /** Milliseconds to wait at each step: stop message, SIGTERM, SIGKILL. Default: the node's stopTimeout. */
   timeout?: number;
+  /**
+   * For an attached node: true asks the worker to end (the stop message, then a wait of
+   * `timeout`), false (the default) detaches and leaves it serving. A launched node is always
+   * ended: false is refused there.
+   */
+  terminate?: boolean;
 }
 
 /** A call in flight, as the node keeps it: what to withdraw if it is given up, and what to release as it ends. */
@@ -104,7 +114,7 @@ interface PendingSend extends Timed {
 
 const CALL_OPTIONS = ['timeout', 'signal', 'transfer'] satisfies (keyof CallOptions)[];
 const SEND_OPTIONS = ['timeout', 'transfer'] satisfies (keyof SendOptions)[];
-const STOP_OPTIONS = ['timeout'] satisfies (keyof StopOptions)[];
+const STOP_OPTIONS = ['timeout', 'terminate'] satisfies (keyof StopOptions)[];
 
 /**
  * Where a node is in its life. Each transition happens once: running → stopping (stop() or
@@ -131,6 +141,30 @@ const SIGKILL_WAIT_MS = 1000;
  */
 const DISCONNECT_GRACE_MS = 250;
 
+/** How long each step of ending an exec process after a lost connection waits: stdin's EOF, then SIGTERM. */
+const LOST_STEP_MS = 1000;
+
+/**
+ * The grace of a worker elsewhere whose connection closed: its exec process (ssh) reports its
+ * exit a moment after the connection closes, and an exit must not be taken for a cut link. A
+ * cut link is found by the ZMTP heartbeat within interval + timeout / 2 of the last word, so
+ * half of what the timeout leaves after that is the grace: the loss is reported within the
+ * timeout. Without a heartbeat nothing bounds it, so the most is given.
+ */
+function remoteGrace(heartbeat: HeartbeatOptions | undefined): number {
+  if (!heartbeat) return 1000;
+  return Math.min(1000, Math.max(100, Math.floor((heartbeat.timeout / 2 - heartbeat.interval) / 2)));
+}
+
+/** The settings of a node the methods read, whichever way it came to be (start, attach). */
+type NodeSettings = Pick<
+  NormalizedOptions,
+  'callTimeout' | 'stopTimeout' | 'maxPending' | 'maxMessageSize' | 'heartbeat'
+>;
+
+/** An attached worker's WELCOME names it; a name of any other shape is not a worker's. */
+const NODE_NAME = /^([A-Za-z0-9_-]{1,64})@([A-Za-z0-9._-]{1,255})$/;
+
 export interface CNodeEvents {
   /** An unsolicited message from the worker (cnode_send). */
   message: [message: unknown];
@@ -151,13 +185,19 @@ export class CNode extends EventEmitter<CNodeEvents> {
   readonly host: string;
   /** 1 for the first start of this alive name in this process, one more for each restart. */
   readonly creation: number;
+  /**
+   * The pid of the local process: the worker, or with `exec` the command prefix's process (ssh);
+   * 0 for an attached node.
+   */
   readonly pid: number;
-  /** Where the worker's socket is bound, from its ready line. */
+  /** The worker's pid on its own host, from its handshake; for a local worker the same as `pid`. */
+  readonly workerPid: number;
+  /** Where the worker's socket is bound, from its ready line (or, attached, the endpoint given). */
   readonly endpoint: string;
   /** Resolves with the exit information once the worker has ended; never rejects. */
   readonly exited: Promise<ExitInfo>;
 
-  #options: NormalizedOptions;
+  #options: NodeSettings;
   #worker: Launched;
   #session: Session;
   #linked: boolean;
@@ -226,14 +266,21 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const transport: Transport =
       normalized.transport === 'local'
         ? new RingTransport(normalized.ringSize, normalized.maxMessageSize)
-        : new ZmqTransport(normalized.transport, normalized.curve);
+        : new ZmqTransport({
+            kind: normalized.transport,
+            curve: normalized.curve,
+            bind: normalized.bind,
+            advertise: normalized.advertise,
+            heartbeat: normalized.heartbeat,
+            remote: normalized.exec !== undefined,
+          });
     const cookie = randomBytes(COOKIE_LEN / 2).toString('hex');
     let worker: Launched;
     try {
       worker = new LocalWorker(
         normalized,
         identity,
-        { ...transport.env, CNODE_COOKIE: cookie, CNODE_MAX_MESSAGE_SIZE: String(normalized.maxMessageSize) },
+        { ...transport.settings, CNODE_COOKIE: cookie, CNODE_MAX_MESSAGE_SIZE: String(normalized.maxMessageSize) },
         transport.inherit,
       );
     } catch (error) {
@@ -250,8 +297,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
         (named) => transport.isExpectedEndpoint(named),
         transport.expectedEndpoint,
       );
-      session = new Session(identity.node, transport, endpoint, normalized.maxMessageSize);
-      await Promise.race([
+      session = new Session(
+        identity.node,
+        (events) => transport.connect(endpoint, normalized.maxMessageSize, events),
+        normalized.maxMessageSize,
+      );
+      const { pid } = await Promise.race([
         session.handshake(cookie, normalized.readyTimeout),
         worker.ended.then((end) =>
           Promise.reject(
@@ -259,7 +310,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
           ),
         ),
       ]);
-      const node = new CNode(normalized, identity, worker, session, endpoint, linked);
+      const node = new CNode(normalized, identity, worker, session, endpoint, linked, pid);
       // After the caller's code that follows `await CNode.start()` has run, so that a listener it
       // adds there hears what the worker sent as soon as it was connected.
       setImmediate(() => node.#deliverEarly());
@@ -272,13 +323,64 @@ export class CNode extends EventEmitter<CNodeEvents> {
     }
   }
 
+  /**
+   * Connects to a worker that something else started in serve mode (CNODE_SERVE, with its
+   * CurveZMQ secret key and this owner's public key among its authorized ones), and resolves
+   * once the handshake is done: the same call, send, message and monitor as a started node, with
+   * no process of this owner's (pid 0). The name is the worker's, from its handshake. 'exit'
+   * means the connection was lost (fault ERR_CNODE_DISCONNECTED: the calls in flight reject
+   * with it, and nothing is replayed) or the worker ended; stop() detaches, and
+   * stop({ terminate: true }) asks the worker to end. Rejects with ERR_CNODE_INVALID_OPTION,
+   * ERR_CNODE_CONNECT (no handshake within readyTimeout: not serving there, other keys, or
+   * another owner attached) or ERR_CNODE_PROTOCOL.
+   */
+  static async attach(options: AttachOptions): Promise<CNode> {
+    const normalized = normalizeAttachOptions(options);
+    const { endpoint, maxMessageSize, curve, heartbeat, readyTimeout } = normalized;
+    const worker = new Attachment(endpoint);
+    // Named by its endpoint until its WELCOME names it.
+    const session = new Session(
+      endpoint,
+      (events) => ZmqTransport.connect(endpoint, maxMessageSize, curve, heartbeat, events),
+      maxMessageSize,
+      false,
+    );
+    try {
+      // No cookie: CURVE and the worker's list of keys have authenticated this owner.
+      const { node, pid } = await session.handshake('0'.repeat(COOKIE_LEN), readyTimeout).catch((error: CNodeError) => {
+        if (error.code !== 'ERR_CNODE_CONNECT') throw error;
+        throw nodeError(
+          endpoint,
+          'ERR_CNODE_CONNECT',
+          `did not answer the handshake within ${readyTimeout} ms: is a worker serving there, is serverKey its key, is publicKey among its CNODE_AUTHORIZED_KEYS, and is no other owner attached?`,
+        );
+      });
+      const named = NODE_NAME.exec(node);
+      if (!named)
+        throw nodeError(
+          endpoint,
+          'ERR_CNODE_PROTOCOL',
+          `answered the handshake as ${JSON.stringify(node)}, not alive@host`,
+        );
+      const identity: Identity = { alive: named[1], host: named[2], node, creation: 1 };
+      const attached = new CNode(normalized, identity, worker, session, endpoint, false, pid);
+      setImmediate(() => attached.#deliverEarly());
+      return attached;
+    } catch (error) {
+      session.close();
+      worker.signal('SIGKILL');
+      throw error;
+    }
+  }
+
   private constructor(
-    options: NormalizedOptions,
+    options: NodeSettings,
     identity: Identity,
     worker: Launched,
     session: Session,
     endpoint: string,
     linked: boolean,
+    workerPid: number,
   ) {
     super();
     this.#options = options;
@@ -294,6 +396,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.host = identity.host;
     this.creation = identity.creation;
     this.pid = worker.pid;
+    this.workerPid = workerPid;
     this.endpoint = endpoint;
     session.open(
       {
@@ -335,7 +438,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       if (signal?.aborted) throw this.#aborted(signal.reason);
       call = newCall(timeout, signal);
       call.id = this.#calls.nextId();
-      encoded = this.#encode([FrameKind.Call, call.id], message, transfer);
+      encoded = this.#encode([FrameKind.Call, call.id], message, transfer, this.#noShared);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -430,22 +533,32 @@ export class CNode extends EventEmitter<CNodeEvents> {
 
   /**
    * Stops the worker: the stop message, then SIGTERM, then SIGKILL to its process group, waiting up
-   * to `timeout` ms at each step. Resolves with the exit information. Calling it again returns the same promise.
+   * to `timeout` ms at each step; with `exec`, stdin is closed (its EOF crosses to the worker)
+   * before SIGTERM. An attached node detaches, or with `terminate` is sent the stop message and
+   * waits `timeout` for the worker to end. Resolves with the exit information. Calling it again
+   * returns the same promise.
    */
   stop(options: StopOptions = {}): Promise<ExitInfo> {
     if (!this.#ending) {
       try {
-        const { timeout } = checkMethodOptions(
+        const { timeout, terminate } = checkMethodOptions(
           this.name,
           'stop',
           options,
           STOP_OPTIONS,
-          ({ timeout = this.#options.stopTimeout }) => {
+          ({ timeout = this.#options.stopTimeout, terminate }) => {
             checkTimeout('timeout', timeout);
-            return { timeout };
+            check('terminate', terminate, terminate === undefined || typeof terminate === 'boolean', 'a boolean');
+            check(
+              'terminate',
+              terminate,
+              terminate !== false || this.#worker.kind === 'attached',
+              'left out or true for a node this owner started (only an attached node can be left running)',
+            );
+            return { timeout, terminate };
           },
         );
-        this.#ending = this.#end(timeout, 'stop');
+        this.#ending = this.#end(timeout, this.#worker.kind === 'attached' && !terminate ? 'detach' : 'stop');
         this.#busyChanged();
       } catch (error) {
         return Promise.reject(error);
@@ -523,24 +636,30 @@ export class CNode extends EventEmitter<CNodeEvents> {
   }
 
   /**
-   * The steps that end the worker, each given `timeout` ms: the stop message, then SIGTERM (for
-   * stop()), or the signal of kill(); then SIGKILL to the process group.
+   * The steps that end the worker, each given `timeout` ms: the stop message, then (with exec)
+   * stdin closed, then SIGTERM (for stop()), or the signal of kill(); then SIGKILL to the process
+   * group. An attached worker has no process: it is let go ('detach', and SIGKILL), or sent the
+   * stop message and given `timeout` to end.
    */
-  async #end(timeout: number, first: 'stop' | NodeJS.Signals): Promise<ExitInfo> {
+  async #end(timeout: number, first: 'stop' | 'detach' | NodeJS.Signals): Promise<ExitInfo> {
     // A worker already gone (its exit being drained) is not stopped by this; nor is one the
     // library is killing for a fault.
     if (this.#state.is === 'running' && !this.#worker.hasEnded)
-      this.#state = { is: 'stopping', signal: first === 'stop' ? undefined : first };
+      this.#state = { is: 'stopping', signal: first === 'stop' || first === 'detach' ? undefined : first };
     const exitWithin = (ms: number) => settlesWithin(this.exited, ms);
+    const stopMessage = () => this.#state.is !== 'exited' && this.#session.send(encodeFrame([FrameKind.Stop]));
+    const { kind } = this.#worker;
+    if (kind === 'attached') return this.#endAttached(timeout, first === 'stop' ? stopMessage : undefined);
     const steps =
       first === 'stop'
         ? [
-            () => this.#state.is !== 'exited' && this.#session.send(encodeFrame([FrameKind.Stop])),
+            stopMessage,
+            ...(kind === 'exec' ? [() => this.#worker.closeInput()] : []),
             () => this.#worker.signal('SIGTERM'),
           ]
         : first === 'SIGKILL'
           ? []
-          : [() => this.#worker.signal(first)];
+          : [() => this.#worker.signal(first as NodeJS.Signals)];
     for (const step of steps) {
       step();
       if (await exitWithin(timeout)) return this.exited;
@@ -553,18 +672,38 @@ export class CNode extends EventEmitter<CNodeEvents> {
     throw this.#error('ERR_CNODE_STOP_TIMEOUT', `(pid ${this.pid}) did not exit within ${killWait} ms of SIGKILL`);
   }
 
+  /**
+   * An attached worker's end: let go now (`stopMessage` undefined), or sent the stop message and
+   * given `timeout` to end, then let go with ERR_CNODE_STOP_TIMEOUT.
+   */
+  async #endAttached(timeout: number, stopMessage: (() => unknown) | undefined): Promise<ExitInfo> {
+    if (stopMessage) {
+      stopMessage();
+      if (await settlesWithin(this.exited, timeout)) return this.exited;
+    }
+    this.#worker.signal('SIGKILL');
+    const info = await this.exited;
+    if (!stopMessage) return info;
+    throw this.#error(
+      'ERR_CNODE_STOP_TIMEOUT',
+      `did not end within ${timeout} ms of the stop message; it was detached`,
+    );
+  }
+
   /** How the worker ended, as the user sees it: the one place the exit information is made. */
-  #exitInfo(end: ProcessEnd): ExitInfo {
+  #exitInfo({ exitCode, signal, stderr, detached }: ProcessEnd): ExitInfo {
     const state = this.#state;
     // Stopped: stop() or kill() came first and the exit is one of their steps; a crash during a
     // stop is still a crash, and so is a kill for a fault.
     const stopped =
       state.is === 'stopping' &&
-      (end.exitCode === 0 || end.signal === 'SIGTERM' || end.signal === 'SIGKILL' || end.signal === state.signal);
+      (exitCode === 0 || signal === 'SIGTERM' || signal === 'SIGKILL' || signal === state.signal || detached === true);
     return {
       node: this.name,
       creation: this.creation,
-      ...end,
+      exitCode,
+      signal,
+      stderr,
       stopped,
       fault: state.is === 'killed' ? state.fault : null,
     };
@@ -575,7 +714,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#state = { is: 'exited', info };
     this.#session.close();
     this.#shared.forgetAll();
-    this.#calls.close(info.fault ?? exitedError(info, 'with a call in flight'));
+    this.#calls.close(
+      info.fault ??
+        (this.#worker.kind === 'attached' && info.stopped
+          ? this.#error('ERR_CNODE_STOPPED', 'was detached with a call in flight')
+          : exitedError(info, 'with a call in flight')),
+    );
     this.#busyChanged();
     if (this.#linked && isAbnormal(info)) {
       // Emitted from a plain callback, not a promise chain: unhandled, it is an uncaught exception.
@@ -638,18 +782,40 @@ export class CNode extends EventEmitter<CNodeEvents> {
 
   // The worker's connection closed while it runs. A worker closes it when it exits, and then its
   // exit follows at once; one that stays alive without its connection is broken. libzmq closes
-  // it itself when the worker sends a frame over maxMessageSize.
+  // it itself when the worker sends a frame over maxMessageSize. A worker elsewhere may also
+  // have been cut off (a link down, its host gone, the ZMTP heartbeat unanswered): its exec
+  // process is given a moment to report an exit, and otherwise the connection is taken for lost.
   #onDisconnect(): void {
-    if (this.#state.is !== 'running' || this.#worker.hasEnded || this.#disconnectTimer) return;
-    this.#disconnectTimer = setTimeout(() => {
-      this.#killForFault(
-        this.#error(
-          'ERR_CNODE_PROTOCOL',
-          `lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`,
-        ),
-      );
-    }, DISCONNECT_GRACE_MS);
+    const state = this.#state.is;
+    if (state === 'killed' || state === 'exited' || this.#worker.hasEnded || this.#disconnectTimer) return;
+    const { kind } = this.#worker;
+    const { peerEnded } = this.#session.connection;
+    if (kind === 'attached') {
+      // No process to wait for: the connection is all this owner has of the worker.
+      if (peerEnded || state === 'stopping') this.#worker.disconnected(peerEnded);
+      else this.#killForFault(this.#lost('lost its connection'));
+      return;
+    }
+    if (state !== 'running') return;
+    const remote = kind === 'exec';
+    this.#disconnectTimer = setTimeout(
+      () => {
+        this.#killForFault(
+          remote
+            ? this.#lost('lost its connection (a cut link, or its host gone); its exec process was ended')
+            : this.#error(
+                'ERR_CNODE_PROTOCOL',
+                `lost its connection but did not exit: it sent a frame over maxMessageSize (${this.#options.maxMessageSize} bytes), or its socket broke; it was killed`,
+              ),
+        );
+      },
+      remote ? remoteGrace(this.#options.heartbeat) : DISCONNECT_GRACE_MS,
+    );
     this.#disconnectTimer.unref();
+  }
+
+  #lost(text: string): CNodeError {
+    return this.#error('ERR_CNODE_DISCONNECTED', text);
   }
 
   /** Kills the worker for a fault the library found; its calls, pending and new, fail with `error`. */
@@ -658,8 +824,22 @@ export class CNode extends EventEmitter<CNodeEvents> {
     this.#state = { is: 'killed', fault: error };
     this.#busyChanged();
     this.#session.stopHeartbeat();
-    this.#worker.signal('SIGKILL');
+    if (this.#worker.kind === 'exec') void this.#endExec();
+    else this.#worker.signal('SIGKILL');
     this.#calls.rejectAll(error);
+  }
+
+  /**
+   * Ends an exec process the library gave up on, gently first: stdin's EOF crosses to the far
+   * worker when the link still works (ssh carries it), then SIGTERM, then SIGKILL, each bounded.
+   */
+  async #endExec(): Promise<void> {
+    const step = Math.min(this.#options.stopTimeout, LOST_STEP_MS);
+    for (const next of [() => this.#worker.closeInput(), () => this.#worker.signal('SIGTERM')]) {
+      next();
+      if (await settlesWithin(this.#worker.ended, step)) return;
+    }
+    this.#worker.signal('SIGKILL');
   }
 
   // Calls or sends began or ended, a stop began, or the worker exited: an unref'd node holds the
@@ -673,6 +853,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
     return (
       this.#state.is !== 'exited' && (this.pending > 0 || this.#ending !== undefined || this.#state.is === 'killed')
     );
+  }
+
+  /** Why no SharedBuffer may go in a call, when none may: its memory is on this host, the worker is not. */
+  get #noShared(): string | undefined {
+    if (this.#session.connection.carries.sharedMemory) return undefined;
+    return "a SharedBuffer cannot cross hosts (this node's worker runs elsewhere, through exec or attach, so its connection carries no shared memory): pass a Buffer or a typed array instead";
   }
 
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {

@@ -10,6 +10,7 @@ export type CNodeErrorCode =
   | 'ERR_CNODE_CALL_TIMEOUT' // no reply within the call's timeout
   | 'ERR_CNODE_SEND_TIMEOUT' // send() could not hand the message to ZeroMQ within its timeout
   | 'ERR_CNODE_UNRESPONSIVE' // the heartbeat went unanswered: the worker was killed
+  | 'ERR_CNODE_DISCONNECTED' // the connection to a worker elsewhere (exec, attach) was lost: a cut link, or its host gone
   | 'ERR_CNODE_ABORTED' // the call's AbortSignal fired
   | 'ERR_CNODE_REMOTE' // the worker's handler failed the call
   | 'ERR_CNODE_BAD_MESSAGE' // a message that cannot be encoded; nothing was sent
@@ -24,17 +25,22 @@ export interface ExitInfo {
   node: string;
   /** Which start of this alive name it was: 1, then one more for each restart. */
   creation: number;
-  /** The exit code, or null when a signal ended it. */
+  /**
+   * The exit code (with `exec`, the exec process's, which ssh makes the far worker's), or null
+   * when a signal ended it. An attached worker: 0 when it ended in order (it said so before its
+   * connection closed), else null.
+   */
   exitCode: number | null;
   /** The signal that ended it (e.g. 'SIGSEGV'), or null. */
   signal: NodeJS.Signals | null;
-  /** The last lines the worker wrote to stderr (bounded). */
+  /** The last lines the worker wrote to stderr (bounded; none for an attached worker). */
   stderr: string;
-  /** True when stop() ended it. */
+  /** True when stop() or kill() ended it (for an attached node, detached it too). */
   stopped: boolean;
   /**
    * Why the library killed the worker, when it did: ERR_CNODE_UNRESPONSIVE (the heartbeat went
-   * unanswered) or ERR_CNODE_PROTOCOL (it broke the protocol). Null otherwise.
+   * unanswered), ERR_CNODE_PROTOCOL (it broke the protocol) or ERR_CNODE_DISCONNECTED (the
+   * connection to a worker elsewhere was lost; its exec process was ended). Null otherwise.
    */
   fault: CNodeError | null;
 }
@@ -88,9 +94,13 @@ export function isAbnormal(info: ExitInfo): boolean {
   return !info.stopped && (info.signal !== null || info.exitCode !== 0);
 }
 
-/** Describes an exit for a message: "exited with code 3" or "was killed by SIGSEGV". */
+/**
+ * Describes an exit for a message: "exited with code 3" or "was killed by SIGSEGV". An attached
+ * worker's end has neither (no process of this owner's): it "ended".
+ */
 export function describeExit(info: Pick<ExitInfo, 'exitCode' | 'signal'>): string {
-  return info.signal ? `was killed by ${info.signal}` : `exited with code ${info.exitCode}`;
+  if (info.signal) return `was killed by ${info.signal}`;
+  return info.exitCode === null ? 'ended' : `exited with code ${info.exitCode}`;
 }
 
 /** The error a call gets when the worker has ended; stderr's tail is appended when there is one. */

@@ -1,12 +1,36 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CNodeError, nodeError, showValue } from './errors.js';
+import { normalizeNetwork } from './network-options.js';
 
 export interface CNodeOptions {
-  /** Path of the compiled worker; relative paths resolve against process.cwd(). Required. */
+  /**
+   * Path of the compiled worker; relative paths resolve against process.cwd(). With `exec`, the
+   * path on the far side, passed as it is (not checked here). Required.
+   */
   executable: string;
   /** User arguments, passed after the four standard ones. Default: []. */
   args?: readonly string[];
+  /**
+   * A command prefix that runs the worker elsewhere, such as `['ssh', 'user@host']`,
+   * `['docker', 'exec', '-i', 'box']` or `['ip', 'netns', 'exec', 'far']`: the local process is
+   * `[...exec, executable, host, alive, node, creation, ...args]`, and `env` and `cwd` are its.
+   * The transport is then tcp with CurveZMQ, the heartbeat is on by default, the worker binds
+   * every interface by default, and no SharedBuffer crosses. Default: none (a local child).
+   */
+  exec?: readonly string[];
+  /**
+   * For tcp: where the worker's socket binds, `<address>` or `<address>:<port>` (an ephemeral
+   * port when left out); `0.0.0.0` or `*` is every interface. Off the loopback, `curve` must be
+   * true. Default: '127.0.0.1', or '0.0.0.0' with `exec`.
+   */
+  bind?: string;
+  /**
+   * For tcp: the endpoint the worker's ready line names, which the owner connects to: `<host>` or
+   * `<host>:<port>` (the bound port when left out). Default: the bound address, or the worker's
+   * host name when it binds every interface.
+   */
+  advertise?: string;
   /** The alive name (letters, digits, `_`, `-`). Default: a fresh unique one. */
   name?: string;
   /** The host name. Default: os.hostname(). */
@@ -49,9 +73,11 @@ export interface CNodeOptions {
    * Liveness check, off by default: every `interval` ms of silence the owner pings the worker, and
    * after `timeout` ms without hearing from it the worker is killed and its calls fail with
    * ERR_CNODE_UNRESPONSIVE. The worker answers between handler runs, so `timeout` must exceed
-   * the longest call. Defaults when given: interval 1000, timeout 5000.
+   * the longest call. Over tcp it also sets ZMTP heartbeats on the connection (every `interval`,
+   * dropped after `timeout / 2` unanswered), so a cut link is found from both ends. `false`: off.
+   * Defaults when given: interval 1000, timeout 5000. Default: off, but on with `exec`.
    */
-  heartbeat?: { interval?: number; timeout?: number };
+  heartbeat?: { interval?: number; timeout?: number } | false;
   /** For tcp: encrypt with CurveZMQ, keys fresh per start, only this owner can connect. Default: true. */
   curve?: boolean;
 }
@@ -61,8 +87,8 @@ export interface HeartbeatOptions {
   timeout: number;
 }
 
-export type NormalizedOptions = Required<Omit<CNodeOptions, 'onStdout' | 'onStderr' | 'heartbeat'>> &
-  Pick<CNodeOptions, 'onStdout' | 'onStderr'> & { heartbeat: HeartbeatOptions | undefined };
+export type NormalizedOptions = Required<Omit<CNodeOptions, 'onStdout' | 'onStderr' | 'heartbeat' | 'exec'>> &
+  Pick<CNodeOptions, 'onStdout' | 'onStderr' | 'exec'> & { heartbeat: HeartbeatOptions | undefined };
 
 const TRANSPORTS: readonly unknown[] = ['local', 'ipc', 'tcp'];
 /** Shared-memory rings where the system has memfd and eventfd. */
@@ -78,6 +104,9 @@ const HOST_NAME = /^[A-Za-z0-9._-]{1,255}$/;
 export const OPTION_NAMES = Object.keys({
   executable: true,
   args: true,
+  exec: true,
+  bind: true,
+  advertise: true,
   name: true,
   host: true,
   env: true,
@@ -106,7 +135,8 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
     host = os.hostname(),
     env = process.env,
     cwd = process.cwd(),
-    transport = DEFAULT_TRANSPORT,
+    // A worker on another host is reached over tcp only.
+    transport = options.exec === undefined ? DEFAULT_TRANSPORT : 'tcp',
     ringSize = 512 * 1024,
     readyTimeout = 5000,
     callTimeout = 5000,
@@ -134,6 +164,12 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
   check(
     'transport',
     transport,
+    options.exec === undefined || transport === 'tcp',
+    "'tcp' (or left out) with `exec`: a worker on another host is reached over tcp",
+  );
+  check(
+    'transport',
+    transport,
     transport !== 'local' || process.platform === 'linux',
     "'ipc' or 'tcp' on this system ('local' needs Linux: memfd and eventfd)",
   );
@@ -154,13 +190,7 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
     Number.isSafeInteger(maxLineLength) && maxLineLength >= 80,
     'an integer of at least 80',
   );
-  check('maxPending', maxPending, Number.isSafeInteger(maxPending) && maxPending > 0, 'a positive integer');
-  check(
-    'maxMessageSize',
-    maxMessageSize,
-    Number.isSafeInteger(maxMessageSize) && maxMessageSize >= 1024 && maxMessageSize <= MAX_MESSAGE_SIZE_LIMIT,
-    `an integer from 1024 to ${MAX_MESSAGE_SIZE_LIMIT}`,
-  );
+  checkLimits(maxPending, maxMessageSize);
   check('curve', curve, typeof curve === 'boolean', 'a boolean');
   // An ipc socket is reachable only through its 0700 directory, a ring only by the worker
   // that inherits it; CurveZMQ is for tcp.
@@ -170,8 +200,10 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
     !(options.curve === true && transport !== 'tcp'),
     `left out with transport '${transport}' (CurveZMQ encrypts tcp only)`,
   );
+  const network = normalizeNetwork(options, transport, curve);
   return {
-    executable: executable.includes('/') ? path.resolve(executable) : executable,
+    // The far side's path is the far side's business: resolving it here would name a local directory.
+    executable: executable.includes('/') && !network.exec ? path.resolve(executable) : executable,
     args: [...args],
     name: name ?? '',
     host,
@@ -187,13 +219,16 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
     maxLineLength,
     maxPending,
     maxMessageSize,
-    heartbeat: normalizeHeartbeat(heartbeat),
+    // A worker elsewhere can be cut off without a word: its heartbeat is what finds that.
+    heartbeat: normalizeHeartbeat(heartbeat ?? (network.exec ? {} : undefined)),
     curve,
+    ...network,
   };
 }
 
-function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): HeartbeatOptions | undefined {
-  if (heartbeat === undefined) return undefined;
+/** Checks the heartbeat option: an object of its settings, or false (or undefined) for none. */
+export function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): HeartbeatOptions | undefined {
+  if (heartbeat === undefined || heartbeat === false) return undefined;
   check('heartbeat', heartbeat, typeof heartbeat === 'object' && heartbeat !== null, 'an object { interval, timeout }');
   checkOptionNames(heartbeat, ['interval', 'timeout'], 'heartbeat.');
   const { interval = 1000, timeout = 5000 } = heartbeat;
@@ -201,6 +236,19 @@ function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): HeartbeatOpti
   checkTimeout('heartbeat.timeout', timeout);
   check('heartbeat.timeout', timeout, timeout >= interval, `at least heartbeat.interval (${interval})`);
   return { interval, timeout };
+}
+
+/** Checks the caps every node has, started or attached: maxPending and maxMessageSize. */
+export function checkLimits(maxPending: unknown, maxMessageSize: unknown): void {
+  check('maxPending', maxPending, Number.isSafeInteger(maxPending) && (maxPending as number) > 0, 'a positive integer');
+  check(
+    'maxMessageSize',
+    maxMessageSize,
+    Number.isSafeInteger(maxMessageSize) &&
+      (maxMessageSize as number) >= 1024 &&
+      (maxMessageSize as number) <= MAX_MESSAGE_SIZE_LIMIT,
+    `an integer from 1024 to ${MAX_MESSAGE_SIZE_LIMIT}`,
+  );
 }
 
 /** Checks a timeout given in milliseconds: a positive integer, small enough for setTimeout. */

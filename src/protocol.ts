@@ -1,5 +1,5 @@
 /**
- * The wire protocol, version 2 (docs/protocol.md): its numbers and its frames, as the owner sees them.
+ * The wire protocol, version 3 (docs/protocol.md): its numbers and its frames, as the owner sees them.
  *
  * Where the numbers live: the C library keeps them in cnode/src/protocol.h (and the version in
  * cnode/include/cnode.h), as compile-time constants C needs for array sizes and case labels and
@@ -13,7 +13,7 @@
  * changed on one side only, or added to one side only, fails the suite. Elsewhere, import the
  * numbers from here rather than re-type them.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The first element of every frame's array (docs/protocol.md section 2). */
 export const FrameKind = {
@@ -89,7 +89,8 @@ export type PingFrame = [FrameKind.Ping, seq: number];
 export type ReleaseFrame = [FrameKind.Release, inode: bigint];
 
 /** Worker → owner. */
-export type WelcomeFrame = [FrameKind.Welcome, version: number, node: string];
+/** `pid`: the worker's own, on its host (which may not be the owner's). */
+export type WelcomeFrame = [FrameKind.Welcome, version: number, node: string, pid: number];
 export type ReplyFrame = [FrameKind.Reply, id: number, node: string, response: unknown];
 export type FailFrame = [FrameKind.Fail, id: number, node: string, reason: string];
 export type InfoFrame = [FrameKind.Info, node: string, message: unknown];
@@ -102,7 +103,9 @@ export function asWorkerFrame(value: unknown): WorkerFrame | undefined {
   const [kind, a, b, c] = value;
   switch (kind) {
     case FrameKind.Welcome:
-      return value.length === 3 && typeof a === 'number' && typeof b === 'string' ? (value as WelcomeFrame) : undefined;
+      return value.length === 4 && typeof a === 'number' && typeof b === 'string' && isId(c)
+        ? (value as WelcomeFrame)
+        : undefined;
     case FrameKind.Reply:
       return value.length === 4 && isId(a) && typeof b === 'string' ? (value as ReplyFrame) : undefined;
     case FrameKind.Fail:

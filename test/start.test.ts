@@ -6,6 +6,7 @@ import { CNode, CNodeError } from '../src/index.js';
 import {
   binary,
   commandLine,
+  environment,
   expectNothingLeft,
   isAlive,
   processGroup,
@@ -58,11 +59,12 @@ describe('start', () => {
     expect(second.creation).toBe(first.creation + 1);
   });
 
-  it('passes the cookie through the environment, never argv, and the worker drops it', async () => {
+  it('passes the cookie in the launch line on stdin, never argv nor the environment', async () => {
     const node = await start('testbed', { name: 'secret', args: ['x'] });
     const argv = commandLine(node.pid);
     expect(argv.slice(1)).toEqual([node.host, 'secret', node.name, String(node.creation), 'x']);
     expect(argv.join(' ')).not.toMatch(/[0-9a-f]{64}/);
+    expect(environment(node.pid).CNODE_COOKIE).toBeUndefined(); // not even in what it was exec'd with
     await expect(node.call({ op: 'getenv', name: 'CNODE_COOKIE' })).resolves.toBeNull(); // its children never see it
   });
 

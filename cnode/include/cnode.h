@@ -1,7 +1,8 @@
 /*
  * cnode.h: the C side of cnode. A worker is an ordinary C program that a Node.js `CNode` starts,
  * supervises and talks to with MessagePack messages, over ZeroMQ (ipc, tcp) or a shared-memory
- * ring (local). Which one is the owner's choice: the worker's code is the same.
+ * ring (local); or that something else starts, in serve mode, for owners to attach to over tcp
+ * (see cnode_init). Which one is the owner's choice: the worker's code is the same.
  *
  *     #include <cnode.h>
  *
@@ -32,15 +33,18 @@
  * cnode_post, which any thread may call.
  *
  * What the library takes over in the worker process, so that it never outlives its owner:
- *  - stdin: it is the owner's watchdog pipe; EOF means the owner is gone. Do not read it.
+ *  - stdin: its first line is the launch line, which cnode_init reads; after it, stdin is the
+ *    owner's watchdog pipe, and EOF means the owner is gone. Do not read it. (Served, stdin is
+ *    left alone: see cnode_init.)
  *  - stdout becomes line-buffered, so printf output reaches the owner line by line.
  *  - SIGTERM (only when the worker leads its process group, as the owner starts it): the handler
  *    ends the rest of the group as cnode_destroy does (below), then the worker dies of SIGTERM.
  *    A child the worker forks inherits the handler, which then only lets it die.
  *  - Linux: the parent-death signal is set to SIGTERM; if the owner already died while the worker
- *    was starting, cnode_init ends the process at once with SIGTERM.
- *  - the environment variables CNODE_COOKIE, CNODE_CURVE_SECRET, CNODE_CURVE_CLIENT and
- *    CNODE_RING_FDS are read and removed, so that no child of the worker sees them.
+ *    was starting, cnode_init ends the process at once with SIGTERM (not when served).
+ *  - the secrets (the cookie, the CurveZMQ keys) come in the launch line, never the environment,
+ *    and the line is wiped once read; CNODE_* launch settings left in the environment by an
+ *    older launcher are removed, so that no child of the worker sees them.
  *  - local: the descriptors CNODE_RING_FDS names (3 to 6: the ring's memory, two eventfds and
  *    the lifeline to the owner) become close-on-exec, so that no child of the worker inherits
  *    them; do not close them.
@@ -70,7 +74,7 @@ extern "C" {
 #define CNODE_VERSION_PATCH 0
 
 /* The wire protocol version this library speaks (docs/protocol.md). */
-#define CNODE_PROTOCOL_VERSION 2
+#define CNODE_PROTOCOL_VERSION 3
 
 /* A running worker node. Opaque; made by cnode_init, released by cnode_destroy. */
 typedef struct cnode_t cnode_t;
@@ -101,23 +105,74 @@ typedef int (*cnode_handler)(cnode_t *node, const msgpack_object *request, msgpa
                              void *user);
 
 /*
- * Reads the four standard arguments (host, alive name, node name, creation) and the environment
- * the owner sets, binds the worker's ZeroMQ socket (or, for local, maps the ring the owner made
- * and checks its descriptors), installs the owner-death watches, and prints "ready <endpoint>"
- * on stdout, flushed; the endpoint of the ring is "local".
- * Over tcp, when the owner gave CurveZMQ keys, the socket is a CURVE server that lets only the
- * owner's public key in (it then needs a libzmq built with CURVE support).
+ * Starts the worker: reads what it was launched with, binds its socket (or, for local, maps the
+ * ring the owner made and checks its descriptors), installs the owner-death watches, and prints
+ * "ready <endpoint>" on stdout, flushed.
+ *
+ * Launched (by a CNode; docs/protocol.md section 1): argv holds the four standard arguments
+ * <host> <alive> <node> <creation>, then the user's (cnode_argv). Before anything else,
+ * cnode_init reads the launch line, the first line on stdin: words NAME=VALUE separated by single
+ * spaces, at most 4096 bytes with the newline, waiting at most 10 s; it then wipes it. The names:
+ *   CNODE_COOKIE           (required) 64 hex characters, the secret of the handshake
+ *   CNODE_TRANSPORT        local, ipc (the default) or tcp
+ *   CNODE_RING_FDS         local: the ring's four descriptors, "3,4,5,6"
+ *   CNODE_IPC_DIR          ipc: the owner's 0700 directory; the socket is <dir>/socket
+ *   CNODE_OWNER_PID        the owner's pid, for the owner-death check (left out by exec)
+ *   CNODE_MAX_MESSAGE_SIZE the most bytes in one frame, each way (default 64 MiB)
+ *   CNODE_CURVE_SECRET     tcp: the worker's CurveZMQ secret key, Z85 (40 characters) ...
+ *   CNODE_CURVE_CLIENT     ... and the owner's public key, the one client let in
+ *   CNODE_BIND             tcp: <address> or <address>:<port> to bind (default 127.0.0.1, port
+ *                          ephemeral; 0.0.0.0 or * for every interface)
+ *   CNODE_ADVERTISE        tcp: <host> or <host>:<port> for the ready line (default the bound
+ *                          address, or this host's name for a wildcard; the bound port)
+ *   CNODE_HEARTBEAT        tcp: <interval_ms>,<timeout_ms>, ZMTP heartbeats on the socket
+ *                          (ZMQ_HEARTBEAT_IVL, and TIMEOUT and TTL): a connection that goes
+ *                          silent for the timeout counts as the owner gone
+ * The ready line's endpoint is "local", "ipc://<dir>/socket" or "tcp://<host>:<port>". Over
+ * tcp, with CurveZMQ keys the socket is a CURVE server that lets only the owner's public key in
+ * (it then needs a libzmq built with CURVE support); off the loopback (a CNODE_BIND that is not
+ * 127.x.x.x, ::1 or localhost) the keys are required.
+ *
+ * Served (docs/protocol.md section 11): when the environment has CNODE_SERVE, the worker is
+ * started by something other than its owner (systemd, a container) and serves owners that attach
+ * to it (CNode.attach in Node), one at a time, over tcp with CurveZMQ. Every argument after
+ * argv[0] is the user's; there is no launch line, stdin is not read or watched (it may be
+ * /dev/null), there is no parent-death signal and no owner pid. The environment:
+ *   CNODE_SERVE            (required) tcp://<address>:<port> to bind, e.g. tcp://0.0.0.0:5555
+ *                          (port * for an ephemeral one); the ready line names it as above
+ *   CNODE_SECRET_KEY_FILE  (required) a file holding the worker's CurveZMQ secret key, Z85 (40
+ *                          characters, whitespace around it allowed), readable by its owner
+ *                          only (chmod 600)
+ *   CNODE_AUTHORIZED_KEYS  (required) a file of the owner public keys it admits, Z85, one a
+ *                          line; blank lines and lines starting with '#' are skipped; 1 to 1024
+ *   CNODE_NAME             the alive name (default "cnode"): the node is <name>@<gethostname()>,
+ *                          creation 1
+ *   CNODE_MAX_MESSAGE_SIZE as above
+ *   CNODE_HEARTBEAT        as above; default 1000,5000
+ * These variables are removed from the environment once read, so that a child of the worker
+ * (a cnode worker too, say) does not serve on them.
+ * The handshake checks the owner's protocol version, not its cookie (CURVE and the authorized
+ * keys have authenticated it). While an owner is attached, another's handshake goes unanswered;
+ * once the owner's connection is gone (closed, or silent past the heartbeat timeout), the worker
+ * forgets that owner's session (its shared maps, the replies held for it) and admits the next,
+ * and cnode_run goes on: what the handler keeps in `user` survives from one owner to the next.
+ *
  * Returns the node, owned by the caller (release it with cnode_destroy), or NULL with errno set
- * and a one-line reason on stderr (bad arguments, no cookie, a bad CNODE_MAX_MESSAGE_SIZE,
- * curve key or CNODE_RING_FDS, no CURVE in libzmq, stdin closed, bind failure, a ring segment
- * that is not sealed or not a ring).
+ * and a one-line reason on stderr that names the bad setting and never shows a secret: no launch
+ * line within 10 s or stdin ending first, a line over 4096 bytes, an unknown, repeated or empty
+ * setting, bad arguments, no cookie, a bad value of any setting, tcp off the loopback without
+ * CurveZMQ keys, a key file readable by others or not holding a key, an authorized keys file with
+ * a bad line (named by its number), no CURVE in libzmq, stdin closed, bind failure, a ring
+ * segment that is not sealed or not a ring.
  */
 cnode_t *cnode_init(int argc, char **argv);
 
 /*
  * Runs the worker's loop until the owner sends stop, the owner is gone (stdin EOF, its connection
- * or lifeline closed), or cnode_stop is called from a callback. Over the ring, when the owner stops
- * reading, a send waits for it as long as it is alive (as ZeroMQ's does at its high-water mark).
+ * or lifeline closed, its ZMTP heartbeat timed out), or cnode_stop is called from a callback, or a
+ * signal ends the process. Served, an owner that goes does not end it: it waits for the next.
+ * Over the ring, when the owner stops reading, a send waits for it as long as it is alive (as
+ * ZeroMQ's does at its high-water mark).
  * Calls `handler` once per call or cast, answers the owner's heartbeat pings in between, and runs
  * the user's timers and descriptor callbacks and sends what cnode_post queued (below). Returns the
  * exit status to give to exit(): 0 after a stop or when the owner is gone, 1 when the library
@@ -170,9 +225,10 @@ char *const *cnode_argv(const cnode_t *node);
  * `msgpack` holds exactly one packed MessagePack object of `len` bytes (for example the data of a
  * msgpack_sbuffer), with no ext value in it; it is copied, the caller keeps ownership.
  * Returns 0, or -1 with errno: EINVAL (not exactly one such object), ENOTCONN (no owner connected
- * yet), EHOSTUNREACH (the owner is gone), EMSGSIZE (the message makes the frame bigger than the
- * owner's maxMessageSize: nothing is sent, and the worker goes on), ENOMEM, EIO (the replies held
- * back for a batch, which go first, could not be sent; the reason is on stderr).
+ * yet; served, no owner attached now), EHOSTUNREACH (the owner is gone), EMSGSIZE (the message
+ * makes the frame bigger than the owner's maxMessageSize: nothing is sent, and the worker goes
+ * on), ENOMEM, EIO (the replies held back for a batch, which go first, could not be sent; the
+ * reason is on stderr).
  */
 int cnode_send(cnode_t *node, const void *msgpack, size_t len);
 

@@ -55,11 +55,15 @@ static int s_is(const struct cnode_zap_part *p, const char *text)
 }
 
 int cnode_zap_allows(const struct cnode_zap_part *parts, size_t count,
-                     const unsigned char *client)
+                     const unsigned char (*clients)[32], size_t nclients)
 {
-    /* The public key is no secret: a plain comparison will do. */
-    return count == S_ZAP_PARTS && s_is(&parts[0], "1.0") && s_is(&parts[5], "CURVE")
-           && parts[6].size == 32 && memcmp(parts[6].data, client, 32) == 0;
+    if (count != S_ZAP_PARTS || !s_is(&parts[0], "1.0") || !s_is(&parts[5], "CURVE")
+        || parts[6].size != 32)
+        return 0;
+    /* Public keys are no secret: plain comparisons will do. */
+    for (size_t i = 0; i < nclients; i++)
+        if (memcmp(parts[6].data, clients[i], 32) == 0) return 1;
+    return 0;
 }
 
 static int s_send(void *zap, const void *data, size_t size, int more)
@@ -96,7 +100,7 @@ static int s_recv(void *zap, zmq_msg_t *msgs, size_t max, size_t *count)
 /* The reply (RFC 27): version, request id, status code, status text, user id, metadata. */
 static int s_reply(void *zap, const struct cnode_zap_part *request_id, int ok)
 {
-    const char *text = ok ? "OK" : "not the owner's CURVE key";
+    const char *text = ok ? "OK" : "not an owner's CURVE key";
     const struct cnode_zap_part reply[] = {
         {"1.0", 3}, *request_id, {ok ? "200" : "400", 3}, {text, strlen(text)}, {"", 0}, {"", 0},
     };
@@ -118,7 +122,8 @@ static int s_answer_one(struct cnode_transport *t)
         parts[i] = (struct cnode_zap_part){zmq_msg_data(&msgs[i]), zmq_msg_size(&msgs[i])};
     if (rc == 0)
         rc = s_reply(t->zap, count > 1 ? &parts[1] : &none,
-                     cnode_zap_allows(parts, count, t->args->curve_client));
+                     cnode_zap_allows(parts, count, t->args->clients,
+                                          t->args->nclients));
     int err = errno;
     for (size_t i = 0; i < kept; i++) zmq_msg_close(&msgs[i]);
     errno = err;

@@ -22,8 +22,8 @@ struct cnode_zap_part {
     size_t size;
 };
 /* The verdict on a ZAP request of `count` parts: 1 when it is a well-formed CURVE request
-   presenting exactly `client` (32 bytes), 0 otherwise. */
+   presenting exactly one of the `nclients` keys of `clients` (32 bytes each), 0 otherwise. */
 int cnode_zap_allows(const struct cnode_zap_part *parts, size_t count,
-                     const unsigned char *client);
+                     const unsigned char (*clients)[32], size_t nclients);
 
 #endif /* CNODE_CURVE_H */

@@ -153,12 +153,12 @@ static int s_pack_str(msgpack_packer *pk, const char *s, size_t len)
     return msgpack_pack_str(pk, len) < 0 || msgpack_pack_str_body(pk, s, len) < 0 ? -1 : 0;
 }
 
-int cnode_frame_pack_welcome(msgpack_packer *pk, const char *node, size_t node_len)
+int cnode_frame_pack_welcome(msgpack_packer *pk, const char *node, size_t node_len, uint32_t pid)
 {
-    if (msgpack_pack_array(pk, 3) < 0 || msgpack_pack_uint8(pk, CNODE_FRAME_WELCOME) < 0
-        || msgpack_pack_uint8(pk, CNODE_PROTOCOL_VERSION) < 0)
+    if (msgpack_pack_array(pk, 4) < 0 || msgpack_pack_uint8(pk, CNODE_FRAME_WELCOME) < 0
+        || msgpack_pack_uint8(pk, CNODE_PROTOCOL_VERSION) < 0 || s_pack_str(pk, node, node_len) < 0)
         return -1;
-    return s_pack_str(pk, node, node_len);
+    return msgpack_pack_uint32(pk, pid);
 }
 
 int cnode_frame_pack_reply_head(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len)

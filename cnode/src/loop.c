@@ -97,12 +97,17 @@ static int s_loop(cnode_t *n)
     struct s_polled p;
     p.transport = n->tf->fds(n->transport, p.fds, CNODE_TRANSPORT_MAX_FDS);
     struct pollfd *own = &p.fds[p.transport];
-    own[S_STDIN] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+    /* A served worker's stdin is nobody's watchdog pipe (it may be /dev/null): not polled. */
+    own[S_STDIN] = (struct pollfd){n->args.serve ? -1 : STDIN_FILENO, POLLIN, 0};
     own[S_POST] = (struct pollfd){-1, POLLIN, 0};
     n->loop.watches_changed = 1;
     p.users = 0;
     int input_more = 0;
-    while (!cnode_session_ended(n)) {
+    for (;;) {
+        /* Served, an owner that goes ends its session only: the worker waits for the next. */
+        if (n->args.serve && n->owner_gone && !n->stopping && cnode_session_forget(n) < 0)
+            return cnode_broken(n, "transport");
+        if (cnode_session_ended(n)) break;
         s_refresh(n, &p);
         int timeout = s_timeout(n, &input_more);
         if (timeout < -1) return -1;

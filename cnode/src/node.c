@@ -41,7 +41,7 @@ cnode_t *cnode_init(int argc, char **argv)
         errno = err;
         return NULL;
     }
-    if (cnode_watchdog_start(n->args.owner_pid) < 0) {
+    if (cnode_watchdog_start(n->args.owner_pid, n->args.serve) < 0) {
         fputs("cnode_init: stdin is closed: the owner's watchdog pipe is missing\n", stderr);
         cnode_destroy(n);
         errno = EINVAL;

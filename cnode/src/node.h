@@ -25,25 +25,40 @@ enum {
     CNODE_RING_NFDS
 };
 
-/* What the owner passed at launch (docs/protocol.md section 1). Strings are copies: the node owns
-   them. */
+/* A tcp address from CNODE_BIND, CNODE_ADVERTISE or CNODE_SERVE (tcp_settings.c). */
+struct cnode_tcp_address {
+    char host[256];     /* "127.0.0.1", "[::1]", "0.0.0.0" (for "*"), "localhost", "build-7" */
+    char port[8];       /* "5555", "*" (ephemeral), or "" when not given */
+    int ipv6;           /* host is an IPv6 literal, in brackets (ZMQ_IPV6 must be on) */
+    int wildcard;       /* all interfaces: "0.0.0.0", "*", "[::]" */
+    int loopback;       /* 127.x.x.x, ::1 or localhost (which is bound as 127.0.0.1) */
+};
+
+/* What the owner passed at launch (docs/protocol.md section 1), or what serve mode read from
+   the environment (section 11). Strings are copies: the node owns them. */
 struct cnode_args {
-    char *host;         /* argv[1] */
-    char *alive;        /* argv[2] */
+    char *host;         /* argv[1] (serve: gethostname) */
+    char *alive;        /* argv[2] (serve: CNODE_NAME, default "cnode") */
     char *name;         /* argv[3], checked to be alive@host */
-    unsigned creation;  /* argv[4], positive */
-    int user_argc;      /* the arguments after the four standard ones */
+    unsigned creation;  /* argv[4], positive (serve: 1) */
+    int user_argc;      /* the arguments after the four standard ones (serve: after argv[0]) */
     char **user_argv;   /* ... copies, with a NULL entry at the end */
+    int serve;          /* serve mode: CNODE_SERVE was set (serve.c) */
     int tcp;            /* CNODE_TRANSPORT=tcp ... */
     int local;          /* ... or local (the shared-memory ring); ipc when neither */
     char *ipc_dir;      /* CNODE_IPC_DIR, NULL but for ipc */
     int ring_fds[CNODE_RING_NFDS]; /* CNODE_RING_FDS for local, close-on-exec; -1 otherwise */
-    pid_t owner_pid;    /* CNODE_OWNER_PID, 0 when not given */
-    char cookie[CNODE_COOKIE_LEN + 1]; /* CNODE_COOKIE, removed from the environment */
+    pid_t owner_pid;    /* CNODE_OWNER_PID, 0 when not given (always in serve mode) */
+    char cookie[CNODE_COOKIE_LEN + 1]; /* CNODE_COOKIE (unused in serve mode) */
     int64_t max_message_size;  /* CNODE_MAX_MESSAGE_SIZE: the most bytes in one frame, each way */
-    int curve;                 /* tcp with CNODE_CURVE_SECRET and CNODE_CURVE_CLIENT */
+    struct cnode_tcp_address bind;      /* tcp: CNODE_BIND or CNODE_SERVE; default 127.0.0.1:* */
+    struct cnode_tcp_address advertise; /* tcp: CNODE_ADVERTISE; host "" for the default */
+    int heartbeat_ivl;         /* tcp: CNODE_HEARTBEAT's interval in ms, 0 for no ZMTP ping ... */
+    int heartbeat_timeout;     /* ... and its timeout (ZMQ_HEARTBEAT_TIMEOUT and _TTL), in ms */
+    int curve;                 /* tcp with CNODE_CURVE_SECRET and CNODE_CURVE_CLIENT; serve */
     unsigned char curve_secret[32]; /* the worker's secret key, wiped once the socket has it */
-    unsigned char curve_client[32]; /* the owner's public key: the one client ZAP lets in */
+    unsigned char (*clients)[32];   /* the owner public keys ZAP lets in (malloc'd) ... */
+    size_t nclients;                /* ... 1 at launch, those of CNODE_AUTHORIZED_KEYS served */
 };
 
 struct cnode_t {
@@ -55,8 +70,9 @@ struct cnode_t {
 
     /* The session (session.c, reply.c): the owner, and the message being handled. */
     int has_owner;             /* a HELLO with the right cookie and version was admitted */
-    int refused;               /* a HELLO had the right cookie and another version */
-    int owner_gone;            /* stdin EOF, connection closed, or a send found no owner */
+    int refused;               /* a HELLO had the right cookie and another version (launched) */
+    int owner_gone;            /* stdin EOF, connection closed, or a send found no owner; served,
+                                  until the loop forgets the owner (cnode_session_forget) */
     int stopping;              /* STOP received or cnode_stop called */
     int reported_malformed;    /* a malformed frame was reported on stderr once */
     int ran;                   /* cnode_run was called */
@@ -120,15 +136,44 @@ int cnode_cast(cnode_t *n, const msgpack_object *message);
 int cnode_session_input(cnode_t *n, int budget);
 /* Whether the session has ended: a STOP, cnode_stop, or the owner gone. */
 int cnode_session_ended(const cnode_t *n);
+/* Serve mode, once the owner is gone: forgets it and its session, so that the next HELLO may
+   be admitted. Returns 0, or -1 when the transport failed. */
+int cnode_session_forget(cnode_t *n);
 
-/* args.c: fills `a` from argv and the environment. On failure prints one line on stderr, frees
-   what it copied, and returns -1 with errno EINVAL. */
+/* args.c: fills `a` from argv and the launch line on stdin (or, with CNODE_SERVE in the
+   environment, as serve.c says). On failure prints one line on stderr, frees what it copied,
+   and returns -1 with errno EINVAL. */
 int cnode_args_read(struct cnode_args *a, int argc, char **argv);
 void cnode_args_free(struct cnode_args *a);
 void cnode_wipe(void *p, size_t size);      /* zeroes a secret; not optimized away */
+/* Prints "cnode_init: <message>" on stderr, frees `a`, and returns -1 with errno EINVAL. */
+int cnode_args_bad(struct cnode_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A decimal integer in 1..max, digits only. Returns 0 with *out set, or -1. */
+int cnode_args_positive(const char *s, unsigned long long max, unsigned long long *out);
+/* Whether s is an alive name: letters, digits, '_' and '-', not empty. */
+int cnode_args_is_alive(const char *s);
+/* Copies argv[first..argc) into a->user_argv. Returns 0, or -1 (out of memory). */
+int cnode_args_copy_user(struct cnode_args *a, int argc, char **argv, int first);
+/* Reads CNODE_MAX_MESSAGE_SIZE's value (NULL: the default, 64 MiB). As cnode_args_read. */
+int cnode_args_max_message_size(struct cnode_args *a, const char *value);
+/* Decodes a Z85 key of exactly 40 characters into 32 bytes. Returns 0, or -1. */
+int cnode_args_z85_key(const char *text, size_t len, unsigned char key[32]);
+
+/* serve.c: serve mode's settings, from the environment (docs/protocol.md section 11). As
+   cnode_args_read. */
+int cnode_serve_read(struct cnode_args *a, int argc, char **argv);
+
+/* tcp_settings.c: the tcp settings of the launch line and of serve mode. */
+/* Parses "<address>" or "<address>:<port>" ("[v6]", "[v6]:<port>"; port a number in 1..65535 or
+   "*"); a host without a port gets port "". Returns 0, or -1 when malformed. */
+int cnode_tcp_address_parse(const char *value, struct cnode_tcp_address *out);
+/* Parses "<interval_ms>,<timeout_ms>". Returns 0, or -1 when malformed. */
+int cnode_heartbeat_parse(const char *value, int *interval, int *timeout);
 
 /* watchdog.c: the owner-death watches (see cnode.h). */
-int cnode_watchdog_start(pid_t owner_pid);  /* -1 when stdin is not open */
+/* -1 when stdin is not open; served (serve mode): no stdin check and no parent-death signal. */
+int cnode_watchdog_start(pid_t owner_pid, int served);
 int cnode_watchdog_stdin_gone(void);        /* after stdin polled ready: 1 at EOF */
 void cnode_watchdog_end_group(void);        /* SIGTERM, then SIGKILL, to the rest of our group */
 

@@ -1,5 +1,5 @@
 /*
- * protocol.h: the wire protocol, version 2 (docs/protocol.md), as the C library sees it: frame
+ * protocol.h: the wire protocol, version 3 (docs/protocol.md), as the C library sees it: frame
  * kinds, and the codec that turns frames into bytes and back without doing any I/O.
  * The TypeScript twin is src/protocol.ts; keep the numbers in step with it.
  */
@@ -13,7 +13,7 @@
 /* The first element of every frame's array. */
 enum cnode_frame_kind {
     CNODE_FRAME_HELLO = 1,   /* owner -> worker  [1, version, cookie] */
-    CNODE_FRAME_WELCOME = 2, /* worker -> owner  [2, version, node] */
+    CNODE_FRAME_WELCOME = 2, /* worker -> owner  [2, version, node, pid] */
     CNODE_FRAME_CALL = 3,    /* owner -> worker  [3, id, message] */
     CNODE_FRAME_CAST = 4,    /* owner -> worker  [4, message] */
     CNODE_FRAME_REPLY = 5,   /* worker -> owner  [5, id, node, response] */
@@ -99,7 +99,8 @@ int cnode_frame_peek_call_id(const char *data, size_t size, uint32_t *id);
 
 /* Pack whole frames (FAIL, WELCOME, PONG) or the head of one whose last element follows (REPLY,
    INFO). Return 0, or -1 when the buffer could not grow. */
-int cnode_frame_pack_welcome(msgpack_packer *pk, const char *node, size_t node_len);
+/* WELCOME carries the worker's pid on its own host (getpid()). */
+int cnode_frame_pack_welcome(msgpack_packer *pk, const char *node, size_t node_len, uint32_t pid);
 int cnode_frame_pack_reply_head(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len);
 int cnode_frame_pack_fail(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len,
                           const char *reason);

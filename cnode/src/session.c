@@ -7,12 +7,26 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "node.h"
 
 int cnode_session_ended(const cnode_t *n)
 {
     return n->stopping || n->owner_gone;
+}
+
+int cnode_session_forget(cnode_t *n)
+{
+    /* Nothing of the last owner's may reach the next: its buffers' mappings (none over tcp, which
+       carries no SharedBuffer, but the cache is emptied all the same), the replies held for it,
+       its routing id. The user's state, and what cnode_post queued, wait for the next owner. */
+    cnode_shared_clear(&n->shared);
+    msgpack_sbuffer_clear(&n->batch);
+    n->has_owner = 0;
+    n->owner_gone = 0;
+    n->reported_malformed = 0;
+    return n->tf->forget ? n->tf->forget(n->transport) : 0;
 }
 
 static int s_cookie_ok(const cnode_t *n, const struct cnode_frame *f)
@@ -27,14 +41,18 @@ static int s_cookie_ok(const cnode_t *n, const struct cnode_frame *f)
 
 static int s_hello(cnode_t *n, const struct cnode_message *m, const struct cnode_frame *f)
 {
-    /* Only the first peer with the right cookie and version becomes the owner. Once a peer with
-       the right cookie (so, the owner) spoke another version, nobody is accepted. */
-    if (n->has_owner || n->refused || !s_cookie_ok(n, f)) return 0;
+    /* Launched, only the first peer with the right cookie and version becomes the owner; once a
+       peer with the right cookie (so, the owner) spoke another version, nobody is accepted.
+       Served (docs/protocol.md section 11), CURVE and the ZAP handler have authenticated every
+       peer that gets here, so the cookie is not checked: the first with the right version while
+       there is no owner becomes it, and one with another version is told so, but locks nobody
+       out. */
+    if (n->has_owner || n->refused || (!n->args.serve && !s_cookie_ok(n, f))) return 0;
     msgpack_packer pk = cnode_packer(n);
-    if (cnode_frame_pack_welcome(&pk, n->args.name, n->name_len) < 0)
+    if (cnode_frame_pack_welcome(&pk, n->args.name, n->name_len, (uint32_t)getpid()) < 0)
         return cnode_broken(n, "pack");
     if (f->version != CNODE_PROTOCOL_VERSION) {
-        n->refused = 1;
+        n->refused = !n->args.serve;
         size_t size = n->out.size;
         if (n->tf->send(n->transport, m, &n->out, NULL, 0) == 0) return 0;
         if (errno == EMSGSIZE) cnode_dropped(n, size);

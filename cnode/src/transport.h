@@ -109,6 +109,9 @@ struct cnode_transport_funcs {
        when poll(2) will tell, -1 on failure. Cheap when nothing was sent since the last recv, but
        for a spin of at most some tens of microseconds (the ring's, spin.h). */
     int (*pending)(struct cnode_transport *t);
+    /* Serve mode: the owner is gone; forgets it (its routing id), so that admit may take the
+       next. Returns 0, or -1 on failure. NULL in a transport that is never served (the ring). */
+    int (*forget)(struct cnode_transport *t);
     /* Closes and frees. With `owner_connected`, gives what is queued for the owner a bounded
        time to leave. Leaves nothing on disk. NULL is ignored. */
     void (*close)(struct cnode_transport *t, int owner_connected);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "curve.h"
@@ -38,6 +39,52 @@ static int s_fd(void *socket, int *fd)
 }
 
 static void s_close(struct cnode_transport *t, int owner_connected);
+
+/* Before the bind: IPv6 for an IPv6 address, and the ZMTP heartbeat (CNODE_HEARTBEAT), which
+   proves the owner's connection: when the owner's pings stop for the timeout, libzmq closes the
+   connection, and the monitor's DISCONNECTED event says the owner is gone. The TTL asks the
+   owner's side to do the same. */
+static int s_tcp_options(struct cnode_transport *t)
+{
+    int one = 1, ivl = t->args->heartbeat_ivl, timeout = t->args->heartbeat_timeout;
+    if (t->args->bind.ipv6 && zmq_setsockopt(t->router, ZMQ_IPV6, &one, sizeof one) < 0)
+        return cnode_zmq_fail("ZMQ_IPV6");
+    if (ivl == 0) return 0;
+    if (zmq_setsockopt(t->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) < 0
+        || zmq_setsockopt(t->router, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout) < 0
+        || zmq_setsockopt(t->router, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout) < 0)
+        return cnode_zmq_fail("ZMQ_HEARTBEAT options");
+    return 0;
+}
+
+/* The ready line's endpoint for tcp, from the bound one ("tcp://<address>:<port>"): the
+   CNODE_ADVERTISE host, else the bound address unless it is a wildcard, else this host's name;
+   the CNODE_ADVERTISE port, else the bound one. */
+static int s_advertised(struct cnode_transport *t, char *endpoint, size_t size)
+{
+    const struct cnode_tcp_address *adv = &t->args->advertise;
+    char bound[512], host[256];
+    snprintf(bound, sizeof bound, "%s", endpoint);
+    char *colon = strrchr(bound, ':');
+    if (strncmp(bound, "tcp://", 6) != 0 || colon == NULL) {
+        fprintf(stderr, "cnode_init: ZMQ_LAST_ENDPOINT \"%s\" is not tcp://<address>:<port>\n",
+                bound);
+        errno = EPROTO;
+        return -1;
+    }
+    *colon = '\0';
+    const char *port = adv->port[0] ? adv->port : colon + 1;
+    if (adv->host[0]) {
+        snprintf(host, sizeof host, "%s", adv->host);
+    } else if (!t->args->bind.wildcard) {
+        snprintf(host, sizeof host, "%.255s", bound + 6);
+    } else if (gethostname(host, sizeof host) < 0) {
+        return cnode_zmq_fail("gethostname");
+    }
+    host[sizeof host - 1] = '\0';
+    snprintf(endpoint, size, "tcp://%s:%s", host, port);
+    return 0;
+}
 
 static int s_open_sockets(struct cnode_transport *t, char *endpoint, size_t endpoint_size)
 {
@@ -68,8 +115,13 @@ static int s_open_sockets(struct cnode_transport *t, char *endpoint, size_t endp
         return cnode_zmq_fail("monitor socket");
 
     if (cnode_curve_open(t) < 0) return -1;
+    if (t->args->tcp && s_tcp_options(t) < 0) return -1;
 
-    if (t->args->tcp) snprintf(address, sizeof address, "tcp://127.0.0.1:*");
+    /* libzmq binds interface names and address literals, not names to look up: localhost is
+       bound as the loopback's address. */
+    const struct cnode_tcp_address *bind = &t->args->bind;
+    const char *host = strcasecmp(bind->host, "localhost") == 0 ? "127.0.0.1" : bind->host;
+    if (t->args->tcp) snprintf(address, sizeof address, "tcp://%s:%s", host, bind->port);
     else snprintf(address, sizeof address, "ipc://%s/socket", t->args->ipc_dir);
     if (zmq_bind(t->router, address) < 0) {
         int err = errno;
@@ -77,10 +129,11 @@ static int s_open_sockets(struct cnode_transport *t, char *endpoint, size_t endp
         errno = err;
         return -1;
     }
-    /* For tcp the port is the system's choice; for ipc this is the address itself. */
+    /* For tcp the port may be the system's choice; for ipc this is the address itself. */
     size_t len = endpoint_size;
     if (zmq_getsockopt(t->router, ZMQ_LAST_ENDPOINT, endpoint, &len) < 0)
         return cnode_zmq_fail("ZMQ_LAST_ENDPOINT");
+    if (t->args->tcp && s_advertised(t, endpoint, endpoint_size) < 0) return -1;
     if (s_fd(t->router, &t->router_fd) < 0 || s_fd(t->monitor, &t->monitor_fd) < 0
         || (t->zap && s_fd(t->zap, &t->zap_fd) < 0))
         return cnode_zmq_fail("ZMQ_FD");
@@ -276,6 +329,19 @@ static int s_admit(struct cnode_transport *t, const struct cnode_message *m)
     return 0;
 }
 
+static int s_forget(struct cnode_transport *t)
+{
+    t->has_owner = 0;
+    t->owner_id_len = 0;
+    t->owner_fd = -1;
+    /* The turn that saw the owner go may have ended before it serviced the monitor and the ZAP
+       handler, whose ZMQ_FD would not wake the loop again: service them now, and look at the
+       router's ZMQ_EVENTS before the next sleep. */
+    t->dirty = 1;
+    if (s_owner_closed(t) < 0) return -1;
+    return t->zap && cnode_curve_answer(t) < 0 ? -1 : 0;
+}
+
 static void s_free(void *data, void *hint)
 {
     (void)hint;
@@ -456,5 +522,6 @@ const struct cnode_transport_funcs cnode_transport_zmq = {
     .send = s_send,
     .service = s_service,
     .pending = s_pending,
+    .forget = s_forget,
     .close = s_close,
 };

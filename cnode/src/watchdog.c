@@ -1,10 +1,12 @@
 /*
  * watchdog.c: the worker must never outlive its owner (docs/protocol.md section 6). Three watches
  * cover the ways an owner can vanish, since no single one catches them all:
- *  - stdin: a pipe the owner holds and never writes; the kernel closes it whatever kills the
- *    owner, and run.c polls it (EOF ends cnode_run).
- *  - the owner's ZeroMQ connection closing (socket.c).
+ *  - stdin: a pipe the owner holds and writes only the launch line to; the kernel closes it
+ *    whatever kills the owner, and loop.c polls it (EOF ends cnode_run).
+ *  - the owner's ZeroMQ connection closing, or its ZMTP heartbeat timing out (transport_zmq.c).
  *  - Linux: the parent-death signal, which also works while a handler is busy and not polling.
+ * A served worker (serve.c) outlives its owners: it keeps only the second watch, and forgets the
+ * owner instead of ending (session.c).
  * When the worker leads its process group (the owner starts it so), it ends the group as it ends,
  * so that processes it forked end with it: SIGTERM, then SIGKILL for those that are still alive
  * after CNODE_GROUP_GRACE_MS. That must not depend on the owner: after the owner's SIGKILL
@@ -142,15 +144,18 @@ static void s_on_sigterm(int sig)
     errno = saved;
 }
 
-int cnode_watchdog_start(pid_t owner_pid)
+int cnode_watchdog_start(pid_t owner_pid, int served)
 {
-    /* With fd 0 closed, ZeroMQ's own descriptors could take number 0 and be polled as stdin. */
-    if (fcntl(STDIN_FILENO, F_GETFD) < 0) return -1;
+    /* With fd 0 closed, ZeroMQ's own descriptors could take number 0 and be polled as stdin. A
+       served worker has no owner to watch that way: its stdin is not polled at all. */
+    if (!served && fcntl(STDIN_FILENO, F_GETFD) < 0) return -1;
 
     if (getpgrp() == getpid()) {
         s_leader = (sig_atomic_t)getpid();
         s_set(SIGTERM, s_on_sigterm);
     }
+    /* Served, the parent is whatever started the worker (systemd, a shell), not an owner. */
+    if (served) return 0;
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     /* The owner may have died between fork and prctl: then no signal will ever come, and our

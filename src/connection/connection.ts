@@ -15,6 +15,11 @@ export interface Connection {
     sharedMemory: boolean;
   };
   /**
+   * Whether the worker said it was ending (its last message, the end mark) before the connection
+   * closed: a disconnect after it is the worker's orderly end, not a lost connection.
+   */
+  readonly peerEnded: boolean;
+  /**
    * Writes one message; resolves once the transport has taken it (back-pressure: a caller that
    * awaits each write is paced by the worker), rejects if the connection closes first. One write
    * at a time: the next waits for this one. The buffers must not change afterwards. `shared`: the
@@ -65,8 +70,8 @@ export interface ConnectionEvents {
  * endpoint its ready line must name, and the connection to it. One per start.
  */
 export interface Transport {
-  /** Environment variables the launched worker needs for this transport. */
-  readonly env: Record<string, string>;
+  /** The launch line's settings the worker needs for this transport (`CNODE_TRANSPORT`, ...; launch/launch-line.ts). */
+  readonly settings: Record<string, string>;
   /** Descriptors the worker inherits, as its descriptors 3, 4, ... in order. */
   readonly inherit: readonly number[];
   /** Once the worker is spawned, or failed to be: lets go of the owner's copies of its ends. */

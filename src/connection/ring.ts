@@ -30,7 +30,7 @@ export interface NativeRing {
 }
 
 export class RingTransport implements Transport {
-  readonly env: Record<string, string> = { CNODE_TRANSPORT: 'local', CNODE_RING_FDS: CHILD_FDS };
+  readonly settings: Record<string, string> = { CNODE_TRANSPORT: 'local', CNODE_RING_FDS: CHILD_FDS };
   readonly expectedEndpoint = 'local';
   /** What the worker inherits as its descriptors 3, 4, 5 and 6. */
   readonly inherit: number[];
@@ -77,6 +77,8 @@ const NO_FDS: readonly number[] = [];
 
 class RingConnection implements Connection {
   readonly carries = { sideParts: true, sharedMemory: true };
+  /** A ring's worker is the owner's child: its exit, not its words, says it ended. */
+  readonly peerEnded = false;
   #ring: NativeRing;
   #closed = false;
   #blocked: Blocked[] = [];

@@ -1,7 +1,8 @@
 /**
  * The ZeroMQ transport: a zeromq.js Dealer connecting to the worker's ROUTER over ipc (a Unix
- * socket in a fresh 0700 directory) or tcp on the loopback (CurveZMQ with keys made for this
- * start). Every quirk of zeromq.js and libzmq stays in this file.
+ * socket in a fresh 0700 directory) or tcp (CurveZMQ with keys made for this start, or the
+ * attaching owner's; ZMTP heartbeats when asked). Every quirk of zeromq.js and libzmq stays in
+ * this file.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,56 +10,128 @@ import path from 'node:path';
 import { curveKeyPair, Dealer, type Observer } from 'zeromq';
 import { closeOnExit } from '../launch/exit-hooks.js';
 import { native } from '../native.js';
+import { isWildcard, parseHostPort } from '../network-options.js';
+import type { HeartbeatOptions } from '../options.js';
 import { settlesWithin } from '../wait.js';
 import type { Connection, ConnectionEvents, Transport } from './connection.js';
 
 /** The owner's half of a CurveZMQ connection: the worker's public key and the owner's own pair. */
-interface ClientCurve {
+export interface ClientCurve {
   serverKey: string;
   publicKey: string;
   secretKey: string;
 }
 
+/** What a ZmqTransport is made for. */
+export interface ZmqSettings {
+  kind: 'ipc' | 'tcp';
+  /** tcp: CurveZMQ, with keys made for this start. */
+  curve: boolean;
+  /** tcp: the bind and advertise options (network-options.ts); '' for the worker's choice. */
+  bind: string;
+  advertise: string;
+  /** tcp: ZMTP heartbeats on both ends, from the heartbeat option. */
+  heartbeat: HeartbeatOptions | undefined;
+  /** The worker runs elsewhere (exec): no descriptor can reach it. */
+  remote: boolean;
+}
+
+/** The most ZMQ_HEARTBEAT_TTL takes: libzmq keeps it in deciseconds, in 16 bits. */
+const MAX_HEARTBEAT_TTL_MS = 6_553_500;
+
 export class ZmqTransport implements Transport {
-  readonly env: Record<string, string>;
+  readonly settings: Record<string, string>;
   readonly expectedEndpoint: string;
   readonly inherit: readonly number[] = [];
   #ipcDir: string | undefined;
   #curve: ClientCurve | undefined;
+  #endpoint: RegExp | undefined;
+  #connection: ConnectionSettings;
 
-  constructor(kind: 'ipc' | 'tcp', curve: boolean) {
-    this.env = { CNODE_TRANSPORT: kind };
+  constructor({ kind, curve, bind, advertise, heartbeat, remote }: ZmqSettings) {
+    this.settings = { CNODE_TRANSPORT: kind };
+    this.#connection = { heartbeat: kind === 'tcp' ? heartbeat : undefined, remote };
     if (kind === 'ipc') {
       this.#ipcDir = fs.mkdtempSync(path.join(os.tmpdir(), `cnode-${process.pid}-`));
-      this.env.CNODE_IPC_DIR = this.#ipcDir;
+      this.settings.CNODE_IPC_DIR = this.#ipcDir;
       this.expectedEndpoint = `ipc://${this.#ipcDir}/socket`;
-    } else {
-      this.expectedEndpoint = 'tcp://127.0.0.1:<port>';
+      return;
     }
-    if (kind === 'tcp' && curve) {
+    this.settings.CNODE_BIND = bind;
+    if (advertise) this.settings.CNODE_ADVERTISE = advertise;
+    // The worker's ROUTER drops its owner after timeout / 2 unanswered, as the Dealer does
+    // (ZmqConnection): a cut link is found on both sides well within the heartbeat's timeout.
+    if (heartbeat) this.settings.CNODE_HEARTBEAT = `${heartbeat.interval},${zmtpTimeout(heartbeat)}`;
+    const named = expectedTcpEndpoint(bind, advertise);
+    this.expectedEndpoint = named.text;
+    this.#endpoint = named.pattern;
+    if (curve) {
       // The worker's secret key goes to the worker only; the owner keeps the public half.
       const server = curveKeyPair();
       const client = curveKeyPair();
       this.#curve = { serverKey: server.publicKey, publicKey: client.publicKey, secretKey: client.secretKey };
-      // Like the cookie: through the environment, which the worker clears at once.
-      this.env.CNODE_CURVE_SECRET = server.secretKey;
-      this.env.CNODE_CURVE_CLIENT = client.publicKey;
+      // Like the cookie: in the launch line, which the worker reads and wipes at once.
+      this.settings.CNODE_CURVE_SECRET = server.secretKey;
+      this.settings.CNODE_CURVE_CLIENT = client.publicKey;
     }
+  }
+
+  /** A connection to a worker something else started (CNode.attach), with the owner's keys. */
+  static connect(
+    endpoint: string,
+    maxMessageSize: number,
+    curve: ClientCurve,
+    heartbeat: HeartbeatOptions | undefined,
+    events: ConnectionEvents,
+  ): Connection {
+    return new ZmqConnection(endpoint, maxMessageSize, curve, { heartbeat, remote: true }, events);
   }
 
   spawned(): void {}
 
   isExpectedEndpoint(endpoint: string): boolean {
-    return this.#ipcDir ? endpoint === this.expectedEndpoint : /^tcp:\/\/127\.0\.0\.1:\d{1,5}$/.test(endpoint);
+    return this.#endpoint ? this.#endpoint.test(endpoint) : endpoint === this.expectedEndpoint;
   }
 
   connect(endpoint: string, maxMessageSize: number, events: ConnectionEvents): Connection {
-    return new ZmqConnection(endpoint, maxMessageSize, this.#curve, events);
+    return new ZmqConnection(endpoint, maxMessageSize, this.#curve, this.#connection, events);
   }
 
   release(): void {
     if (this.#ipcDir) fs.rmSync(this.#ipcDir, { recursive: true, force: true });
   }
+}
+
+/** ZMQ_HEARTBEAT_TIMEOUT and _TTL: half the heartbeat's timeout, so ZeroMQ speaks before the owner's own check does. */
+function zmtpTimeout({ timeout }: HeartbeatOptions): number {
+  return Math.min(Math.floor(timeout / 2), MAX_HEARTBEAT_TTL_MS);
+}
+
+/**
+ * What a tcp worker's ready line must name: the advertised host, else the bound address unless
+ * it is every interface (then the worker's host name, whatever it is); the advertised port, else
+ * the bound one, else any.
+ */
+function expectedTcpEndpoint(bind: string, advertise: string): { text: string; pattern: RegExp } {
+  const bound = parseHostPort(bind);
+  const advertised = advertise ? parseHostPort(advertise) : undefined;
+  const host = advertised?.host ?? (bound && !isWildcard(bound.host) ? bound.host : undefined);
+  const port = advertised?.port ?? bound?.port;
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return {
+    text: `tcp://${host ?? '<host>'}:${port ?? '<port>'}`,
+    pattern: new RegExp(
+      `^tcp://${host ? literal(host) : '[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?'}:${port ?? '[1-9]\\d{0,4}'}$`,
+    ),
+  };
+}
+
+/** How a connection is kept, beyond its endpoint and keys. */
+interface ConnectionSettings {
+  /** ZMTP heartbeats, for tcp with the heartbeat option. */
+  heartbeat: HeartbeatOptions | undefined;
+  /** The worker runs elsewhere: no SharedBuffer can reach it. */
+  remote: boolean;
 }
 
 /** The descriptors of the poll handles on this thread's loop; undefined when the addon is not built. */
@@ -75,7 +148,7 @@ function pollDescriptors(): number[] | undefined {
  * per socket, and one send at a time).
  */
 class ZmqConnection implements Connection {
-  readonly carries = { sideParts: true, sharedMemory: true };
+  readonly carries: Connection['carries'];
   #socket: Dealer;
   #events: Observer;
   #closed = false;
@@ -94,8 +167,10 @@ class ZmqConnection implements Connection {
     endpoint: string,
     maxMessageSize: number,
     curve: ClientCurve | undefined,
+    { heartbeat, remote }: ConnectionSettings,
     private readonly handlers: ConnectionEvents,
   ) {
+    this.carries = { sideParts: true, sharedMemory: !remote };
     // zeromq.js makes a poll handle with each socket and monitor; the ones new meanwhile are theirs.
     const before = pollDescriptors();
     const pollsBefore = before && new Set(before);
@@ -111,6 +186,14 @@ class ZmqConnection implements Connection {
         curveServerKey: curve.serverKey,
         curvePublicKey: curve.publicKey,
         curveSecretKey: curve.secretKey,
+      }),
+      // ZMTP heartbeats prove the connection (libzmq's I/O thread answers them, not the worker's
+      // loop, which the session's own heartbeat proves): a peer silent for the timeout is dropped,
+      // which the disconnect monitor reports.
+      ...(heartbeat && {
+        heartbeatInterval: heartbeat.interval,
+        heartbeatTimeout: zmtpTimeout(heartbeat),
+        heartbeatTimeToLive: zmtpTimeout(heartbeat),
       }),
     });
     this.#events = this.#socket.events; // read once: after the monitor closes, the getter makes a new one
@@ -160,6 +243,10 @@ class ZmqConnection implements Connection {
     while (!this.#closed && this.#socket.readable && Date.now() < deadline) {
       await new Promise((resolve) => setImmediate(resolve)); // the receive loop reads meanwhile
     }
+  }
+
+  get peerEnded(): boolean {
+    return this.#endSeen;
   }
 
   setRef(ref: boolean): void {

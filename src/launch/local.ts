@@ -5,7 +5,8 @@ import { type CNodeError, exitedError, nodeError } from '../errors.js';
 import type { NormalizedOptions } from '../options.js';
 import { settlesWithin } from '../wait.js';
 import { signalGroup, trackGroup, untrackGroup } from './exit-hooks.js';
-import type { Identity, Launched, ProcessEnd } from './launcher.js';
+import { launchLine } from './launch-line.js';
+import type { Identity, Launched, LaunchKind, ProcessEnd } from './launcher.js';
 import { LineSplitter, Tail } from './lines.js';
 
 /** How long to wait, after the worker exits, for its pipes to deliver their last bytes. */
@@ -13,10 +14,13 @@ const PIPE_DRAIN_MS = 500;
 
 /**
  * The local launcher: the worker as a child process, spawned as the leader of its own process
- * group, its stdout and stderr always drained as capped lines, its ready line awaited, and
- * everything it holds (the group, the pipes) released once it exits. One per CNode.
+ * group, its launch line written to its stdin, its stdout and stderr always drained as capped
+ * lines, its ready line awaited, and everything it holds (the group, the pipes) released once it
+ * exits. One per CNode. With `exec`, the child is the command prefix (ssh, ...) that runs the
+ * worker elsewhere: still a local child, whose stdio are the far worker's.
  */
 export class LocalWorker implements Launched {
+  readonly kind: LaunchKind;
   readonly pid: number;
   readonly ended: Promise<ProcessEnd>;
   #hasEnded = false;
@@ -29,31 +33,38 @@ export class LocalWorker implements Launched {
   #explain: (error: NodeJS.ErrnoException) => string | undefined;
 
   /**
-   * Spawns the worker with the standard arguments and `env` added to its environment (the
-   * session's cookie, the transport's needs). Throws ERR_CNODE_SPAWN for a path that cannot be
-   * spawned.
+   * Spawns the worker with the standard arguments, and writes it the launch line of `settings`
+   * (the session's cookie, the transport's needs). Throws ERR_CNODE_SPAWN for a path that cannot
+   * be spawned.
    */
   constructor(
     options: NormalizedOptions,
     private readonly identity: Identity,
-    env: Record<string, string>,
+    settings: Record<string, string>,
     /** Descriptors the worker gets as its 3, 4, ... (the transport's). */
     inherit: readonly number[] = [],
   ) {
+    this.kind = options.exec ? 'exec' : 'local';
     checkPaths(options, identity.node);
-    const { executable, env: workerEnv, cwd } = options;
+    const { env: workerEnv, cwd } = options;
+    // What spawn runs: the prefix's command, when there is one; the far executable is not ours to check.
+    const [command, option] = options.exec ? [options.exec[0], 'exec[0]'] : [options.executable, 'executable'];
     this.#explain = (error) =>
-      executable.includes('/') || (error.code !== 'ENOENT' && error.code !== 'EACCES')
+      command.includes('/') || (error.code !== 'ENOENT' && error.code !== 'EACCES')
         ? undefined
-        : explainBareName(executable, 'PATH' in workerEnv ? workerEnv.PATH : undefined, cwd);
+        : explainBareName(command, option, 'PATH' in workerEnv ? workerEnv.PATH : undefined, cwd);
     const prefix = (stream: NodeJS.WriteStream) => (line: string) => stream.write(`[${identity.node}] ${line}\n`);
     this.#onStdout = options.onStdout ?? prefix(process.stdout);
     const onStderr = options.onStderr ?? prefix(process.stderr);
-    this.#child = this.#spawn(options, env, inherit);
+    this.#child = this.#spawn(options, inherit);
     this.pid = this.#child.pid ?? 0;
     if (this.pid) trackGroup(this.pid);
     const child = this.#child;
-    child.stdin!.on('error', () => {}); // EPIPE once the worker is gone; stdin is only a watchdog
+    child.stdin!.on('error', () => {}); // EPIPE once the worker is gone; stdin is then only a watchdog
+    // The one line, and nothing after it: stdin stays open, and its EOF tells the worker its owner went.
+    // A worker owner-pid-checks only on this host: a pid names nothing on another.
+    const ownerPid: Record<string, string> = options.exec ? {} : { CNODE_OWNER_PID: String(process.pid) };
+    child.stdin!.write(launchLine({ ...settings, ...ownerPid }));
     const stdout = new LineSplitter(options.maxLineLength, (line) => (this.#onReadyLine ?? this.#onStdout)(line));
     const stderr = new LineSplitter(options.maxLineLength, (line) => {
       this.#tail.add(line);
@@ -79,13 +90,17 @@ export class LocalWorker implements Launched {
     });
   }
 
-  #spawn(options: NormalizedOptions, env: Record<string, string>, inherit: readonly number[]): ChildProcess {
+  #spawn(options: NormalizedOptions, inherit: readonly number[]): ChildProcess {
     const { host, alive, node, creation } = this.identity;
+    const argv = [options.executable, host, alive, node, String(creation), ...options.args];
+    const [command, ...args] = options.exec ? [...options.exec, ...argv] : argv;
+    // A launched worker reads its launch line: one told to serve (CNODE_SERVE, inherited from
+    // an owner that was itself started so) would ignore it and listen for any owner instead.
+    const { CNODE_SERVE: _serve, ...env } = options.env;
     try {
-      return spawn(options.executable, [host, alive, node, String(creation), ...options.args], {
+      return spawn(command, args, {
         cwd: options.cwd,
-        // Secrets travel here, never in argv, which every user of the machine can read.
-        env: { ...options.env, CNODE_OWNER_PID: String(process.pid), ...env },
+        env,
         stdio: ['pipe', 'pipe', 'pipe', ...inherit],
         detached: true, // its own process group, so its children can be signalled with it
       });
@@ -115,6 +130,13 @@ export class LocalWorker implements Launched {
   signal(signal: NodeJS.Signals): void {
     if (!this.#hasEnded && this.pid) signalGroup(this.pid, signal);
   }
+
+  closeInput(): void {
+    this.#child.stdin?.end();
+  }
+
+  /** Its process's exit, not its connection, ends a launched worker. */
+  disconnected(): void {}
 
   /**
    * Waits for the `ready <endpoint>` line and returns the endpoint. Rejects with ERR_CNODE_SPAWN,
@@ -163,7 +185,7 @@ export class LocalWorker implements Launched {
 }
 
 /** Fails early, with a message a person can act on, for paths spawn would reject obscurely. */
-function checkPaths({ executable, cwd }: NormalizedOptions, node: string): void {
+function checkPaths({ executable, cwd, exec }: NormalizedOptions, node: string): void {
   const fail = (option: string, value: string, problem: string): never => {
     throw nodeSpawnError(node, `the \`${option}\` option ${JSON.stringify(value)} ${problem}`);
   };
@@ -175,7 +197,8 @@ function checkPaths({ executable, cwd }: NormalizedOptions, node: string): void 
     }
   };
   if (isDirectory(cwd) !== true) fail('cwd', cwd, 'is not a directory');
-  if (!executable.includes('/')) return; // looked up in PATH by spawn; its failure is explained then
+  // Looked up in PATH by spawn, and its failure explained then; or, with exec, on the far side.
+  if (!executable.includes('/') || exec) return;
   const directory = isDirectory(executable);
   if (directory === undefined) fail('executable', executable, 'does not exist');
   if (directory) fail('executable', executable, 'is a directory');
@@ -191,7 +214,7 @@ function checkPaths({ executable, cwd }: NormalizedOptions, node: string): void 
  * PATH (`.`, `bin`) as EACCES, and a missing one as ENOENT. Looks where execvp looked: the PATH
  * of the worker's environment (or /usr/bin:/bin), empty and relative entries taken from `cwd`.
  */
-function explainBareName(name: string, searchPath: string | undefined, cwd: string): string {
+function explainBareName(name: string, optionName: string, searchPath: string | undefined, cwd: string): string {
   let found: 'a directory' | 'not executable' | undefined;
   for (const entry of (searchPath ?? '/usr/bin:/bin').split(path.delimiter)) {
     const file = path.resolve(cwd, entry, name);
@@ -202,7 +225,7 @@ function explainBareName(name: string, searchPath: string | undefined, cwd: stri
       if ((error as NodeJS.ErrnoException).code === 'EACCES') found = 'not executable';
     }
   }
-  const option = `the \`executable\` option ${JSON.stringify(name)}`;
+  const option = `the \`${optionName}\` option ${JSON.stringify(name)}`;
   if (found === 'a directory') return `${option} names a directory, not a program (found as a directory in PATH)`;
   if (found) return `${option} is in PATH but not executable`;
   const shown =

@@ -5,10 +5,18 @@
  */
 
 import { decodeAll, encodeFrame } from '../codec.js';
-import type { Connection, SharedDescriptor, Transport } from '../connection/connection.js';
+import type { Connection, ConnectionEvents, SharedDescriptor } from '../connection/connection.js';
 import { type CNodeError, nodeError } from '../errors.js';
 import type { HeartbeatOptions } from '../options.js';
-import { asWorkerFrame, BATCH_BYTES, FrameKind, MAX_SIDES, PROTOCOL_VERSION, type WorkerFrame } from '../protocol.js';
+import {
+  asWorkerFrame,
+  BATCH_BYTES,
+  FrameKind,
+  MAX_SIDES,
+  PROTOCOL_VERSION,
+  type WelcomeFrame,
+  type WorkerFrame,
+} from '../protocol.js';
 import { Batcher, type Outgoing } from './batcher.js';
 import { Heartbeat } from './heartbeat.js';
 
@@ -31,7 +39,7 @@ export class Session {
   #batcher: Batcher;
   #heartbeat: Heartbeat | undefined;
   #closed = false;
-  #onWelcome: ((frame: WorkerFrame) => void) | undefined;
+  #onWelcome: ((frame: WelcomeFrame) => void) | undefined;
   #failHandshake: ((code: 'ERR_CNODE_CONNECT' | 'ERR_CNODE_PROTOCOL', why: string) => void) | undefined;
   /** Set once the handshake is done: until then nothing reaches the node. */
   #events: SessionEvents | undefined;
@@ -40,13 +48,18 @@ export class Session {
   /** A violation between the handshake and open(): reported when the node opens. */
   #violatedBeforeOpen: string | undefined;
 
+  /**
+   * `node`: the worker's name, which its WELCOME must give, or (`expectName` false, an attached
+   * worker) what errors call it until its WELCOME names it. `connect`: the connection's maker
+   * (the transport's connect()), given the session's events.
+   */
   constructor(
-    private readonly node: string,
-    transport: Transport,
-    endpoint: string,
+    private node: string,
+    connect: (events: ConnectionEvents) => Connection,
     maxMessageSize: number,
+    private readonly expectName = true,
   ) {
-    this.connection = transport.connect(endpoint, maxMessageSize, {
+    this.connection = connect({
       onMessage: (frames, sides) => this.#dispatch(frames, sides),
       onDisconnect: () => this.#events?.onDisconnect(),
       onError: (why) => this.#violation(why),
@@ -54,15 +67,19 @@ export class Session {
     this.#batcher = new Batcher(this.connection, Math.min(BATCH_BYTES, maxMessageSize));
   }
 
-  /** Proves the cookie and checks the worker's version and name. Rejects with ERR_CNODE_CONNECT or ERR_CNODE_PROTOCOL. */
-  handshake(cookie: string, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /**
+   * Proves the cookie and checks the worker's version and name; resolves with the name and the
+   * worker's pid on its own host. Rejects with ERR_CNODE_CONNECT or ERR_CNODE_PROTOCOL.
+   */
+  handshake(cookie: string, timeoutMs: number): Promise<{ node: string; pid: number }> {
+    return new Promise((resolve, reject) => {
+      let welcomed = { node: this.node, pid: 0 };
       const settle = (error?: CNodeError) => {
         clearTimeout(timer);
         this.#onWelcome = undefined;
         this.#failHandshake = undefined;
         if (error) reject(error);
-        else resolve();
+        else resolve(welcomed);
       };
       const timer = setTimeout(
         () => settle(nodeError(this.node, 'ERR_CNODE_CONNECT', `did not answer the handshake within ${timeoutMs} ms`)),
@@ -70,7 +87,7 @@ export class Session {
       );
       // A violation, or close() because start() failed otherwise.
       this.#failHandshake = (code, why) => settle(nodeError(this.node, code, why));
-      this.#onWelcome = ([, version, name]) => {
+      this.#onWelcome = ([, version, name, pid]) => {
         if (version !== PROTOCOL_VERSION)
           settle(
             nodeError(
@@ -79,9 +96,13 @@ export class Session {
               `speaks protocol version ${version}; this library speaks ${PROTOCOL_VERSION}`,
             ),
           );
-        else if (name !== this.node)
+        else if (this.expectName && name !== this.node)
           settle(nodeError(this.node, 'ERR_CNODE_PROTOCOL', `answered the handshake as ${JSON.stringify(name)}`));
-        else settle();
+        else {
+          this.node = name;
+          welcomed = { node: name, pid };
+          settle();
+        }
       };
       this.send(encodeFrame([FrameKind.Hello, PROTOCOL_VERSION, cookie])); // the timer reports a failure
     });

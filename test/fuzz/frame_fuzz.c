@@ -131,7 +131,8 @@ static void s_message(const uint8_t *data, size_t size)
    part as one length byte and that many bytes, cut short where the input ends. */
 static void s_zap(const uint8_t *data, size_t size)
 {
-    static const unsigned char client[32] = "the owner's 32-byte public key!";
+    static const unsigned char clients[2][32] = {"the owner's 32-byte public key!",
+                                                  "another owner's key, 32 bytes!!"};
     struct cnode_zap_part parts[15];
     size_t count = 0, at = 1;
     if (size == 0) return;
@@ -142,7 +143,7 @@ static void s_zap(const uint8_t *data, size_t size)
         parts[count++] = (struct cnode_zap_part){data + at, len};
         at += len;
     }
-    (void)cnode_zap_allows(parts, count, client);
+    (void)cnode_zap_allows(parts, count, clients, 2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

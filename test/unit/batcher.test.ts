@@ -20,7 +20,14 @@ afterEach(() => {
 });
 
 async function pair(): Promise<Pair> {
-  const transport = new ZmqTransport('ipc', false);
+  const transport = new ZmqTransport({
+    kind: 'ipc',
+    curve: false,
+    bind: '',
+    advertise: '',
+    heartbeat: undefined,
+    remote: false,
+  });
   const router = new Router({ linger: 0 });
   await router.bind(transport.expectedEndpoint);
   const connection = transport.connect(transport.expectedEndpoint, 1 << 20, {

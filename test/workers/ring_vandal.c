@@ -6,9 +6,9 @@
  *
  *   ring_vandal <host> <alive> <node> <creation> <mode> [V [B]]
  *
- * It maps the segment (descriptor 3), prints "ready local", reads the owner's HELLO from the
- * TO_WORKER ring, answers WELCOME through the TO_OWNER ring, waits for the owner's first CALL,
- * and then, as <mode> says:
+ * It reads the launch line on stdin (docs/protocol.md section 1), maps the segment (descriptor 3),
+ * prints "ready local", reads the owner's HELLO from the TO_WORKER ring, answers WELCOME through
+ * the TO_OWNER ring, waits for the owner's first CALL, and then, as <mode> says:
  *   echo              serves: echoes each call's message, exits 0 at STOP (the clean baseline)
  *   garbage           publishes 256 random bytes as a record
  *   garbage-frames    a well-formed record whose frames are 64 random bytes
@@ -384,10 +384,11 @@ static void s_pack_welcome(msgpack_sbuffer *sb)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
+    msgpack_pack_array(&pk, 4);
     msgpack_pack_uint8(&pk, CNODE_FRAME_WELCOME);
     msgpack_pack_uint8(&pk, CNODE_PROTOCOL_VERSION);
     s_pack_str(&pk, V.node);
+    msgpack_pack_uint32(&pk, (uint32_t)getpid());
 }
 
 /* The head of a REPLY, [5, id, node, ...]: its response is packed next. */
@@ -417,14 +418,56 @@ static void s_pack_reply_side(msgpack_sbuffer *sb, uint32_t id)
     msgpack_pack_ext_body(&pk, index, 4);
 }
 
-/* --- Start: the segment, ready, HELLO, WELCOME, the first CALL. */
+/* --- Start: the launch line, the segment, ready, HELLO, WELCOME, the first CALL. */
+
+/* The launch line (docs/protocol.md section 1), its words NUL-separated, as cnode_init reads it:
+   the first line on stdin, at most 4096 bytes, within S_PATIENCE_MS. */
+static struct {
+    char text[4097];
+    size_t len;
+} L;
+
+static void s_read_launch_line(void)
+{
+    int64_t since = s_now_ms();
+    for (;;) {
+        struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+        int wait = (int)(since + S_PATIENCE_MS - s_now_ms());
+        if (wait <= 0) s_die("no launch line on stdin within %d ms", S_PATIENCE_MS);
+        if (poll(&p, 1, wait) < 0 && errno != EINTR) s_die("poll: %s", strerror(errno));
+        if (p.revents == 0) continue;
+        ssize_t n = read(STDIN_FILENO, L.text + L.len, sizeof L.text - 1 - L.len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) s_die("stdin ended before the launch line");
+        char *newline = memchr(L.text + L.len, '\n', (size_t)n);
+        L.len += (size_t)n;
+        if (newline != NULL) {
+            L.len = (size_t)(newline - L.text);
+            break;
+        }
+        if (L.len == sizeof L.text - 1) s_die("the launch line is over 4096 bytes");
+    }
+    for (size_t i = 0; i < L.len; i++)
+        if (L.text[i] == ' ') L.text[i] = '\0';
+    L.text[L.len] = '\0';
+}
+
+/* The value the launch line gives `name`, or NULL. */
+static const char *s_setting(const char *name)
+{
+    size_t name_len = strlen(name);
+    for (size_t at = 0; at < L.len; at += strlen(L.text + at) + 1)
+        if (strncmp(L.text + at, name, name_len) == 0 && L.text[at + name_len] == '=')
+            return L.text + at + name_len + 1;
+    return NULL;
+}
 
 static void s_map_segment(void)
 {
-    const char *transport = getenv("CNODE_TRANSPORT"), *fds = getenv("CNODE_RING_FDS");
+    const char *transport = s_setting("CNODE_TRANSPORT"), *fds = s_setting("CNODE_RING_FDS");
     if (transport == NULL || strcmp(transport, "local") != 0) s_die("CNODE_TRANSPORT is not local");
     if (fds == NULL || strcmp(fds, "3,4,5,6") != 0) s_die("CNODE_RING_FDS is not 3,4,5,6");
-    const char *max = getenv("CNODE_MAX_MESSAGE_SIZE");
+    const char *max = s_setting("CNODE_MAX_MESSAGE_SIZE");
     V.max_message = max != NULL ? strtoull(max, NULL, 10) : 0;
     if (V.max_message == 0) s_die("no CNODE_MAX_MESSAGE_SIZE");
     struct stat st;
@@ -441,11 +484,11 @@ static void s_map_segment(void)
 /* Reads HELLO, checks its cookie, answers WELCOME. */
 static void s_handshake(void)
 {
-    const char *env = getenv("CNODE_COOKIE");
-    if (env == NULL || strlen(env) != CNODE_COOKIE_LEN) s_die("no CNODE_COOKIE");
+    const char *given = s_setting("CNODE_COOKIE");
+    if (given == NULL || strlen(given) != CNODE_COOKIE_LEN) s_die("no CNODE_COOKIE");
     char cookie[CNODE_COOKIE_LEN + 1];
-    memcpy(cookie, env, sizeof cookie);
-    unsetenv("CNODE_COOKIE");
+    memcpy(cookie, given, sizeof cookie);
+    memset(&L, 0, sizeof L); /* the line is read: the secrets in it go, as cnode_init's do */
     struct cnode_ring_record r;
     s_next(&r);
     struct s_frames f;
@@ -1032,6 +1075,7 @@ int main(int argc, char **argv)
     const char *mode = argv[5];
     V.node = argv[3];
     V.variant = argc > 6 ? argv[6] : NULL;
+    s_read_launch_line();
     s_map_segment();
     printf("ready local\n");
     fflush(stdout);

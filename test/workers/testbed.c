@@ -4,7 +4,8 @@
  * Its first user argument (after the four standard ones) picks a start-up failure:
  *   no-ready     prints a line on stdout and on stderr, then never becomes ready
  *   bad-ready    prints "ready not-an-endpoint", then waits forever
- *   no-handshake prints a valid ready line (ipc, or local) without binding, then waits forever
+ *   no-handshake reads the launch line, prints a valid ready line (ipc, or local) without
+ *                binding, then waits forever
  *   exit-early   prints on stderr and exits with code 3 before cnode_init
  *   crash-early  dies of SIGSEGV before cnode_init
  * Otherwise it serves calls: a non-map is echoed; a map's "op" picks what to do:
@@ -24,6 +25,7 @@
  *   sent to the owner as a message).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -323,6 +325,39 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
     return cnode_fail(node, "unknown op \"%s\"", op);
 }
 
+/* The launch line cnode_init would read (docs/protocol.md section 1), for the modes that do not
+   call it: the first line on stdin, read within 10 s, or "" at EOF. */
+static void read_launch_line(char *line, size_t size)
+{
+    size_t len = 0;
+    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    while (len + 1 < size && poll(&p, 1, 10000) > 0) {
+        ssize_t n = read(STDIN_FILENO, line + len, size - 1 - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (memchr(line, '\n', len) != NULL) break;
+    }
+    line[len] = '\0';
+    line[strcspn(line, "\n")] = '\0';
+}
+
+/* The value of `name` on the launch line, copied into a static buffer ("" when not set). */
+static const char *setting(const char *line, const char *name)
+{
+    static char value[4097];
+    size_t name_len = strlen(name);
+    value[0] = '\0';
+    for (const char *w = line; *w; w += strcspn(w, " "), w += *w == ' ') {
+        if (strncmp(w, name, name_len) == 0 && w[name_len] == '=') {
+            size_t n = strcspn(w + name_len + 1, " ");
+            memcpy(value, w + name_len + 1, n);
+            value[n] = '\0';
+            break;
+        }
+    }
+    return value;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 5 ? argv[5] : "";
@@ -338,9 +373,11 @@ int main(int argc, char **argv)
         sleep_forever();
     }
     if (!strcmp(mode, "no-handshake")) { /* a valid ready line, but nothing listens */
-        const char *transport = getenv("CNODE_TRANSPORT");
-        if (transport != NULL && !strcmp(transport, "local")) printf("ready local\n");
-        else printf("ready ipc://%s/socket\n", getenv("CNODE_IPC_DIR"));
+        static char line[4097];
+        read_launch_line(line, sizeof line);
+        const char *transport = setting(line, "CNODE_TRANSPORT");
+        if (!strcmp(transport, "local")) printf("ready local\n");
+        else printf("ready ipc://%s/socket\n", setting(line, "CNODE_IPC_DIR"));
         fflush(stdout);
         sleep_forever();
     }
