@@ -1,6 +1,7 @@
 // What a user imports: every public value and every type that appears in the public API.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type {
+  AttachOptions,
   BackoffOptions,
   CallOptions,
   ChildCallOptions,
@@ -48,7 +49,9 @@ describe('the package index', () => {
 
   it("exports the types of every method's parameters and results", () => {
     expectTypeOf(cnode.CNode.start).parameter(0).toEqualTypeOf<CNodeOptions>();
-    expectTypeOf<NonNullable<CNodeOptions['heartbeat']>>().toMatchTypeOf<Partial<HeartbeatOptions>>();
+    expectTypeOf<Exclude<NonNullable<CNodeOptions['heartbeat']>, false>>().toMatchTypeOf<Partial<HeartbeatOptions>>();
+    expectTypeOf(cnode.CNode.attach).parameter(0).toEqualTypeOf<AttachOptions>();
+    expectTypeOf(cnode.CNode.attach).returns.resolves.toEqualTypeOf<cnode.CNode>();
     expectTypeOf<cnode.CNode['call']>().parameter(1).toEqualTypeOf<CallOptions | undefined>();
     expectTypeOf<cnode.CNode['send']>().parameter(1).toEqualTypeOf<SendOptions | undefined>();
     expectTypeOf<cnode.CNode['stop']>().parameter(0).toEqualTypeOf<StopOptions | undefined>();
@@ -57,7 +60,13 @@ describe('the package index', () => {
     expectTypeOf<cnode.CNodeError['code']>().toEqualTypeOf<CNodeErrorCode>();
     expectTypeOf<CNodeErrorFields>().toHaveProperty('exitCode');
     expectTypeOf(cnode.CNodePool.start).parameter(0).toEqualTypeOf<PoolOptions>();
-    expectTypeOf<PoolOptions>().toMatchTypeOf<CNodeOptions>();
+    // A pool's exec, bind and advertise may also be functions of the worker's slot.
+    expectTypeOf<Omit<PoolOptions, 'exec' | 'bind' | 'advertise'>>().toMatchTypeOf<
+      Omit<CNodeOptions, 'exec' | 'bind' | 'advertise'>
+    >();
+    expectTypeOf<PoolOptions['exec']>().toEqualTypeOf<
+      CNodeOptions['exec'] | ((slot: number) => CNodeOptions['exec']) | undefined
+    >();
     expectTypeOf<cnode.CNodePool['call']>().parameter(1).toEqualTypeOf<PoolCallOptions | undefined>();
     expectTypeOf<cnode.CNodePool['send']>().parameter(1).toEqualTypeOf<PoolSendOptions | undefined>();
     expectTypeOf<cnode.CNodePool['stop']>().parameter(0).toEqualTypeOf<PoolStopOptions | undefined>();

@@ -309,6 +309,48 @@ describe('CNodePool', () => {
     }
   });
 
+  it('with exec a function of the slot, a host that cannot start workers backs off alone', async () => {
+    // Two "hosts" as two command prefixes: A always starts workers, B only while the flag exists.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-pool-test-'));
+    const flag = path.join(dir, 'b-is-up');
+    const tries = path.join(dir, 'b-tries');
+    fs.writeFileSync(flag, '');
+    const hostB = `echo >> '${tries}'; [ -e '${flag}' ] && exec env CNODE_TEST_HOST=B "$@"; echo host B is down >&2; exit 3`;
+    const host = (pool: CNodePool) => pool.call({ op: 'getenv', name: 'CNODE_TEST_HOST' });
+    try {
+      const pool = await startPool({
+        size: 2,
+        concurrency: 1,
+        bind: '127.0.0.1',
+        exec: (slot) => (slot % 2 === 0 ? ['env', 'CNODE_TEST_HOST=A'] : ['sh', '-c', hostB, 'sh']),
+      });
+      expect((await Promise.all([host(pool), host(pool)])).sort()).toEqual(['A', 'B']);
+      fs.rmSync(flag);
+      fs.writeFileSync(tries, '');
+      const exits: string[] = [];
+      pool.on('exit', (_info, worker) => exits.push(worker.name.split('@')[0].split('_').at(-1)!));
+      for (const worker of await Promise.all([pid(pool), pid(pool)])) process.kill(worker, 'SIGKILL');
+      // B's slot fails and backs off (100, 200, 400, 800 ms...) while A's is replaced at once.
+      await waitUntil(() => exits.length === 2, 2000, 'both workers exited');
+      await waitUntil(() => fs.readFileSync(tries, 'utf8').length >= 5, 4000, 'slot 1 tried five times');
+      expect(await host(pool)).toBe('A');
+      // Now B's next try is at least 1.2 s away: A's replacement must not wait for it.
+      const killedAt = performance.now();
+      process.kill(await pid(pool), 'SIGKILL');
+      await waitUntil(() => exits.length === 3, 2000, 'A exited');
+      expect(await retryUntil(() => host(pool), 1000)).toBe('A');
+      expect(performance.now() - killedAt).toBeLessThan(1000);
+      const triesSoFar = fs.readFileSync(tries, 'utf8').length;
+      expect(triesSoFar).toBeLessThanOrEqual(7); // backed off, not spinning
+      fs.writeFileSync(flag, '');
+      // B comes back within its current delay (at most 10 s; here about 3 s), on slot 1.
+      await waitUntil(() => pool.stats().workers === 2, 8000, 'B is back');
+      expect((await Promise.all([host(pool), host(pool)])).sort()).toEqual(['A', 'B']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects start() with the first start error and leaves nothing', async () => {
     const error = await rejection(
       CNodePool.start({ executable: binary('testbed'), args: ['exit-early'], size: 2, onStderr: () => {} }),

@@ -9,11 +9,22 @@ import {
   OPTION_NAMES,
 } from '../options.js';
 
-export interface PoolOptions extends CNodeOptions {
+/** The options that may differ per slot, to spread a pool over hosts. */
+type PerSlot = 'exec' | 'bind' | 'advertise';
+const PER_SLOT = ['exec', 'bind', 'advertise'] as const satisfies readonly PerSlot[];
+
+export interface PoolOptions extends Omit<CNodeOptions, PerSlot> {
   /**
-   * How many workers: a number, or `{ min, max }` to grow under load up to max and shrink idle
-   * workers back to min after idleTimeout. Default: os.availableParallelism().
+   * As CNodeOptions' `exec`, or a function of the worker's slot (0, 1, ...) giving its command
+   * prefix, to spread a pool over hosts: `(slot) => ['ssh', hosts[slot % hosts.length]]`. A
+   * replacement takes the slot of the worker it replaces, so it starts on the same host; a slot
+   * whose starts fail backs off on its own. Default: none (local workers).
    */
+  exec?: CNodeOptions['exec'] | ((slot: number) => CNodeOptions['exec']);
+  /** As CNodeOptions' `bind`, or a function of the worker's slot. */
+  bind?: CNodeOptions['bind'] | ((slot: number) => CNodeOptions['bind']);
+  /** As CNodeOptions' `advertise`, or a function of the worker's slot (the address of its host, say). */
+  advertise?: CNodeOptions['advertise'] | ((slot: number) => CNodeOptions['advertise']);
   size?: number | { min?: number; max?: number };
   /** Calls and sends each worker is given at once; more wait in the pool's queue. Default: 4. */
   concurrency?: number;
@@ -39,9 +50,10 @@ export interface PoolOptions extends CNodeOptions {
 
 /** A pool's own options, checked and given their defaults; `node` is what each worker is started with. */
 export interface NormalizedPoolOptions {
-  /** The workers' options, checked (the defaults it reads) and as given (what each worker starts with). */
+  /** The workers' options, checked (the defaults it reads; slot 0's exec). */
   node: NormalizedOptions;
-  workerOptions: CNodeOptions;
+  /** What the worker in `slot` is started with. */
+  workerOptionsFor(slot: number): CNodeOptions;
   /** The alive name each worker's is made from: `<prefix>_<slot>`. */
   prefix: string;
   min: number;
@@ -89,9 +101,11 @@ export function normalizePoolOptions(options: PoolOptions): NormalizedPoolOption
     killOnAbort = false,
     maxCallsPerWorker = Number.POSITIVE_INFINITY,
     maxWorkerRss = Number.POSITIVE_INFINITY,
-    ...nodeOptions
+    ...others
   } = options;
-  const node = normalizeOptions(nodeOptions);
+  const { exec } = options;
+  // Slot 0's stand for all in the checks; each worker's own are checked as it starts.
+  const node = normalizeOptions(forSlot(others, 0));
   check('name', node.name, node.name.length <= MAX_PREFIX, `at most ${MAX_PREFIX} characters in a pool`);
   const { min, max } = normalizeSize(size);
   check('concurrency', concurrency, isCount(concurrency) && concurrency >= 1, 'a positive integer');
@@ -123,10 +137,17 @@ export function normalizePoolOptions(options: PoolOptions): NormalizedPoolOption
     maxWorkerRss === Number.POSITIVE_INFINITY || process.platform === 'linux',
     'left out on this system (a worker’s memory is read from /proc, which only Linux has)',
   );
+  check(
+    'maxWorkerRss',
+    maxWorkerRss,
+    maxWorkerRss === Number.POSITIVE_INFINITY || exec === undefined,
+    'left out with `exec` (a remote worker’s memory cannot be read from this host’s /proc)',
+  );
+  const prefix = node.name || `cnodepool_${process.pid}_${++pools}`;
   return {
     node,
-    workerOptions: nodeOptions,
-    prefix: node.name || `cnodepool_${process.pid}_${++pools}`,
+    workerOptionsFor: (slot) => ({ ...forSlot(others, slot), name: `${prefix}_${slot}` }),
+    prefix,
     min,
     max,
     concurrency,
@@ -137,6 +158,16 @@ export function normalizePoolOptions(options: PoolOptions): NormalizedPoolOption
     maxCallsPerWorker,
     maxWorkerRss,
   };
+}
+
+/** A worker's options: the pool's, with those given as functions of the slot called for `slot`. */
+function forSlot(options: Pick<PoolOptions, PerSlot> & Omit<CNodeOptions, PerSlot>, slot: number): CNodeOptions {
+  const own = { ...options } as CNodeOptions;
+  for (const name of PER_SLOT) {
+    const value = options[name];
+    if (typeof value === 'function') Object.assign(own, { [name]: value(slot) });
+  }
+  return own;
 }
 
 function normalizeSize(size: PoolOptions['size']): { min: number; max: number } {

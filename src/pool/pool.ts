@@ -8,6 +8,7 @@ import { settlesWithin } from '../wait.js';
 import { burstNow } from './clock.js';
 import { type NormalizedPoolOptions, normalizePoolOptions, type PoolOptions } from './options.js';
 import { type Queued, TaskQueue } from './queue.js';
+import { StartBackoff } from './start-backoff.js';
 import { PoolCounters, type PoolStats } from './stats.js';
 import { leastBusy, newWorker, type PoolWorker } from './worker.js';
 
@@ -97,10 +98,8 @@ function noop(): void {}
 /** The codes a call gets when its worker died under it (rather than by its own doing or the caller's). */
 const DEATHS: readonly CNodeErrorCode[] = ['ERR_CNODE_EXITED', 'ERR_CNODE_UNRESPONSIVE', 'ERR_CNODE_PROTOCOL'];
 
-/** The first delay after a failed start, the most, and the spread (±20%): failed starts must not spin. */
-const START_RETRY_MS = 100;
-const START_RETRY_MAX_MS = 10_000;
-const START_RETRY_JITTER = 0.2;
+/** The least time between a failed start and the next start in any slot: failed starts must not spin. */
+const START_PAUSE_MS = 100;
 
 /** How often the pool looks for idle workers to stop and for workers over maxWorkerRss (at most). */
 const HOUSEKEEPING_MS = 1000;
@@ -135,10 +134,13 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     this.#idleCheck();
   });
   #counters = new PoolCounters();
-  /** Starts that failed in a row, the last one's error, and the timer of the next try. */
-  #startFailures = 0;
+  /** The last start's error while no start succeeded since, each slot's backoff, and the timer of the next try. */
   #startError: CNodeError | undefined;
+  #backoff = new StartBackoff();
   #retryTimer: NodeJS.Timeout | undefined;
+  #retryAt = 0;
+  /** No start begins before this (performance.now()): a failed start pauses them all a little. */
+  #pausedUntil = 0;
   #housekeeping: NodeJS.Timeout | undefined;
   #needsDrain = false;
 
@@ -146,7 +148,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
   static async start(options: PoolOptions): Promise<CNodePool> {
     const pool = new CNodePool(normalizePoolOptions(options));
     const first = Math.max(pool.#options.min, 1);
-    const started = await Promise.allSettled(Array.from({ length: first }, () => pool.#startWorker()));
+    const started = await Promise.allSettled(Array.from({ length: first }, (_, slot) => pool.#startWorker(slot)));
     // What failed is the caller's to hear; the pool retries nothing it is about to stop.
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) {
@@ -480,23 +482,62 @@ export class CNodePool extends EventEmitter<PoolEvents> {
 
   /**
    * Starts workers while fewer than size.min run or start, and more, up to size.max, for what
-   * waits beyond what the starting ones will take; not while a failed start's delay runs.
+   * waits beyond what the starting ones will take; in slots that are not backing off.
    */
   #grow(): void {
-    if (this.#state === 'stopped' || this.#retryTimer) return;
+    if (this.#state === 'stopped') return;
+    const paused = this.#pausedUntil - performance.now();
+    if (paused > 0) {
+      this.#growIn(paused);
+      return;
+    }
     const { min, max, concurrency } = this.#options;
     const active = this.#active;
     const starting = this.#starts.size;
     let wanted = Math.min(max, Math.max(min, active + Math.max(starting, Math.ceil(this.#queue.size / concurrency))));
     // With no worker and a start that failed, one more try must come, or calls fail for ever.
     if (this.#startError && this.#workers.length === 0) wanted = Math.max(wanted, 1);
-    for (let n = active + starting; n < wanted; n++) void this.#startWorker().catch(noop);
+    for (let n = active + starting; n < wanted; n++) {
+      const slot = this.#freeSlot();
+      if (slot === undefined) break;
+      void this.#startWorker(slot).catch(noop);
+    }
   }
 
-  /** Starts a worker in the lowest free slot; its failure is also the pool's (#startFailed). */
-  #startWorker(): Promise<void> {
-    let slot = 0;
-    while (this.#slots.has(slot)) slot++;
+  /**
+   * The lowest slot that holds no worker and is not backing off, or undefined (a timer then
+   * grows the pool when the first is ready). Slots run from 0 to size.max, plus one for each
+   * retiring worker, which keeps its slot until it exits: enough for every worker wanted.
+   */
+  #freeSlot(): number | undefined {
+    const now = performance.now();
+    let retiring = 0;
+    for (const worker of this.#workers) if (worker.retiring) retiring++;
+    let soonest = Number.POSITIVE_INFINITY;
+    for (let slot = 0; slot < this.#options.max + retiring; slot++) {
+      if (this.#slots.has(slot)) continue;
+      const readyIn = this.#backoff.readyIn(slot, now);
+      if (readyIn === 0) return slot;
+      soonest = Math.min(soonest, readyIn);
+    }
+    if (soonest < Number.POSITIVE_INFINITY) this.#growIn(soonest);
+    return undefined;
+  }
+
+  /** Grows the pool again in `ms` (or sooner, if already due sooner). */
+  #growIn(ms: number): void {
+    const at = performance.now() + ms;
+    if (this.#retryTimer && this.#retryAt <= at) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryAt = at;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#grow();
+    }, ms).unref();
+  }
+
+  /** Starts a worker in `slot`; its failure is also the pool's (#startFailed). */
+  #startWorker(slot: number): Promise<void> {
     this.#slots.add(slot);
     const start = this.#startIn(slot);
     this.#starts.add(start);
@@ -510,13 +551,13 @@ export class CNodePool extends EventEmitter<PoolEvents> {
   async #startIn(slot: number): Promise<void> {
     let node: CNode;
     try {
-      node = await CNode.start({ ...this.#options.workerOptions, name: `${this.#options.prefix}_${slot}` });
+      node = await CNode.start(this.#options.workerOptionsFor(slot));
     } catch (error) {
       this.#slots.delete(slot);
-      this.#startFailed(error as CNodeError);
+      this.#startFailed(slot, error as CNodeError);
       throw error;
     }
-    this.#startFailures = 0;
+    this.#backoff.succeeded(slot);
     this.#startError = undefined;
     const worker = newWorker(node, slot);
     node.on('message', (message) => this.emit('message', message, node));
@@ -531,9 +572,8 @@ export class CNodePool extends EventEmitter<PoolEvents> {
 
   // While no worker runs, a failed start fails what waits, and calls fail at once, until a
   // start succeeds: waiting for a worker that cannot start would hang every caller.
-  #startFailed(error: CNodeError): void {
+  #startFailed(slot: number, error: CNodeError): void {
     this.#startError = error;
-    this.#startFailures++;
     // This start is still among #starts: no other is under way.
     if (this.#workers.length === 0 && this.#starts.size <= 1) {
       for (const task of this.#queue.takeAll()) {
@@ -543,13 +583,10 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       this.#drainCheck();
       this.#idleCheck();
     }
-    if (this.#state === 'stopped' || this.#retryTimer) return;
-    const delay = Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** (this.#startFailures - 1));
-    const jittered = delay * (1 - START_RETRY_JITTER + 2 * START_RETRY_JITTER * Math.random());
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#grow();
-    }, jittered).unref();
+    const now = performance.now();
+    this.#backoff.failed(slot, now);
+    this.#pausedUntil = now + START_PAUSE_MS;
+    if (this.#state !== 'stopped') this.#growIn(START_PAUSE_MS);
   }
 
   #exited(worker: PoolWorker, info: ExitInfo): void {
