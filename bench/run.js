@@ -14,6 +14,7 @@ import idle from './scenarios/idle.js';
 import large from './scenarios/large.js';
 import latency from './scenarios/latency.js';
 import piscina from './scenarios/piscina.js';
+import remote from './scenarios/remote.js';
 import scale from './scenarios/scale.js';
 import scaling from './scenarios/scaling.js';
 import shared from './scenarios/shared.js';
@@ -22,7 +23,20 @@ import throughput from './scenarios/throughput.js';
 
 // In the order they run. A scenario is { name, summary, run(): Promise<{ rows }> } (rows.js says
 // what a row holds); add one by importing it and listing it here.
-const scenarios = [latency, throughput, large, shared, idle, startup, failure, scale, dispatch, scaling, piscina];
+const scenarios = [
+  latency,
+  throughput,
+  large,
+  shared,
+  idle,
+  startup,
+  failure,
+  scale,
+  dispatch,
+  scaling,
+  piscina,
+  remote,
+];
 
 const usage = `usage: npm run bench [-- [scenario ...]]
 scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all, which also writes bench/results.*)`;
@@ -86,7 +100,7 @@ for (const scenario of selected) {
     const { rows } = await scenario.run();
     const seconds = (performance.now() - start) / 1000;
     results.push({ name: scenario.name, summary: scenario.summary, seconds, rows });
-    console.log(textTable(rows));
+    if (rows.length > 0) console.log(textTable(rows)); // none: it was skipped, and said why
     console.log(`  (${seconds.toFixed(1)} s)`);
   } catch (error) {
     failed = true;

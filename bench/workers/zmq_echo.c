@@ -4,6 +4,12 @@
  * peer that sent it, moving the received zmq_msg_t parts into the reply (no copy).
  *
  *   usage: zmq_echo <socket-dir>      prints "ready ipc://<socket-dir>/socket", then serves
+ *          zmq_echo tcp://<addr>:<port|*>  the same over tcp (the remote scenario, across a veth
+ *                                     pair): prints "ready tcp://<addr>:<port>" (the bound port)
+ *
+ * Over tcp, with ZMQ_ECHO_CURVE_SECRET=<Z85 secret key> in its environment, the ROUTER is a
+ * CurveZMQ server with that key (and no ZAP handler: any client key is let in; a bench's key
+ * pair, fresh each run, never a secret worth keeping).
  *
  * It ends on EOF on stdin (the bench closes it in stop()) and, on Linux, when its parent dies.
  * Socket options as the cnode library sets them: linger 0, ROUTER_MANDATORY.
@@ -11,6 +17,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <zmq.h>
 #ifdef __linux__
@@ -47,7 +55,7 @@ static int s_echo_one(void *router)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: zmq_echo <socket-dir>\n");
+        fprintf(stderr, "usage: zmq_echo <socket-dir> | tcp://<address>:<port>\n");
         return 2;
     }
 #ifdef __linux__
@@ -58,11 +66,22 @@ int main(int argc, char **argv)
     void *router = ctx ? zmq_socket(ctx, ZMQ_ROUTER) : NULL;
     int zero = 0, one = 1;
     char endpoint[4200];
-    snprintf(endpoint, sizeof endpoint, "ipc://%s/socket", argv[1]);
+    int tcp = strncmp(argv[1], "tcp://", 6) == 0;
+    if (tcp) snprintf(endpoint, sizeof endpoint, "%s", argv[1]);
+    else snprintf(endpoint, sizeof endpoint, "ipc://%s/socket", argv[1]);
+    const char *secret = tcp ? getenv("ZMQ_ECHO_CURVE_SECRET") : NULL;
     if (router == NULL || zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero) < 0
         || zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0
+        || (secret != NULL
+            && (zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one) < 0
+                || zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, secret, strlen(secret)) < 0))
         || zmq_bind(router, endpoint) < 0) {
         fprintf(stderr, "zmq_echo: cannot bind %s: %s\n", endpoint, zmq_strerror(errno));
+        return 1;
+    }
+    size_t size = sizeof endpoint;
+    if (tcp && zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &size) < 0) {
+        fprintf(stderr, "zmq_echo: ZMQ_LAST_ENDPOINT: %s\n", zmq_strerror(errno));
         return 1;
     }
     printf("ready %s\n", endpoint);
