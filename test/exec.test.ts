@@ -72,7 +72,9 @@ describe('exec', () => {
   it('passes no secret in the environment or argv: the cookie and keys go in the launch line', async () => {
     const { node } = await start(['env']);
     const env = environment(node.workerPid);
-    expect(Object.keys(env).filter((name) => name.startsWith('CNODE_'))).toEqual([]);
+    // None but what the test runner itself sets (CNODE_BUILD_DIR, CNODE_NETNS), which the worker inherits.
+    expect(Object.keys(env).filter((name) => name.startsWith('CNODE_') && !(name in process.env))).toEqual([]);
+    expect(Object.values(env).join(' ')).not.toMatch(/[0-9a-f]{64}/); // no cookie
     const argv = commandLine(node.workerPid);
     expect(argv.slice(-4)).toEqual([node.host, node.alive, node.name, String(node.creation)]);
     expect(argv.join(' ')).not.toMatch(/[0-9a-f]{64}/); // no cookie
