@@ -125,6 +125,21 @@ describe('start failures leave nothing behind', () => {
     expect(error.message).toContain('does not exist');
   });
 
+  it('refuses, before spawning, an ipc directory the launch line cannot carry (TMPDIR with a space)', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode start '));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      const error = await expectStartFailure(workerOptions('echo', { transport: 'ipc' }).options, 'ERR_CNODE_SPAWN');
+      expect(error.message).toMatch(/launch setting CNODE_IPC_DIR ".*cnode start .*" holds a space/);
+      expect(fs.readdirSync(tmp)).toEqual([]); // its directory removed
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a directory and a file that is not executable with ERR_CNODE_SPAWN', async () => {
     await expectStartFailure({ executable: os.tmpdir() }, 'ERR_CNODE_SPAWN');
     const error = await expectStartFailure({ executable: `${root}/package.json` }, 'ERR_CNODE_SPAWN');

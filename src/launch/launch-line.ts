@@ -11,14 +11,18 @@ export const LAUNCH_LINE_MAX = 4096;
 const NAME = /^CNODE_[A-Z_]+$/;
 const VALUE = /^[\x21-\x7e]+$/; // printable, no space: the worker splits on single spaces
 
-/** The line for `settings`, newline-ended. Throws (a bug here, not the user's) on a value the worker would refuse. */
+/** The line for `settings`, newline-ended. Throws on a value the worker would refuse. */
 export function launchLine(settings: Readonly<Record<string, string>>): string {
   const words = Object.entries(settings).map(([name, value]) => {
-    if (!NAME.test(name) || !VALUE.test(value)) throw new Error(`cnode: bad launch line setting ${name}`);
+    // Only a path can fail this (an ipc directory under a TMPDIR with a space): never a secret.
+    if (!NAME.test(name) || !VALUE.test(value))
+      throw new Error(
+        `its launch setting ${name} ${JSON.stringify(value)} holds a space or a character outside printable ASCII, which the launch line cannot carry`,
+      );
     return `${name}=${value}`;
   });
   const line = `${words.join(' ')}\n`;
   if (Buffer.byteLength(line) > LAUNCH_LINE_MAX)
-    throw new Error(`cnode: the launch line takes ${Buffer.byteLength(line)} bytes, over ${LAUNCH_LINE_MAX}`);
+    throw new Error(`its launch line takes ${Buffer.byteLength(line)} bytes, over ${LAUNCH_LINE_MAX}`);
   return line;
 }

@@ -56,15 +56,22 @@ export class LocalWorker implements Launched {
     const prefix = (stream: NodeJS.WriteStream) => (line: string) => stream.write(`[${identity.node}] ${line}\n`);
     this.#onStdout = options.onStdout ?? prefix(process.stdout);
     const onStderr = options.onStderr ?? prefix(process.stderr);
+    // Made before the spawn: a setting the line cannot carry must leave no process behind.
+    // A worker owner-pid-checks only on this host: a pid names nothing on another.
+    const ownerPid: Record<string, string> = options.exec ? {} : { CNODE_OWNER_PID: String(process.pid) };
+    let line: string;
+    try {
+      line = launchLine({ ...settings, ...ownerPid });
+    } catch (error) {
+      throw nodeSpawnError(identity.node, (error as Error).message, error);
+    }
     this.#child = this.#spawn(options, inherit);
     this.pid = this.#child.pid ?? 0;
     if (this.pid) trackGroup(this.pid);
     const child = this.#child;
     child.stdin!.on('error', () => {}); // EPIPE once the worker is gone; stdin is then only a watchdog
     // The one line, and nothing after it: stdin stays open, and its EOF tells the worker its owner went.
-    // A worker owner-pid-checks only on this host: a pid names nothing on another.
-    const ownerPid: Record<string, string> = options.exec ? {} : { CNODE_OWNER_PID: String(process.pid) };
-    child.stdin!.write(launchLine({ ...settings, ...ownerPid }));
+    child.stdin!.write(line);
     const stdout = new LineSplitter(options.maxLineLength, (line) => (this.#onReadyLine ?? this.#onStdout)(line));
     const stderr = new LineSplitter(options.maxLineLength, (line) => {
       this.#tail.add(line);
