@@ -108,7 +108,7 @@ export function normalizeAttachOptions(options: AttachOptions): NormalizedAttach
     stopTimeout,
     maxPending,
     maxMessageSize,
-    heartbeat: normalizeHeartbeat(heartbeat),
+    heartbeat: normalizeHeartbeat(heartbeat, true),
   };
 }
 

@@ -87,11 +87,13 @@ export function nodeError(
 }
 
 /**
- * Whether an exit is abnormal: not caused by stop() or kill(), and by a signal or a non-zero exit
- * code. A linked node emits 'error' for such an exit; a supervisor restarts on it.
+ * Whether an exit is abnormal: not caused by stop() or kill(), and by a signal, a non-zero exit
+ * code, or a fault (the library ended the worker: unresponsive, a protocol violation, its
+ * connection lost, even when the exec process it ended then exits with 0). A linked node emits
+ * 'error' for such an exit; a supervisor restarts on it.
  */
 export function isAbnormal(info: ExitInfo): boolean {
-  return !info.stopped && (info.signal !== null || info.exitCode !== 0);
+  return !info.stopped && (info.fault !== null || info.signal !== null || info.exitCode !== 0);
 }
 
 /**

@@ -220,14 +220,19 @@ export function normalizeOptions(options: CNodeOptions): NormalizedOptions {
     maxPending,
     maxMessageSize,
     // A worker elsewhere can be cut off without a word: its heartbeat is what finds that.
-    heartbeat: normalizeHeartbeat(heartbeat ?? (network.exec ? {} : undefined)),
+    heartbeat: normalizeHeartbeat(heartbeat ?? (network.exec ? {} : undefined), network.exec !== undefined),
     curve,
     ...network,
   };
 }
 
-/** Checks the heartbeat option: an object of its settings, or false (or undefined) for none. */
-export function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): HeartbeatOptions | undefined {
+/**
+ * Checks the heartbeat option: an object of its settings, or false (or undefined) for none.
+ * `remote`: for a worker elsewhere, whose cut link ZMTP finds within interval + timeout / 2 of
+ * its last word; the node then waits a grace for an exit (cnode.ts) and must still report it
+ * within the timeout, before the session's own check could call the worker hung.
+ */
+export function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat'], remote = false): HeartbeatOptions | undefined {
   if (heartbeat === undefined || heartbeat === false) return undefined;
   check('heartbeat', heartbeat, typeof heartbeat === 'object' && heartbeat !== null, 'an object { interval, timeout }');
   checkOptionNames(heartbeat, ['interval', 'timeout'], 'heartbeat.');
@@ -235,6 +240,13 @@ export function normalizeHeartbeat(heartbeat: CNodeOptions['heartbeat']): Heartb
   checkTimeout('heartbeat.interval', interval);
   checkTimeout('heartbeat.timeout', timeout);
   check('heartbeat.timeout', timeout, timeout >= interval, `at least heartbeat.interval (${interval})`);
+  if (remote)
+    check(
+      'heartbeat.timeout',
+      timeout,
+      timeout >= 2 * interval + 400,
+      `at least 2 × heartbeat.interval + 400 (${2 * interval + 400}) for a worker elsewhere, so that a cut link is told apart from a hung worker within it`,
+    );
   return { interval, timeout };
 }
 

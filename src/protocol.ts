@@ -103,6 +103,9 @@ export function asWorkerFrame(value: unknown): WorkerFrame | undefined {
   const [kind, a, b, c] = value;
   switch (kind) {
     case FrameKind.Welcome:
+      // Version 2's had no pid: taken, so that the handshake can say which version it speaks.
+      if (value.length === 3 && typeof a === 'number' && a !== PROTOCOL_VERSION && typeof b === 'string')
+        return [kind, a, b, 0];
       return value.length === 4 && typeof a === 'number' && typeof b === 'string' && isId(c)
         ? (value as WelcomeFrame)
         : undefined;

@@ -124,6 +124,19 @@ describe('exec', () => {
     }
   });
 
+  it('hides the launch line a terminal in the prefix echoes (ssh -t): its secrets never reach onStdout', async () => {
+    // script(1) runs the worker on a pseudo-terminal, which echoes its input, as ssh -t does.
+    const lines: string[] = [];
+    const { node } = await start(['sh', '-c', 'exec script -qfec "$*" /dev/null', 'sh'], {
+      bind: '127.0.0.1',
+      onStdout: (line) => lines.push(line),
+      stopTimeout: 300,
+    });
+    await expect(node.call({ op: 'echo', value: 'through a terminal' })).resolves.toBe('through a terminal');
+    expect(lines).toEqual([expect.stringContaining('echoed by a terminal in the exec prefix: not shown')]);
+    expect(lines.join('\n')).not.toMatch(/CNODE_|[0-9a-f]{64}/);
+  });
+
   it('reports the far pid from the handshake: outside the owner process group under setsid -w', async () => {
     const { node } = await start(['setsid', '-w']);
     expect(node.workerPid).not.toBe(node.pid);
@@ -270,6 +283,10 @@ describe('exec', () => {
     expect(await refused({ exec: ['env'], advertise: 'far:x' })).toContain('got `"far:x"` (string)');
     expect(await refused({ exec: ['env'], heartbeat: true as never })).toBe(
       'Expected the `heartbeat` option to be an object { interval, timeout }, got `true` (boolean)',
+    );
+    // A cut link is found by ZMTP within interval + timeout / 2: the timeout must leave room to tell it.
+    expect(await refused({ exec: ['env'], heartbeat: { interval: 500, timeout: 1000 } })).toBe(
+      'Expected the `heartbeat.timeout` option to be at least 2 × heartbeat.interval + 400 (1400) for a worker elsewhere, so that a cut link is told apart from a hung worker within it, got `1000` (number)',
     );
   });
 

@@ -30,9 +30,9 @@ export interface ZmqSettings {
   /** tcp: the bind and advertise options (network-options.ts); '' for the worker's choice. */
   bind: string;
   advertise: string;
-  /** tcp: ZMTP heartbeats on both ends, from the heartbeat option. */
+  /** The heartbeat option: with `remote`, also ZMTP heartbeats on both ends. */
   heartbeat: HeartbeatOptions | undefined;
-  /** The worker runs elsewhere (exec): no descriptor can reach it. */
+  /** The worker runs elsewhere (exec): no descriptor can reach it, and only a heartbeat tells a cut link. */
   remote: boolean;
 }
 
@@ -50,7 +50,11 @@ export class ZmqTransport implements Transport {
 
   constructor({ kind, curve, bind, advertise, heartbeat, remote }: ZmqSettings) {
     this.settings = { CNODE_TRANSPORT: kind };
-    this.#connection = { heartbeat: kind === 'tcp' ? heartbeat : undefined, remote };
+    // ZMTP heartbeats for a worker elsewhere only: on this host the lifeline, stdin and the
+    // parent-death signal tell a gone owner, and a frozen worker (SIGSTOP, which freezes libzmq's
+    // thread too) must be found unresponsive by the session's heartbeat, not taken for a cut link.
+    const zmtp = kind === 'tcp' && remote ? heartbeat : undefined;
+    this.#connection = { heartbeat: zmtp, remote };
     if (kind === 'ipc') {
       this.#ipcDir = fs.mkdtempSync(path.join(os.tmpdir(), `cnode-${process.pid}-`));
       this.settings.CNODE_IPC_DIR = this.#ipcDir;
@@ -61,7 +65,7 @@ export class ZmqTransport implements Transport {
     if (advertise) this.settings.CNODE_ADVERTISE = advertise;
     // The worker's ROUTER drops its owner after timeout / 2 unanswered, as the Dealer does
     // (ZmqConnection): a cut link is found on both sides well within the heartbeat's timeout.
-    if (heartbeat) this.settings.CNODE_HEARTBEAT = `${heartbeat.interval},${zmtpTimeout(heartbeat)}`;
+    if (zmtp) this.settings.CNODE_HEARTBEAT = `${zmtp.interval},${zmtpTimeout(zmtp)}`;
     const named = expectedTcpEndpoint(bind, advertise);
     this.expectedEndpoint = named.text;
     this.#endpoint = named.pattern;

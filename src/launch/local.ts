@@ -26,6 +26,8 @@ export class LocalWorker implements Launched {
   #hasEnded = false;
   #child: ChildProcess;
   #tail = new Tail();
+  /** The launch line's secrets, hidden from what the worker prints until it is ready. */
+  #secrets: string[] = [];
   #onReadyLine: ((line: string) => void) | undefined;
   #onStdout: (line: string) => void;
   #onSpawnError: ((error: Error) => void) | undefined;
@@ -72,8 +74,14 @@ export class LocalWorker implements Launched {
     child.stdin!.on('error', () => {}); // EPIPE once the worker is gone; stdin is then only a watchdog
     // The one line, and nothing after it: stdin stays open, and its EOF tells the worker its owner went.
     child.stdin!.write(line);
-    const stdout = new LineSplitter(options.maxLineLength, (line) => (this.#onReadyLine ?? this.#onStdout)(line));
-    const stderr = new LineSplitter(options.maxLineLength, (line) => {
+    // A terminal in the exec prefix (ssh -t, docker exec -t) echoes what it is sent: the launch
+    // line would come back on stdout, its cookie and secret key with it, until the worker is ready.
+    this.#secrets = [settings.CNODE_COOKIE, settings.CNODE_CURVE_SECRET].filter((secret) => secret !== undefined);
+    const stdout = new LineSplitter(options.maxLineLength, (line) =>
+      (this.#onReadyLine ?? this.#onStdout)(this.#hideSecrets(line)),
+    );
+    const stderr = new LineSplitter(options.maxLineLength, (text) => {
+      const line = this.#hideSecrets(text);
       this.#tail.add(line);
       onStderr(line);
     });
@@ -114,6 +122,11 @@ export class LocalWorker implements Launched {
     } catch (error) {
       throw nodeSpawnError(node, (error as Error).message, error);
     }
+  }
+
+  #hideSecrets(line: string): string {
+    if (this.#secrets.length === 0 || !this.#secrets.some((secret) => line.includes(secret))) return line;
+    return "(a line holding the launch line's secrets, echoed by a terminal in the exec prefix: not shown; do not give ssh -t or docker -t)";
   }
 
   get hasEnded(): boolean {
@@ -168,7 +181,10 @@ export class LocalWorker implements Launched {
       this.#onReadyLine = (line) => {
         if (line !== 'ready' && !line.startsWith('ready ')) return this.#onStdout(line);
         const endpoint = line.slice('ready '.length);
-        if (isExpected(endpoint)) return settle(undefined, endpoint);
+        if (isExpected(endpoint)) {
+          this.#secrets = []; // an echo comes before the worker has read the line, let alone printed ready
+          return settle(undefined, endpoint);
+        }
         settle(
           nodeError(
             node,

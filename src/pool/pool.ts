@@ -96,7 +96,12 @@ function newTask(
 function noop(): void {}
 
 /** The codes a call gets when its worker died under it (rather than by its own doing or the caller's). */
-const DEATHS: readonly CNodeErrorCode[] = ['ERR_CNODE_EXITED', 'ERR_CNODE_UNRESPONSIVE', 'ERR_CNODE_PROTOCOL'];
+const DEATHS: readonly CNodeErrorCode[] = [
+  'ERR_CNODE_EXITED',
+  'ERR_CNODE_UNRESPONSIVE',
+  'ERR_CNODE_PROTOCOL',
+  'ERR_CNODE_DISCONNECTED',
+];
 
 /** The least time between a failed start and the next start in any slot: failed starts must not spin. */
 const START_PAUSE_MS = 100;

@@ -101,6 +101,15 @@ describe('a worker that sends garbage during the handshake', () => {
     await settle();
     expect(warnings).toEqual([]);
   });
+
+  it('a WELCOME of an older protocol: start() fails saying which version it speaks', async () => {
+    const { options, pid } = fake('version-2');
+    const error = await rejection(CNode.start(options));
+    expect(error.code).toBe('ERR_CNODE_PROTOCOL');
+    expect(error.message).toContain(`speaks protocol version 2; this library speaks ${PROTOCOL_VERSION}`);
+    expect(isAlive(pid())).toBe(false);
+    await settle();
+  });
 });
 
 /**
