@@ -42,12 +42,18 @@ afterEach(async () => {
 });
 
 /** Starts testbed serving on the loopback, admitting `owners`; resolves once its ready line names its endpoint. */
-async function serve(owners: readonly KeyPair[], server: KeyPair = curveKeyPair()): Promise<Served> {
+async function serve(
+  owners: readonly KeyPair[],
+  server: KeyPair = curveKeyPair(),
+  worker: 'testbed' | 'loop' = 'testbed',
+): Promise<Served> {
   const secretFile = path.join(dir, 'secret.key');
   fs.writeFileSync(secretFile, `${server.secretKey}\n`, { mode: 0o600 });
   const authorized = path.join(dir, 'authorized_keys');
-  fs.writeFileSync(authorized, `# owners of this worker\n\n${owners.map((key) => key.publicKey).join('\n')}\n`);
-  const child = spawn(binary('testbed'), [], {
+  fs.writeFileSync(authorized, `# owners of this worker\n\n${owners.map((key) => key.publicKey).join('\n')}\n`, {
+    mode: 0o644,
+  });
+  const child = spawn(binary(worker), [], {
     env: {
       ...process.env,
       CNODE_SERVE: 'tcp://127.0.0.1:*',
@@ -123,6 +129,27 @@ describe('CNode.attach', () => {
     const again = await attach(worker, second);
     expect(again.name).toBe(node.name);
     expect(await again.call('second')).toBe('second');
+  });
+
+  it("never gives one owner what another's session posted: cnode_post is refused while nobody is attached", async () => {
+    const first = curveKeyPair();
+    const second = curveKeyPair();
+    const worker = await serve([first, second], curveKeyPair(), 'loop');
+    const one = await attach(worker, first);
+    const toFirst: unknown[] = [];
+    one.on('message', (message) => toFirst.push(message));
+    await one.call({ op: 'post', threads: 1, count: 1_000_000 }); // a thread posting [0, seq], seq 0, 1, ...
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await one.stop(); // detached while the thread posts
+    expect(toFirst.length).toBeGreaterThan(0);
+    const two = await attach(worker, second);
+    const toSecond: unknown[] = [];
+    two.on('message', (message) => toSecond.push(message));
+    await expect(two.call({ op: 'runs' })).resolves.toEqual(expect.any(Number)); // attached and answered
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Nothing queued during the first session, and nothing posted while nobody was attached:
+    // the thread got ENOTCONN once the first owner went, and ended.
+    expect(toSecond).toEqual([]);
   });
 
   it('admits one owner at a time: another is not answered while one is attached', async () => {

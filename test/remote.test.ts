@@ -321,7 +321,7 @@ describe.skipIf(unavailable !== undefined)('workers across network namespaces', 
       const secretFile = path.join(dir, 'secret');
       const authorized = path.join(dir, 'authorized_keys');
       fs.writeFileSync(secretFile, `${server.secretKey}\n`, { mode: 0o600 });
-      fs.writeFileSync(authorized, `# the two owners\n${first.publicKey}\n\n${second.publicKey}\n`);
+      fs.writeFileSync(authorized, `# the two owners\n${first.publicKey}\n\n${second.publicKey}\n`, { mode: 0o644 });
       const child = spawn(
         near.exec[0],
         [

@@ -26,7 +26,7 @@ beforeAll(() => {
   keyFile = path.join(dir, 'secret.key');
   fs.writeFileSync(keyFile, `  ${server.secretKey}\n`, { mode: 0o600 });
   authorized = path.join(dir, 'authorized');
-  fs.writeFileSync(authorized, `# the owners\n\n${owners[0].publicKey}\n  ${owners[1].publicKey}  \n`);
+  fs.writeFileSync(authorized, `# the owners\n\n${owners[0].publicKey}\n  ${owners[1].publicKey}  \n`, { mode: 0o644 });
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -243,17 +243,29 @@ describe('serve mode refuses', () => {
 
   it('an authorized keys file with a bad line, naming the line, or with no key', async () => {
     const bad = path.join(dir, 'bad-authorized');
-    fs.writeFileSync(bad, `# ok\n${owners[0].publicKey}\nnot a key\n`);
+    fs.writeFileSync(bad, `# ok\n${owners[0].publicKey}\nnot a key\n`, { mode: 0o644 });
     await expectRefused(
       { CNODE_AUTHORIZED_KEYS: bad },
       `CNODE_AUTHORIZED_KEYS "${bad}" line 3 is not a CurveZMQ public key in Z85 (40 characters)`,
     );
     const none = path.join(dir, 'no-keys');
-    fs.writeFileSync(none, '# nobody yet\n\n');
+    fs.writeFileSync(none, '# nobody yet\n\n', { mode: 0o644 });
     await expectRefused(
       { CNODE_AUTHORIZED_KEYS: none },
       `CNODE_AUTHORIZED_KEYS "${none}" holds no key: it needs one owner public key a line`,
     );
+  });
+
+  it('an authorized keys file that group or others may write: they could admit themselves', async () => {
+    const open = path.join(dir, 'open-authorized');
+    fs.writeFileSync(open, `${owners[0].publicKey}\n`);
+    for (const mode of [0o666, 0o620]) {
+      fs.chmodSync(open, mode); // chmod: the umask would hide the mode from writeFileSync
+      await expectRefused(
+        { CNODE_AUTHORIZED_KEYS: open },
+        `CNODE_AUTHORIZED_KEYS "${open}" is writable by group or others (mode 0${mode.toString(8)}), who could admit themselves: chmod 644 ${open}`,
+      );
+    }
   });
 
   it('a CNODE_SERVE that is not a tcp endpoint, a bad CNODE_NAME', async () => {

@@ -144,7 +144,8 @@ typedef int (*cnode_handler)(cnode_t *node, const msgpack_object *request, msgpa
  *                          characters, whitespace around it allowed), readable by its owner
  *                          only (chmod 600)
  *   CNODE_AUTHORIZED_KEYS  (required) a file of the owner public keys it admits, Z85, one a
- *                          line; blank lines and lines starting with '#' are skipped; 1 to 1024
+ *                          line; blank lines and lines starting with '#' are skipped; 1 to 1024;
+ *                          writable by its owner only (whoever may write it may admit himself)
  *   CNODE_NAME             the alive name (default "cnode"): the node is <name>@<gethostname()>,
  *                          creation 1
  *   CNODE_MAX_MESSAGE_SIZE as above
@@ -154,15 +155,16 @@ typedef int (*cnode_handler)(cnode_t *node, const msgpack_object *request, msgpa
  * The handshake checks the owner's protocol version, not its cookie (CURVE and the authorized
  * keys have authenticated it). While an owner is attached, another's handshake goes unanswered;
  * once the owner's connection is gone (closed, or silent past the heartbeat timeout), the worker
- * forgets that owner's session (its shared maps, the replies held for it) and admits the next,
+ * forgets that owner's session (its shared maps, the replies held for it, what cnode_post queued
+ * during it) and admits the next,
  * and cnode_run goes on: what the handler keeps in `user` survives from one owner to the next.
  *
  * Returns the node, owned by the caller (release it with cnode_destroy), or NULL with errno set
  * and a one-line reason on stderr that names the bad setting and never shows a secret: no launch
  * line within 10 s or stdin ending first, a line over 4096 bytes, an unknown, repeated or empty
  * setting, bad arguments, no cookie, a bad value of any setting, tcp off the loopback without
- * CurveZMQ keys, a key file readable by others or not holding a key, an authorized keys file with
- * a bad line (named by its number), no CURVE in libzmq, stdin closed, bind failure, a ring
+ * CurveZMQ keys, a key file readable by others or not holding a key, an authorized keys file
+ * writable by others or with a bad line (named by its number), no CURVE in libzmq, stdin closed, bind failure, a ring
  * segment that is not sealed or not a ring.
  */
 cnode_t *cnode_init(int argc, char **argv);
@@ -290,15 +292,16 @@ int cnode_remove_fd(cnode_t *node, int fd);
  * copied, and queued; the loop sends it soon after, in the same order as the other frames it
  * sends. Messages one thread posts arrive in the order it posted them. The caller keeps
  * ownership of `msgpack`.
- * Before the owner has connected, posted messages wait for it. Once the owner is gone they are
- * dropped; when cnode_run returns after a stop, it sends those still queued first; and after
+ * Before the owner has connected, posted messages wait for it. Served, they are taken only
+ * while an owner is attached (ENOTCONN otherwise), and those still queued when it goes are
+ * dropped: no owner gets another's. Once the owner is gone they are dropped; when cnode_run returns after a stop, it sends those still queued first; and after
  * cnode_run has returned, cnode_post refuses with EPIPE. cnode_destroy frees what was posted
  * and not sent. The node must outlive every call: join posting threads before cnode_destroy.
  * The queue holds at most 8192 messages and 64 MiB (a message alone in it always fits).
  * Returns 0, or -1 with errno: EINVAL (node NULL, not exactly one such object), EMSGSIZE (the
  * message makes the frame bigger than the owner's maxMessageSize), EAGAIN (the queue is full:
- * the loop is not keeping up, or is inside a long handler; try again later), EPIPE (cnode_run
- * has returned), ENOMEM.
+ * the loop is not keeping up, or is inside a long handler; try again later), ENOTCONN (served,
+ * and no owner is attached), EPIPE (cnode_run has returned), ENOMEM.
  */
 int cnode_post(cnode_t *node, const void *msgpack, size_t len);
 

@@ -50,6 +50,7 @@ struct cnode_post {
     struct cnode_posted *head, *tail;
     size_t count, bytes;       /* what the queue holds, against the caps */
     int closed;                /* cnode_run has ended: nothing more is taken */
+    int unattended;            /* served with no owner attached: posts fail with ENOTCONN */
     int wake[2];               /* read and write ends: one eventfd (Linux) or a pipe */
     int woken;                 /* written, not yet read: posts do not write again */
 };
@@ -91,6 +92,9 @@ int cnode_post_fd(const struct cnode_post *p);        /* to poll for POLLIN */
 /* After the descriptor polled readable: sends what the queue holds, in order. Returns 0, or -1
    when the library failed. */
 int cnode_post_deliver(cnode_t *n);
+/* A served worker's owner came (1) or went (0): posts are taken only while one is attached, and
+   what the queue holds when it goes was its, and is dropped, so that no owner gets another's. */
+void cnode_post_attend(cnode_t *n, int attended);
 /* cnode_run ends: nothing more is taken; what the queue holds is sent if the owner is still
    there (a stop), dropped otherwise. */
 void cnode_post_close(cnode_t *n);

@@ -41,6 +41,8 @@ cnode_t *cnode_init(int argc, char **argv)
         errno = err;
         return NULL;
     }
+    /* Served, no owner is attached yet: what is posted now would reach whoever comes. */
+    n->loop.post.unattended = n->args.serve;
     if (cnode_watchdog_start(n->args.owner_pid, n->args.serve) < 0) {
         fputs("cnode_init: stdin is closed: the owner's watchdog pipe is missing\n", stderr);
         cnode_destroy(n);

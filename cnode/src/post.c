@@ -87,6 +87,7 @@ int cnode_post(cnode_t *n, const void *msgpack, size_t len)
     if (err == 0) {
         pthread_mutex_lock(&p->lock);
         if (p->closed) err = EPIPE;
+        else if (p->unattended) err = ENOTCONN;
         /* A message alone in the queue always fits, however big (maxMessageSize bounds it). */
         else if (p->count == CNODE_POST_MAX_MESSAGES
                  || (p->count > 0 && m->frame.size > CNODE_POST_MAX_BYTES - p->bytes))
@@ -157,6 +158,16 @@ int cnode_post_deliver(cnode_t *n)
     /* Before the owner has connected, what was posted waits for it. */
     if (!n->has_owner) return 0;
     return s_send_list(n, s_take(&n->loop.post, 0));
+}
+
+void cnode_post_attend(cnode_t *n, int attended)
+{
+    struct cnode_post *p = &n->loop.post;
+    struct cnode_posted *left = attended ? NULL : s_take(p, 0);
+    pthread_mutex_lock(&p->lock);
+    p->unattended = !attended;
+    pthread_mutex_unlock(&p->lock);
+    s_free_list(left);
 }
 
 void cnode_post_close(cnode_t *n)

@@ -107,6 +107,13 @@ static int s_authorized_keys(struct cnode_args *a)
         return cnode_args_bad(a, "CNODE_AUTHORIZED_KEYS \"%s\" cannot be read: %s", path,
                               err == EINVAL ? "not a regular file" : strerror(err));
     }
+    /* Whoever may write the file may admit himself: as sshd's StrictModes, refuse that. */
+    if ((st.st_mode & 022) != 0) {
+        fclose(f);
+        return cnode_args_bad(a, "CNODE_AUTHORIZED_KEYS \"%s\" is writable by group or others "
+                                 "(mode %04o), who could admit themselves: chmod 644 %s", path,
+                              (unsigned)(st.st_mode & 07777), path);
+    }
     if ((a->clients = calloc(S_MAX_KEYS, sizeof *a->clients)) == NULL) {
         fclose(f);
         return cnode_args_bad(a, "out of memory");

@@ -20,9 +20,11 @@ int cnode_session_forget(cnode_t *n)
 {
     /* Nothing of the last owner's may reach the next: its buffers' mappings (none over tcp, which
        carries no SharedBuffer, but the cache is emptied all the same), the replies held for it,
-       its routing id. The user's state, and what cnode_post queued, wait for the next owner. */
+       what cnode_post queued during its session, its routing id. The user's state stays; until
+       the next owner comes, cnode_post fails with ENOTCONN, as cnode_send does. */
     cnode_shared_clear(&n->shared);
     msgpack_sbuffer_clear(&n->batch);
+    cnode_post_attend(n, 0);
     n->has_owner = 0;
     n->owner_gone = 0;
     n->reported_malformed = 0;
@@ -64,6 +66,9 @@ static int s_hello(cnode_t *n, const struct cnode_message *m, const struct cnode
         return cnode_broken(n, "admit");
     }
     n->has_owner = 1;
+    /* Launched, nobody else is ever admitted: the cookie has done its work. */
+    if (!n->args.serve) cnode_wipe(n->args.cookie, sizeof n->args.cookie);
+    else cnode_post_attend(n, 1);
     return cnode_send_owner(n, &n->out, NULL, 0);
 }
 
