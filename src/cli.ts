@@ -47,6 +47,10 @@ export function main(argv: string[]): number {
         console.log(libs().join(' '));
         return 0;
       case 'keygen': {
+        if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) {
+          console.log(usage);
+          return 0;
+        }
         if (rest.length > 0) throw new Error(`cnode keygen takes no arguments, got ${JSON.stringify(rest)}`);
         // Loaded here only: `cnode cc` must not need zeromq's native addon.
         const { curveKeyPair } = createRequire(import.meta.url)('zeromq') as typeof import('zeromq');

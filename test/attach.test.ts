@@ -267,8 +267,10 @@ describe('npx cnode keygen', () => {
     const worker = await serve([owner], server);
     const node = await attach(worker, owner);
     expect(await node.call('keyed')).toBe('keyed');
-    const help = await promisify(execFile)(process.execPath, [path.join(root, 'bin', 'cnode.js'), '--help']);
-    expect(help.stdout).toContain('cnode keygen');
-    expect(help.stdout).toContain('{"publicKey":"...","secretKey":"..."}');
+    for (const args of [['--help'], ['keygen', '--help']]) {
+      const help = await promisify(execFile)(process.execPath, [path.join(root, 'bin', 'cnode.js'), ...args]);
+      expect(help.stdout).toContain('cnode keygen');
+      expect(help.stdout).toContain('{"publicKey":"...","secretKey":"..."}');
+    }
   });
 });
