@@ -1,8 +1,14 @@
 // The demo behind `npm run demo`: start the example workers, call them, watch a crash being
-// cleaned up, a pool share out work, and a supervisor bring a sidecar back. Run `npm install`
-// first; it builds the workers into build/bin/.
+// cleaned up, a pool share out work, a supervisor bring a sidecar back, and an owner attach to a
+// worker something else started. Run `npm install` first; it builds the workers into build/bin/.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { curveKeyPair } from 'zeromq';
 import { CNode, CNodePool, Supervisor } from '../dist/index.js';
 
 const bin = (name) => path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'bin', name);
@@ -94,3 +100,36 @@ const nextTick = await tick();
 console.log(`   creation ${ticker.creation} says ${JSON.stringify(nextTick)}`);
 console.log(`   a call reaches it: ${JSON.stringify(await ticker.call({ op: 'status' }))}`);
 await supervisor.stop();
+
+console.log('\n7. A worker something else started (as systemd would), attached to, left, and attached to again');
+const keys = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-demo-'));
+const worker = curveKeyPair(); // what `npx cnode keygen` prints
+const owner = curveKeyPair();
+fs.writeFileSync(path.join(keys, 'worker.key'), worker.secretKey, { mode: 0o600 });
+fs.writeFileSync(path.join(keys, 'owners'), `${owner.publicKey}\n`, { mode: 0o644 });
+const served = spawn(bin('echo'), [], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: {
+    ...process.env,
+    CNODE_SERVE: 'tcp://127.0.0.1:*',
+    CNODE_SECRET_KEY_FILE: path.join(keys, 'worker.key'),
+    CNODE_AUTHORIZED_KEYS: path.join(keys, 'owners'),
+    CNODE_NAME: 'served',
+  },
+});
+const [ready] = await once(readline.createInterface({ input: served.stdout }), 'line');
+const endpoint = ready.slice('ready '.length);
+const attachOptions = { endpoint, serverKey: worker.publicKey, ...owner };
+const attached = await CNode.attach(attachOptions);
+console.log(
+  `   ${ready}; attached to ${attached.name} (its pid ${attached.workerPid}, none of ours: pid ${attached.pid})`,
+);
+await attached.send({ op: 'set', value: 'kept across owners' });
+await attached.stop();
+console.log(`   stop() detached; the worker still runs: ${isAlive(served.pid)}`);
+const again = await CNode.attach(attachOptions);
+console.log(`   attached again, call get -> ${JSON.stringify(await again.call({ op: 'get' }))}`);
+const end = await again.stop({ terminate: true });
+await once(served, 'exit');
+console.log(`   stop({ terminate: true }) -> exit code ${end.exitCode}; the worker still runs: ${isAlive(served.pid)}`);
+fs.rmSync(keys, { recursive: true, force: true });
