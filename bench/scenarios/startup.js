@@ -33,8 +33,8 @@ const bridges = BRIDGES.map(({ name, transport }) => ({
 
 let spawned = 0;
 
-// What src/worker-process.ts does up to the ready line, and nothing more: a fresh 0700 socket
-// directory, a cookie, the four standard arguments, the CNODE_* environment, a process group.
+// What src/launch/local.ts does up to the ready line, and nothing more: a fresh 0700 socket
+// directory, a cookie, the four standard arguments, the launch line on stdin, a process group.
 const bareSpawn = {
   name: 'bare spawn',
   async once() {
@@ -43,17 +43,21 @@ const bareSpawn = {
     const alive = `bench_${process.pid}_${++spawned}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cnode-bench-${process.pid}-`));
     const child = spawn(bin('echo'), [host, alive, `${alive}@${host}`, '1'], {
-      env: {
-        ...process.env,
-        CNODE_COOKIE: randomBytes(32).toString('hex'),
-        CNODE_TRANSPORT: 'ipc',
-        CNODE_OWNER_PID: String(process.pid),
-        CNODE_MAX_MESSAGE_SIZE: String(64 * 1024 * 1024),
-        CNODE_IPC_DIR: dir,
-      },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
+    const settings = {
+      CNODE_COOKIE: randomBytes(32).toString('hex'),
+      CNODE_TRANSPORT: 'ipc',
+      CNODE_OWNER_PID: String(process.pid),
+      CNODE_MAX_MESSAGE_SIZE: String(64 * 1024 * 1024),
+      CNODE_IPC_DIR: dir,
+    };
+    child.stdin.write(
+      `${Object.entries(settings)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' ')}\n`,
+    );
     try {
       const line = await firstLine(child, 5000);
       const ms = performance.now() - start;
