@@ -86,6 +86,14 @@ export function normalizeNetwork(
       isLoopback(address),
       `true with \`bind\` ${JSON.stringify(bound)}, which is not the loopback (CurveZMQ is mandatory off the loopback)`,
     );
+    // The endpoint the owner connects to counts too: a port forward would carry plain tcp off this host.
+    const named = typeof advertise === 'string' ? parseHostPort(advertise)!.host : undefined;
+    check(
+      'curve',
+      curve,
+      named === undefined || isLoopback(named),
+      `true with \`advertise\` ${JSON.stringify(advertise)}, which is not the loopback (CurveZMQ is mandatory off the loopback)`,
+    );
   }
   return { exec: exec ? [...(exec as string[])] : undefined, bind: bound, advertise: (advertise as string) ?? '' };
 }

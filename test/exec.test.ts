@@ -265,6 +265,10 @@ describe('exec', () => {
     expect(await refused({ transport: 'tcp', bind: '0.0.0.0', curve: false })).toBe(
       'Expected the `curve` option to be true with `bind` "0.0.0.0", which is not the loopback (CurveZMQ is mandatory off the loopback), got `false` (boolean)',
     );
+    // Bound to the loopback, but named as elsewhere (a port forward): plain tcp would leave the host.
+    expect(await refused({ transport: 'tcp', advertise: 'far:7000', curve: false })).toBe(
+      'Expected the `curve` option to be true with `advertise` "far:7000", which is not the loopback (CurveZMQ is mandatory off the loopback), got `false` (boolean)',
+    );
     expect(await refused({ transport: 'tcp', bind: 'not a host' })).toBe(
       'Expected the `bind` option to be a string `<address>` or `<address>:<port>` (an IPv4 address or host name, port 1-65535), got `"not a host"` (string)',
     );
