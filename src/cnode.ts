@@ -21,6 +21,9 @@ import type { Identity, Launched, ProcessEnd } from './launch/launcher.js';
 import { LocalWorker } from './launch/local.js';
 import { LoopHold } from './loop-hold.js';
 import { nextCreation, uniqueAliveName } from './names.js';
+import { callChannel, nodeExitChannel, nodeStartChannel } from './observe/channels.js';
+import { debug } from './observe/debug.js';
+import { countsObject, NodeCounters, type NodeStats } from './observe/stats.js';
 import {
   type CNodeOptions,
   check,
@@ -32,6 +35,7 @@ import {
   type NormalizedOptions,
   normalizeOptions,
 } from './options.js';
+import { burstNow } from './pool/clock.js';
 import { COOKIE_LEN, FrameKind } from './protocol.js';
 import type { Outgoing } from './session/batcher.js';
 import { type Call, CallTable, promiseOf, unsettled } from './session/call-table.js';
@@ -88,6 +92,8 @@ interface NodeCall extends Call {
   outgoing: Outgoing | undefined;
   /** Ends the holds on the SharedBuffers it carries. */
   holds: (() => void)[] | undefined;
+  /** burstNow() when call() was made: its latency, for stats(). */
+  madeAt: number;
 }
 
 /** Every NodeCall is made here, by one literal (call-table.ts says why). */
@@ -103,6 +109,7 @@ function newCall(timeout: number, signal: AbortSignal | undefined): NodeCall {
     onAbort: undefined,
     outgoing: undefined,
     holds: undefined,
+    madeAt: 0,
   };
 }
 
@@ -206,7 +213,12 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #calls = new CallTable<NodeCall>({
     timedOut: (call) => this.#error('ERR_CNODE_CALL_TIMEOUT', `did not answer a call within ${call.timeout} ms`),
     aborted: (_call, reason) => this.#aborted(reason),
-    settled: (call, gaveUp, answered) => {
+    settled: (call, gaveUp, answered, error) => {
+      if (error) this.#counters.fail(error.code);
+      else {
+        this.#counters.answered++;
+        this.#counters.latency.add(burstNow() - call.madeAt);
+      }
       if (call.holds) {
         for (const endHold of call.holds) endHold();
         call.holds = undefined; // nor its SharedBuffers, which go when they are collected
@@ -241,6 +253,8 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #hold: LoopHold;
   /** Messages the worker sent before start() resolved (a timer, cnode_post before cnode_run). */
   #early: unknown[] | undefined = [];
+  /** What stats() reports. */
+  #counters = new NodeCounters();
 
   /** Starts a worker and resolves once it is ready and connected. No process is left on failure. */
   static start(options: CNodeOptions): Promise<CNode> {
@@ -275,6 +289,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
             remote: normalized.exec !== undefined,
           });
     const cookie = randomBytes(COOKIE_LEN / 2).toString('hex');
+    debug('%s start: %s over %s', identity.node, normalized.executable, normalized.transport);
     let worker: Launched;
     try {
       worker = new LocalWorker(
@@ -297,6 +312,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
         (named) => transport.isExpectedEndpoint(named),
         transport.expectedEndpoint,
       );
+      debug('%s ready: pid %d at %s', identity.node, worker.pid, endpoint);
       session = new Session(
         identity.node,
         (events) => transport.connect(endpoint, normalized.maxMessageSize, events),
@@ -310,12 +326,15 @@ export class CNode extends EventEmitter<CNodeEvents> {
           ),
         ),
       ]);
+      debug('%s handshake done: worker pid %d', identity.node, pid);
       const node = new CNode(normalized, identity, worker, session, endpoint, linked, pid);
+      if (nodeStartChannel.hasSubscribers) nodeStartChannel.publish({ node });
       // After the caller's code that follows `await CNode.start()` has run, so that a listener it
       // adds there hears what the worker sent as soon as it was connected.
       setImmediate(() => node.#deliverEarly());
       return node;
     } catch (error) {
+      debug('%s start failed, killing pid %d (SIGKILL): %s', identity.node, worker.pid, (error as Error).message);
       session?.close();
       worker.signal('SIGKILL');
       await worker.ended;
@@ -338,6 +357,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const normalized = normalizeAttachOptions(options);
     const { endpoint, maxMessageSize, curve, heartbeat, readyTimeout } = normalized;
     const worker = new Attachment(endpoint);
+    debug('%s attach', endpoint);
     // Named by its endpoint until its WELCOME names it.
     const session = new Session(
       endpoint,
@@ -363,10 +383,13 @@ export class CNode extends EventEmitter<CNodeEvents> {
           `answered the handshake as ${JSON.stringify(node)}, not alive@host`,
         );
       const identity: Identity = { alive: named[1], host: named[2], node, creation: 1 };
+      debug('%s attached at %s: worker pid %d', node, endpoint, pid);
       const attached = new CNode(normalized, identity, worker, session, endpoint, false, pid);
+      if (nodeStartChannel.hasSubscribers) nodeStartChannel.publish({ node: attached });
       setImmediate(() => attached.#deliverEarly());
       return attached;
     } catch (error) {
+      debug('%s attach failed: %s', endpoint, (error as Error).message);
       session.close();
       worker.signal('SIGKILL');
       throw error;
@@ -426,6 +449,13 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * ERR_CNODE_BAD_MESSAGE, ERR_CNODE_OVERLOADED, ERR_CNODE_UNRESPONSIVE or ERR_CNODE_PROTOCOL.
    */
   call(message: unknown, options?: CallOptions): Promise<unknown> {
+    if (callChannel.hasSubscribers)
+      return callChannel.tracePromise(() => this.#call(message, options), { node: this.name, message });
+    return this.#call(message, options);
+  }
+
+  #call(message: unknown, options: CallOptions | undefined): Promise<unknown> {
+    this.#counters.made++;
     let call: NodeCall;
     let encoded: Encoded;
     try {
@@ -437,9 +467,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
       this.#checkCanSend();
       if (signal?.aborted) throw this.#aborted(signal.reason);
       call = newCall(timeout, signal);
+      call.madeAt = burstNow();
       call.id = this.#calls.nextId();
       encoded = this.#encode([FrameKind.Call, call.id], message, transfer, this.#noShared);
     } catch (error) {
+      this.#counters.fail((error as CNodeError).code);
       return Promise.reject(error);
     }
     // Each SharedBuffer's descriptor stays open until the call settles: the worker opens it
@@ -558,6 +590,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
             return { timeout, terminate };
           },
         );
+        debug('%s stop() asked', this.name);
         this.#ending = this.#end(timeout, this.#worker.kind === 'attached' && !terminate ? 'detach' : 'stop');
         this.#busyChanged();
       } catch (error) {
@@ -582,6 +615,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
         ),
       );
     }
+    debug('%s kill(%s) asked', this.name, signal);
     if (!this.#ending) {
       this.#ending = this.#end(this.#options.stopTimeout, signal);
       this.#busyChanged();
@@ -616,6 +650,22 @@ export class CNode extends EventEmitter<CNodeEvents> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /** Counts of this node's calls, their failures by code, bytes each way and call latency, since start (docs/observability.md). */
+  stats(): NodeStats {
+    const counters = this.#counters;
+    return {
+      calls: {
+        made: counters.made,
+        answered: counters.answered,
+        failed: counters.failed,
+        inFlight: this.#calls.size,
+      },
+      errors: countsObject(counters.errors),
+      bytes: this.#session.bytes,
+      latency: counters.latency.summary(),
+    };
   }
 
   /** How many calls are in flight and sends are queued: what maxPending caps, and what a pool balances. */
@@ -663,7 +713,14 @@ export class CNode extends EventEmitter<CNodeEvents> {
     for (const step of steps) {
       step();
       if (await exitWithin(timeout)) return this.exited;
+      debug('%s still running %d ms after a stop step', this.name, timeout);
     }
+    debug(
+      '%s killing pid %d (SIGKILL): %s',
+      this.name,
+      this.pid,
+      first === 'SIGKILL' ? 'kill()' : 'stop steps ran out',
+    );
     this.#worker.signal('SIGKILL');
     // SIGKILL cannot be refused, but the kernel may take a moment: a tiny timeout must not call
     // a dying process stuck. Once it is gone, its exit information follows within fixed bounds.
@@ -712,6 +769,14 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #onExit(info: ExitInfo): ExitInfo {
     if (this.#early) this.#deliverEarly(); // what the worker sent comes before its 'exit'
     this.#state = { is: 'exited', info };
+    if (debug.enabled) {
+      const cause = info.fault
+        ? `fault ${info.fault.code}: ${info.fault.message}`
+        : info.stopped
+          ? 'stopped'
+          : 'by itself';
+      debug('%s exit: %s (%s)', this.name, describeExit(info), cause);
+    }
     this.#session.close();
     this.#shared.forgetAll();
     this.#calls.close(
@@ -725,6 +790,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
       // Emitted from a plain callback, not a promise chain: unhandled, it is an uncaught exception.
       setImmediate(() => this.emit('error', info.fault ?? exitedError(info, 'unexpectedly')));
     }
+    if (nodeExitChannel.hasSubscribers) nodeExitChannel.publish({ node: this, info });
     callListener(() => this.emit('exit', info), info);
     return info;
   }
@@ -822,6 +888,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
   #killForFault(error: CNodeError): void {
     if (this.#state.is === 'killed' || this.#state.is === 'exited' || this.#worker.hasEnded) return;
     this.#state = { is: 'killed', fault: error };
+    debug('%s killing pid %d for a fault: %s', this.name, this.pid, error.message);
     this.#busyChanged();
     this.#session.stopHeartbeat();
     if (this.#worker.kind === 'exec') void this.#endExec();

@@ -1,6 +1,8 @@
 export type { AttachOptions } from './attach-options.js';
 export { type CallOptions, CNode, type CNodeEvents, type SendOptions, type StopOptions } from './cnode.js';
 export { CNodeError, type CNodeErrorCode, type CNodeErrorFields, type ExitInfo, isAbnormal } from './errors.js';
+export type { CallMessage, NodeExitMessage, NodeStartMessage } from './observe/channels.js';
+export type { ByteCounts, ErrorCounts, NodeStats } from './observe/stats.js';
 export type { CNodeOptions, HeartbeatOptions } from './options.js';
 export type { PoolOptions } from './pool/options.js';
 export {

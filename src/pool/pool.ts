@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { CNode } from '../cnode.js';
-import { CNodeError, type CNodeErrorCode, type ExitInfo } from '../errors.js';
+import { CNodeError, type CNodeErrorCode, describeExit, type ExitInfo } from '../errors.js';
+import { debug } from '../observe/debug.js';
+import { countsObject } from '../observe/stats.js';
 import { checkOptionNames, checkSignal, checkTimeout, checkTransfer } from '../options.js';
 import { Deadlines, type Timed } from '../session/deadlines.js';
 import { settlesWithin } from '../wait.js';
@@ -213,7 +215,11 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     const now = performance.now();
     let busyMs = this.#counters.busyMs;
     let busy = 0;
+    const bytes = { ...this.#counters.bytes };
     for (const worker of this.#workers) {
+      const { sent, received } = worker.node.stats().bytes;
+      bytes.sent += sent;
+      bytes.received += received;
       if (worker.running === 0) continue;
       busy++;
       busyMs += now - worker.since;
@@ -229,6 +235,8 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       runTime: this.#counters.runTime.summary(),
       waitTime: this.#counters.waitTime.summary(),
       utilization: elapsed > 0 ? Math.min(1, busyMs / (elapsed * this.#options.max)) : 0,
+      errors: countsObject(this.#counters.errors),
+      bytes,
     };
   }
 
@@ -424,7 +432,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     this.#idleCheck();
     if (!error) return value;
     if (outcome instanceof Promise) return outcome;
-    this.#counters.failed++;
+    this.#counters.fail((outcome ?? error).code);
     this.#forgetSignal(task);
     throw outcome;
   }
@@ -461,7 +469,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
   }
 
   #fail(task: Task, error: CNodeError): void {
-    this.#counters.failed++;
+    this.#counters.fail(error.code);
     this.#forgetSignal(task);
     task.reject(error);
   }
@@ -565,6 +573,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     this.#backoff.succeeded(slot);
     this.#startError = undefined;
     const worker = newWorker(node, slot);
+    debug('pool %s: worker %s started in slot %d', this.#options.prefix, node.name, slot);
     node.on('message', (message) => this.emit('message', message, node));
     node.on('exit', (info) => this.#exited(worker, info));
     this.#workers.push(worker);
@@ -597,8 +606,19 @@ export class CNodePool extends EventEmitter<PoolEvents> {
   #exited(worker: PoolWorker, info: ExitInfo): void {
     this.#workers.splice(this.#workers.indexOf(worker), 1);
     this.#slots.delete(worker.slot);
+    const { sent, received } = worker.node.stats().bytes; // its count ends with it
+    this.#counters.bytes.sent += sent;
+    this.#counters.bytes.received += received;
     // Retired by the pool and stopped as asked: no restart; a retired worker that crashed is one.
-    if (!(worker.planned && info.stopped) && this.#state !== 'stopped') this.#counters.restarts++;
+    const replaced = !(worker.planned && info.stopped) && this.#state !== 'stopped';
+    if (replaced) this.#counters.restarts++;
+    debug(
+      'pool %s: worker %s %s%s',
+      this.#options.prefix,
+      info.node,
+      describeExit(info),
+      replaced ? '; it is replaced' : worker.planned ? ' (retired)' : '',
+    );
     this.emit('exit', info, worker.node);
     this.#grow();
   }

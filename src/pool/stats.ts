@@ -1,14 +1,8 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { CNodeErrorCode } from '../errors.js';
+import { Durations, type TimeSummary } from '../observe/durations.js';
+import type { ByteCounts, ErrorCounts } from '../observe/stats.js';
 
-/** Percentiles of a histogram, in milliseconds. */
-export interface TimeSummary {
-  count: number;
-  mean: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+export { Durations, type TimeSummary };
 
 export interface PoolStats {
   /** Workers running now (retiring ones included, starting ones not). */
@@ -29,32 +23,10 @@ export interface PoolStats {
   waitTime: TimeSummary;
   /** Time workers spent running calls, as a share of the time since start() times size.max: 0 to 1. */
   utilization: number;
-}
-
-/**
- * Durations on their way into a histogram, a few hundred at a time: record() is a call into C++
- * (32 ns), twice per call of the pool, where a store in an array is a few.
- */
-export class Durations {
-  readonly histogram: RecordableHistogram = createHistogram();
-  #pending = new Float64Array(256);
-  #count = 0;
-
-  /** Records a duration in milliseconds (a performance.now() difference). */
-  add(ms: number): void {
-    this.#pending[this.#count++] = ms;
-    if (this.#count === this.#pending.length) this.#flush();
-  }
-
-  summary(): TimeSummary {
-    this.#flush();
-    return summarize(this.histogram);
-  }
-
-  #flush(): void {
-    for (let i = 0; i < this.#count; i++) this.histogram.record(Math.max(1, Math.round(this.#pending[i] * 1e6)));
-    this.#count = 0;
-  }
+  /** The failed calls and sends by code, as the pool's callers saw them (a retried call counts once): their sum is `failed`. */
+  errors: ErrorCounts;
+  /** Bytes to and from the workers: the sum of their node.stats().bytes, those gone included. */
+  bytes: ByteCounts;
 }
 
 /** What a pool counts; the histograms are node:perf_hooks', in nanoseconds. */
@@ -67,17 +39,12 @@ export class PoolCounters {
   readonly runTime = new Durations();
   readonly waitTime = new Durations();
   readonly startedAt = performance.now();
-}
+  readonly errors = new Map<CNodeErrorCode, number>();
+  /** Bytes of workers no longer running. */
+  readonly bytes: ByteCounts = { sent: 0, received: 0 };
 
-function summarize(histogram: RecordableHistogram): TimeSummary {
-  const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
-  const count = histogram.count;
-  return {
-    count,
-    mean: count > 0 ? ms(histogram.mean) : 0,
-    p50: count > 0 ? ms(histogram.percentile(50)) : 0,
-    p99: count > 0 ? ms(histogram.percentile(99)) : 0,
-    p999: count > 0 ? ms(histogram.percentile(99.9)) : 0,
-    max: count > 0 ? ms(histogram.max) : 0,
-  };
+  fail(code: CNodeErrorCode): void {
+    this.failed++;
+    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
 }

@@ -30,6 +30,8 @@ export class Batcher {
   #withdrawn = 0;
   #flushing = false;
   #closed = false;
+  /** Bytes of the messages handed to the connection, frames and side parts (node.stats()). */
+  written = 0;
 
   constructor(
     private readonly connection: Connection,
@@ -128,6 +130,8 @@ export class Batcher {
       this.#queue.splice(0, taken);
       if (batch.length === 0) continue;
       for (const outgoing of batch) outgoing.data = outgoing.sides = undefined; // out of the queue: too late to withdraw
+      this.written += bytes;
+      for (const side of sides) this.written += side.length;
       try {
         await this.connection.write(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes), sides, shared);
         // The sides are the last frame's: it ended the message.

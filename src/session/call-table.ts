@@ -38,9 +38,10 @@ export interface CallHooks<C extends Call> {
   aborted(call: C, reason: unknown): CNodeError;
   /**
    * Called once it has left the table, before it settles; `gaveUp` when by timeout or abort,
-   * `answered` when by resolve() or reject() of its id (its answer came), not rejectAll() or close().
+   * `answered` when by resolve() or reject() of its id (its answer came), not rejectAll() or close();
+   * `error` what it rejects with, undefined when it resolves.
    */
-  settled(call: C, gaveUp: boolean, answered: boolean): void;
+  settled(call: C, gaveUp: boolean, answered: boolean, error: CNodeError | undefined): void;
 }
 
 /** The call whose promise is being made: only during promiseOf(), which must not keep it alive after. */
@@ -125,7 +126,7 @@ export class CallTable<C extends Call = Call> {
     const call = this.#slots[id & this.#mask];
     if (call === undefined || call.id !== id) return false;
     const { resolve } = call;
-    this.#end(call, false, true);
+    this.#end(call, false, true, undefined);
     resolve(response);
     return true;
   }
@@ -154,7 +155,7 @@ export class CallTable<C extends Call = Call> {
     const call = this.#slots[id & this.#mask];
     if (call === undefined || call.id !== id) return false;
     const { reject } = call;
-    this.#end(call, false, answered);
+    this.#end(call, false, answered, error);
     reject(error);
     return true;
   }
@@ -162,11 +163,11 @@ export class CallTable<C extends Call = Call> {
   #giveUp(call: C, error: CNodeError): void {
     if (this.#slots[call.id & this.#mask] !== call) return;
     const { reject } = call;
-    this.#end(call, true, false);
+    this.#end(call, true, false, error);
     reject(error);
   }
 
-  #end(call: C, gaveUp: boolean, answered: boolean): void {
+  #end(call: C, gaveUp: boolean, answered: boolean, error: CNodeError | undefined): void {
     this.#slots[call.id & this.#mask] = undefined;
     if (--this.#size === 0 && this.#slots.length > SHRINK_FROM) this.#shrink();
     this.#deadlines.cancel(call);
@@ -177,7 +178,7 @@ export class CallTable<C extends Call = Call> {
     // A call answered out of order may wait in its deadline queue a while: it must not keep its
     // promise, and so its response, alive there.
     call.resolve = call.reject = unsettled;
-    this.hooks.settled(call, gaveUp, answered);
+    this.hooks.settled(call, gaveUp, answered, error);
   }
 
   // Empty again after many were in flight at once: the slots go back to their first number.

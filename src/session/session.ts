@@ -47,6 +47,8 @@ export class Session {
   #beforeOpen: NodeFrame[] = [];
   /** A violation between the handshake and open(): reported when the node opens. */
   #violatedBeforeOpen: string | undefined;
+  /** Bytes of the messages from the worker, frames and side parts. */
+  #received = 0;
 
   /**
    * `node`: the worker's name, which its WELCOME must give, or (`expectName` false, an attached
@@ -122,6 +124,11 @@ export class Session {
     }
   }
 
+  /** Bytes of messages to the worker (handed to the connection) and from it, frames and side parts. */
+  get bytes(): { sent: number; received: number } {
+    return { sent: this.#batcher.written, received: this.#received };
+  }
+
   /** Queues one encoded frame and its side parts. Returns its place in the queue, for withdraw(). */
   send(frame: Buffer, sides?: Buffer[], shared?: readonly SharedDescriptor[]): Outgoing {
     return this.#batcher.push(frame, sides, shared);
@@ -168,6 +175,9 @@ export class Session {
   }
 
   #dispatch(frames: Buffer, sides: Buffer[]): void {
+    // Counted here, once per message the connection hands over (a batch of frames): node.stats().
+    this.#received += frames.length;
+    for (let i = 0; i < sides.length; i++) this.#received += sides[i].length;
     const broken = this.#deliver(frames, sides);
     if (broken) this.#violation(broken);
   }

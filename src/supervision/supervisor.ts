@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { CNode } from '../cnode.js';
-import { type CNodeError, type ExitInfo, isAbnormal } from '../errors.js';
+import { type CNodeError, describeExit, type ExitInfo, isAbnormal } from '../errors.js';
+import { debug } from '../observe/debug.js';
 import { Child, type ChildHandle, Incarnation, type PendingRestart } from './child.js';
 import * as errors from './errors.js';
 import { checkHealth } from './health-check.js';
@@ -201,6 +202,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     callListener(() => child.handle.emit('exit', info));
     if (delay !== undefined) {
       incarnation.reported = true;
+      debug('supervisor: child %s %s; restarting it in %d ms', child.spec.id, describeExit(info), delay);
       callListener(() => this.emit('restart', { id: child.spec.id, info, delay, trigger: child.spec.id }));
     }
   }
@@ -276,6 +278,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (retiring) {
         if (child.state === 'running' && incarnation.info) child.ended();
       } else if (info && this.#running && child.pending === restart) {
+        debug('supervisor: child %s stopped to restart with %s', child.spec.id, restart.trigger.spec.id);
         callListener(() =>
           this.emit('restart', { id: child.spec.id, info, delay: restart.delay, trigger: restart.trigger.spec.id }),
         );
@@ -321,6 +324,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Too many restarts: stops everything, then emits 'error' from a plain callback, as a link does. */
   #giveUp(trigger: Child, failure: errors.Failure): void {
     const error = errors.tooManyRestarts(trigger.spec.id, failure, this.#options.maxRestarts, this.#options.period);
+    debug('supervisor: giving up: %s', error.message);
     this.#failure = error;
     trigger.restarting(); // its incarnation is gone: what comes for it now is refused with the error
     this.#halt(error);
