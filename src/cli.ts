@@ -13,6 +13,11 @@ const systemLibraries = ['-lzmq', '-lmsgpackc'];
 const usage = `Usage:
   cnode cc [cc arguments...]   compile and link a worker: cc with cnode's include path and libraries
                                e.g. cnode cc my_worker.c -O2 -o my_worker   (the compiler is $CC, or cc)
+  cnode c++ [c++ arguments...] the same for a C++ worker (cnode.hpp): $CXX, or c++, with -std=c++17
+                               unless an -std= is given; e.g. cnode c++ my_worker.cpp -O2 -o my_worker
+  cnode gen <contract.js> [-o header.h]
+                               write a contract's C header (structs, checking decoders, dispatch);
+                               run it before cnode cc; cnode gen --help says more
   cnode cflags                 print the compiler flags, for a Makefile
   cnode libs                   print the linker flags, for a Makefile
   cnode keygen                 print a fresh CurveZMQ key pair as JSON, {"publicKey":"...","secretKey":"..."}
@@ -40,6 +45,10 @@ export function main(argv: string[]): number {
     switch (command) {
       case 'cc':
         return compile(rest);
+      case 'c++':
+        return compileCxx(rest);
+      case 'gen':
+        return generate(rest);
       case 'cflags':
         console.log(cflags().join(' '));
         return 0;
@@ -80,5 +89,26 @@ function compile(args: string[]): number {
   const compiler = process.env.CC || 'cc';
   const result = spawnSync(compiler, [...cflags(), ...args, ...(links ? libs() : [])], { stdio: 'inherit' });
   if (result.error) throw new Error(`cnode cc: could not run ${compiler}: ${result.error.message}`);
+  return result.status ?? 1;
+}
+
+// `cnode cc` for C++ (cnode.hpp is C++17): the same -c/-S/-E rule, with the C++ compiler.
+function compileCxx(args: string[]): number {
+  const links = !args.some((arg) => arg === '-c' || arg === '-S' || arg === '-E');
+  const compiler = process.env.CXX || 'c++';
+  const standard = args.some((arg) => arg.startsWith('-std=') || arg.startsWith('--std=')) ? [] : ['-std=c++17'];
+  const result = spawnSync(compiler, [...cflags(), ...standard, ...args, ...(links ? libs() : [])], {
+    stdio: 'inherit',
+  });
+  if (result.error) throw new Error(`cnode c++: could not run ${compiler}: ${result.error.message}`);
+  return result.status ?? 1;
+}
+
+// `cnode gen` imports the user's contract module, which is asynchronous: it runs in a node
+// process of its own, so that this command line stays synchronous.
+function generate(args: string[]): number {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'contract', 'gen-main.js');
+  const result = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' });
+  if (result.error) throw new Error(`cnode gen: could not run ${process.execPath}: ${result.error.message}`);
   return result.status ?? 1;
 }
