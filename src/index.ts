@@ -1,5 +1,17 @@
 export type { AttachOptions } from './attach-options.js';
 export { type CallOptions, CNode, type CNodeEvents, type SendOptions, type StopOptions } from './cnode.js';
+export {
+  type Caller,
+  type Client,
+  type Contract,
+  defineContract,
+  type Operation,
+  type Operations,
+  type RequestOf,
+  type ResponseOf,
+  t,
+  typed,
+} from './contract/index.js';
 export { CNodeError, type CNodeErrorCode, type CNodeErrorFields, type ExitInfo, isAbnormal } from './errors.js';
 export type { CallMessage, NodeExitMessage, NodeStartMessage } from './observe/channels.js';
 export type { ByteCounts, ErrorCounts, NodeStats } from './observe/stats.js';

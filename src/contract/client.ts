@@ -1,0 +1,77 @@
+import type { CallOptions } from '../cnode.js';
+import { CNodeError } from '../errors.js';
+import { conform, conformFields, Mismatch } from './check.js';
+import type { Contract, Operations, RequestOf, ResponseOf } from './define.js';
+
+/** What a typed client calls through: a CNode, a CNodePool, a supervisor's child. */
+export interface Caller {
+  call(message: unknown, options?: CallOptions): Promise<unknown>;
+}
+
+/** A typed client: one method per operation, `api.add({ a: 1, b: 2 })`. */
+export type Client<O extends Operations> = {
+  readonly [Op in keyof O]: (request: RequestOf<O[Op]>, options?: CallOptions) => Promise<ResponseOf<O[Op]>>;
+};
+
+/**
+ * The reason the worker's generated decoders give a request that does not match the contract.
+ * The seam until FAIL carries the worker's own code (`remoteCode`): a remote failure whose
+ * reason starts with this, or whose remoteCode is ERR_CNODE_BAD_MESSAGE, is the worker refusing
+ * the message, and the typed client reports it as ERR_CNODE_BAD_MESSAGE.
+ */
+export const BAD_MESSAGE_REASON = 'bad message: ';
+const REMOTE_PREFIX = `failed the call: ${BAD_MESSAGE_REASON}`;
+
+function nameOf(caller: Caller): string {
+  const name = (caller as { name?: unknown }).name;
+  return typeof name === 'string' ? name : 'pool';
+}
+
+function badMessage(caller: Caller, text: string, cause?: unknown): CNodeError {
+  const node = nameOf(caller);
+  return new CNodeError('ERR_CNODE_BAD_MESSAGE', `cnode ${node} ${text}`, { node, cause });
+}
+
+/** A rejection from the worker, as the typed client reports it: a refused message is ERR_CNODE_BAD_MESSAGE. */
+function fromRemote(caller: Caller, op: string, error: unknown): unknown {
+  if (!(error instanceof CNodeError) || error.code !== 'ERR_CNODE_REMOTE') return error;
+  const at = error.message.indexOf(REMOTE_PREFIX);
+  const remoteCode = (error as { remoteCode?: unknown }).remoteCode;
+  if (at < 0 && remoteCode !== 'ERR_CNODE_BAD_MESSAGE') return error;
+  const reason = at < 0 ? error.message : error.message.slice(at + REMOTE_PREFIX.length);
+  return badMessage(caller, `refused the ${op} request: ${reason}`, error);
+}
+
+/**
+ * A typed client for `contract` over `caller`: each operation a method whose request and
+ * response types come from the contract. The request is checked before it is sent (a mismatch
+ * rejects with ERR_CNODE_BAD_MESSAGE naming the field; nothing is sent), and so is the answer
+ * (a worker answering outside its contract: ERR_CNODE_BAD_MESSAGE naming the response's path).
+ */
+export function typed<O extends Operations>(caller: Caller, contract: Contract<O>): Client<O> {
+  const client: Record<string, (request: unknown, options?: CallOptions) => Promise<unknown>> = {};
+  for (const [op, operation] of Object.entries(contract.operations)) {
+    client[op] = async (request, options) => {
+      let message: Record<string, unknown>;
+      try {
+        message = conformFields(operation.request, request, '', { op });
+      } catch (error) {
+        if (!(error instanceof Mismatch)) throw error;
+        throw badMessage(caller, `${contract.name}.${op}: ${BAD_MESSAGE_REASON}${error}; nothing was sent`);
+      }
+      let response: unknown;
+      try {
+        response = await caller.call(message, options);
+      } catch (error) {
+        throw fromRemote(caller, op, error);
+      }
+      try {
+        return conform(operation.response, response, 'response');
+      } catch (error) {
+        if (!(error instanceof Mismatch)) throw error;
+        throw badMessage(caller, `answered ${contract.name}.${op} outside its contract: ${error}`);
+      }
+    };
+  }
+  return Object.freeze(client) as Client<O>;
+}

@@ -1,0 +1,103 @@
+import { CNodeError, showValue } from '../errors.js';
+import type { Fields, Optional, StructValue, Type, Value } from './types.js';
+
+/** One operation: the request's fields (the wire map has `op` besides them) and the response's type. */
+export interface Operation {
+  readonly request: Fields;
+  readonly response: Type;
+}
+export type Operations = { readonly [op: string]: Operation };
+
+/** What defineContract returns: the name (the C prefix) and the operations, as written. */
+export interface Contract<O extends Operations = Operations> {
+  readonly name: string;
+  readonly operations: O;
+  readonly [CONTRACT]: true;
+}
+
+/** The request an operation takes, as TypeScript sees it. */
+export type RequestOf<Op extends Operation> = StructValue<Op['request']>;
+/** The response an operation resolves with, as TypeScript sees it. */
+export type ResponseOf<Op extends Operation> = Value<Op['response']>;
+
+/** Marks a contract, across copies of the library (a contract file may import dist/, a test src/). */
+export const CONTRACT: unique symbol = Symbol.for('cnode.contract') as never;
+
+// Names become C identifiers: `<contract>_<op>_request`, `bool has_<field>`.
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const C_KEYWORDS = new Set(
+  (
+    'auto break case char const continue default do double else enum extern float for goto if inline int long ' +
+    'register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while ' +
+    'bool true false _Bool _Complex _Imaginary'
+  ).split(' '),
+);
+
+function fail(text: string): never {
+  throw new CNodeError('ERR_CNODE_INVALID_OPTION', `cnode contract: ${text}`);
+}
+
+function checkName(what: string, name: string): void {
+  if (!IDENTIFIER.test(name) || C_KEYWORDS.has(name))
+    fail(`${what} must be a C identifier (not a keyword), got ${showValue(name)}`);
+}
+
+function checkType(path: string, type: unknown, optionalAllowed: boolean): void {
+  const kind = (type as { kind?: unknown } | null)?.kind;
+  switch (kind) {
+    case 'i64':
+    case 'f64':
+    case 'bool':
+    case 'string':
+    case 'bytes':
+      return;
+    case 'array':
+      checkType(`${path}[]`, (type as { of: unknown }).of, false);
+      return;
+    case 'struct': {
+      const { name } = type as { name?: string };
+      if (name !== undefined) checkName(`${path}'s struct name`, name);
+      checkFields(path, (type as { fields: unknown }).fields);
+      return;
+    }
+    case 'optional':
+      if (!optionalAllowed) fail(`${path}: only a struct's field can be optional`);
+      checkType(path, (type as Optional<Type>).of, false);
+      return;
+    default:
+      fail(`${path} must be a type of the vocabulary (t.i64, t.string, t.array(...), ...), got ${showValue(type)}`);
+  }
+}
+
+function checkFields(path: string, fields: unknown): void {
+  if (typeof fields !== 'object' || fields === null)
+    fail(`${path} must be an object of fields, got ${showValue(fields)}`);
+  for (const [name, type] of Object.entries(fields)) {
+    checkName(`${path}'s field name`, name);
+    checkType(`${path}.${name}`, type, true);
+  }
+}
+
+/**
+ * Defines a worker's protocol once: `name` becomes the C prefix (`calc_dispatch`), each operation
+ * a message `{ op: "<name>", ...request }` answered by its response. Pass it to `typed(node,
+ * contract)` for a typed client, and to `npx cnode gen` for the worker's C header.
+ */
+export function defineContract<const O extends Operations>(name: string, operations: O): Contract<O> {
+  checkName('the contract name', name);
+  if (typeof operations !== 'object' || operations === null || Object.keys(operations).length === 0)
+    fail(`contract ${name} needs at least one operation, got ${showValue(operations)}`);
+  for (const [op, operation] of Object.entries(operations)) {
+    checkName(`contract ${name}'s operation name`, op);
+    if (typeof operation !== 'object' || operation === null)
+      fail(`${op} must be { request, response }, got ${showValue(operation)}`);
+    checkFields(`${op}.request`, operation.request);
+    if ('op' in operation.request) fail(`${op}.request cannot have a field named op: the wire map uses it`);
+    checkType(`${op}.response`, operation.response, false);
+  }
+  return Object.freeze({ name, operations, [CONTRACT]: true as const });
+}
+
+export function isContract(value: unknown): value is Contract {
+  return typeof value === 'object' && value !== null && (value as { [CONTRACT]?: unknown })[CONTRACT] === true;
+}

@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CNode, type Contract, typed } from '../src/index.js';
+import { expectNothingLeft, rejection, root, startedNodes } from './helpers.js';
+
+// The whole path a user takes: a contract file, `cnode gen` writing the C header into their
+// build directory, `cnode cc` compiling the worker against it (under gcc and clang, warnings as
+// errors), then the worker called through the typed client, and around it.
+const fixture = path.join(root, 'test', 'fixtures', 'kitchen.contract.js');
+const workerSource = path.join(root, 'cnode', 'examples', 'contract', 'kitchen.c');
+const cli = path.join(root, 'bin', 'cnode.js');
+const build = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-contract-'));
+afterAll(() => fs.rmSync(build, { recursive: true, force: true }));
+
+const cnode = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  execFileSync(process.execPath, [cli, ...args], {
+    cwd: build,
+    encoding: 'utf8',
+    stdio: 'pipe',
+    env: { ...process.env, ...env },
+  });
+
+let kitchen: Contract;
+beforeAll(async () => {
+  ({ kitchen } = (await import(fixture)) as { kitchen: Contract });
+  cnode(['gen', fixture, '-o', 'kitchen_contract.h']);
+  for (const cc of ['gcc', 'clang'])
+    cnode(['cc', workerSource, '-I.', '-std=c11', '-Wall', '-Wextra', '-Werror', '-O2', '-o', `kitchen-${cc}`], {
+      CC: cc,
+    });
+}, 60_000);
+
+const nodes = startedNodes({ after: () => expectNothingLeft() });
+const start = (cc = 'gcc'): Promise<CNode> =>
+  nodes.start({ executable: path.join(build, `kitchen-${cc}`), onStdout: () => {}, onStderr: () => {} });
+
+const everything = {
+  i: -(2 ** 53 - 1),
+  f: 0.1,
+  yes: true,
+  s: 'naïve ✓',
+  data: Buffer.from([0, 1, 2, 255]),
+  ints: [0, 1, -1, 2 ** 40],
+  names: ['', 'b', 'ç'],
+  grid: [[1.5, 2], [], [-0.25]],
+  at: { x: 1, y: 2.5, label: 'here' },
+  path: [
+    { x: 0, y: 0 },
+    { x: 3, y: 4, label: 'there' },
+  ],
+  note: 'optional, given',
+};
+
+describe('a contract, both sides', () => {
+  it.each(['gcc', 'clang'])('round-trips each type of the vocabulary through the generated C (%s)', async (cc) => {
+    const api = typed(await start(cc), kitchen);
+    await expect(api.add({ a: 40, b: 2 })).resolves.toBe(42);
+    await expect(api.echo(everything)).resolves.toEqual(everything);
+    // An optional field left out stays out, at the top and inside a struct.
+    const { note: _, ...noNote } = everything;
+    await expect(api.echo({ ...noNote, at: { x: 0, y: 0 } })).resolves.toEqual({ ...noNote, at: { x: 0, y: 0 } });
+    await expect(api.sum({ values: [1, 2, 3.5] })).resolves.toBe(6.5);
+    await expect(api.sum({ values: [], scale: 3 })).resolves.toBe(0);
+    await expect(api.corners({ at: { x: 1, y: 1 }, size: 2 })).resolves.toEqual([
+      { x: 1, y: 1, label: 'a' },
+      { x: 3, y: 1, label: 'b' },
+      { x: 3, y: 3, label: 'c' },
+      { x: 1, y: 3, label: 'd' },
+    ]);
+    await expect(api.greet({ name: 'Ada' })).resolves.toBe('hello, Ada');
+    await expect(api.greet({})).resolves.toBe('hello, stranger');
+  });
+
+  it('answers the same messages sent untyped, as { op, ...fields } maps', async () => {
+    const node = await start();
+    await expect(node.call({ op: 'add', a: 1, b: 2 })).resolves.toBe(3);
+    // An integer where the contract says float64 is taken: JavaScript's 2.0 is packed as 2.
+    await expect(node.call({ op: 'sum', values: [1, 2], scale: 2 })).resolves.toBe(6);
+  });
+
+  it('refuses a mismatched request in the worker, naming the field, before the handler runs', async () => {
+    const node = await start();
+    const refused = async (message: unknown) => (await rejection(node.call(message))).message;
+    await expect(refused({ op: 'add', a: 1, b: 'two' })).resolves.toMatch(
+      /failed the call: bad message: b must be an int64, got a string$/,
+    );
+    await expect(refused({ op: 'add', a: 1 })).resolves.toMatch(/bad message: b is missing \(an int64\)$/);
+    await expect(refused({ op: 'add', a: 2n ** 63n, b: 0 })).resolves.toMatch(
+      /bad message: a must be an int64, got an integer beyond 2\^63-1$/,
+    );
+    await expect(
+      refused({
+        ...everything,
+        op: 'echo',
+        path: [
+          { x: 0, y: 0 },
+          { x: 1, y: 'no' },
+        ],
+      }),
+    ).resolves.toMatch(/bad message: path\[1\]\.y must be a float64, got a string$/);
+    await expect(refused({ ...everything, op: 'echo', grid: [[1], [2, true]] })).resolves.toMatch(
+      /bad message: grid\[1\]\[1\] must be a float64, got a boolean$/,
+    );
+    await expect(refused({ ...everything, op: 'echo', at: { x: 1, y: 2, label: 7 } })).resolves.toMatch(
+      /bad message: at\.label must be a string, got an integer$/,
+    );
+    await expect(refused({ ...everything, op: 'echo', data: 'bytes?' })).resolves.toMatch(
+      /bad message: data must be a binary, got a string$/,
+    );
+    await expect(refused({ op: 'divide' })).resolves.toMatch(
+      /bad message: op "divide" is not an operation of contract kitchen \(add, echo,/,
+    );
+    await expect(refused({ a: 1 })).resolves.toMatch(/bad message: op is missing/);
+    await expect(refused('add')).resolves.toMatch(/bad message: the request must be a map with an op, got a string$/);
+    // The worker is fine after each refusal.
+    await expect(node.call({ op: 'add', a: 1, b: 2 })).resolves.toBe(3);
+  });
+
+  it('gives the typed client ERR_CNODE_BAD_MESSAGE when the worker refuses, and checks before sending', async () => {
+    const node = await start();
+    const api = typed(node, kitchen);
+    // A contract the worker does not have: the same op names, a field of another type.
+    const stale = {
+      ...kitchen,
+      name: 'stale',
+      operations: { add: { request: { a: { kind: 'string' } }, response: { kind: 'i64' } } },
+    };
+    const refused = await rejection(
+      (typed(node, stale as Contract) as Record<string, (r: unknown) => Promise<unknown>>).add({ a: 'x' }),
+    );
+    expect(refused).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', node: node.name });
+    expect(refused.message).toMatch(/refused the add request: a must be an int64, got a string$/);
+    expect(refused.cause).toMatchObject({ code: 'ERR_CNODE_REMOTE' });
+    // Checked by the owner: nothing is sent, and the path is the same the worker would give.
+    const before = await rejection(
+      api.echo({
+        ...everything,
+        path: [
+          { x: 0, y: 0 },
+          { x: 1, y: 'no' },
+        ],
+      }),
+    );
+    expect(before).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
+    expect(before.message).toMatch(
+      /kitchen\.echo: bad message: path\[1\]\.y must be a float64, got a string; nothing was sent$/,
+    );
+    await expect(api.add({ a: 1.5, b: 1 })).rejects.toThrow(
+      /bad message: a must be an int64 \(a safe integer\), got the number 1.5/,
+    );
+    // A worker answering outside its contract is caught too.
+    await expect(api.liar({})).rejects.toMatchObject({
+      code: 'ERR_CNODE_BAD_MESSAGE',
+      message: expect.stringMatching(
+        /answered kitchen\.liar outside its contract: response must be an int64 \(a safe integer\), got a string$/,
+      ),
+    });
+    // An operation of the contract the worker has no handler for: an ordinary remote failure.
+    await expect(api.unhandled({})).rejects.toMatchObject({
+      code: 'ERR_CNODE_REMOTE',
+      message: expect.stringContaining('contract kitchen: the worker has no handler for unhandled'),
+    });
+    await expect(api.add({ a: 2, b: 2 })).resolves.toBe(4);
+  });
+
+  it('explains itself, and names what is wrong with a contract file', () => {
+    expect(cnode(['gen', '--help'])).toContain('Usage: cnode gen <contract.js>');
+    expect(cnode(['--help'])).toContain('cnode gen <contract.js>');
+    const header = cnode(['gen', fixture]);
+    expect(header).toContain('static inline int kitchen_dispatch(cnode_t *node');
+    fs.writeFileSync(path.join(build, 'none.mjs'), 'export const x = 1;\n');
+    const library = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
+    fs.writeFileSync(
+      path.join(build, 'bad.mjs'),
+      `import { defineContract, t } from '${library}';\n` +
+        "export const c = defineContract('bad', { go: { request: { 'no-dash': t.i64 }, response: t.bool } });\n",
+    );
+    const fails = (args: string[]) => {
+      try {
+        cnode(args);
+      } catch (error) {
+        return (error as { stderr: string }).stderr;
+      }
+      throw new Error(`cnode ${args.join(' ')} succeeded`);
+    };
+    expect(fails(['gen', 'none.mjs'])).toContain('none.mjs exports no contract');
+    expect(fails(['gen', 'missing.js'])).toContain('missing.js does not exist');
+    expect(fails(['gen', path.join(root, 'test', 'fixtures', 'kitchen.contract.js'), '-x'])).toContain(
+      'unknown option "-x"',
+    );
+    expect(fails(['gen', 'bad.mjs'])).toContain(
+      'go.request\'s field name must be a C identifier (not a keyword), got `"no-dash"` (string)',
+    );
+  });
+});
