@@ -15,6 +15,7 @@ import {
   isAbnormal,
   nodeError,
   showValue,
+  withCallerStack,
 } from './errors.js';
 import { Attachment } from './launch/attached.js';
 import type { Identity, Launched, ProcessEnd } from './launch/launcher.js';
@@ -448,10 +449,15 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * ERR_CNODE_ABORTED, ERR_CNODE_REMOTE (the handler failed), ERR_CNODE_EXITED, ERR_CNODE_STOPPED,
    * ERR_CNODE_BAD_MESSAGE, ERR_CNODE_OVERLOADED, ERR_CNODE_UNRESPONSIVE or ERR_CNODE_PROTOCOL.
    */
-  call(message: unknown, options?: CallOptions): Promise<unknown> {
-    if (callChannel.hasSubscribers)
-      return callChannel.tracePromise(() => this.#call(message, options), { node: this.name, message });
-    return this.#call(message, options);
+  async call(message: unknown, options?: CallOptions): Promise<unknown> {
+    try {
+      return await (callChannel.hasSubscribers
+        ? callChannel.tracePromise(() => this.#call(message, options), { node: this.name, message })
+        : this.#call(message, options));
+    } catch (error) {
+      // The stack of the frame handler that rejected it says nothing: the caller's is wanted.
+      throw withCallerStack(error);
+    }
   }
 
   #call(message: unknown, options: CallOptions | undefined): Promise<unknown> {
@@ -807,7 +813,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
         } else if (
           !(kind === FrameKind.Reply
             ? this.#calls.resolve(id, payload)
-            : this.#calls.reject(id, this.#error('ERR_CNODE_REMOTE', `failed the call: ${payload}`)))
+            : this.#calls.reject(id, this.#remoteError(payload as string, frame[4])))
         ) {
           this.#dropped++;
         }
@@ -958,6 +964,15 @@ export class CNode extends EventEmitter<CNodeEvents> {
 
   #aborted(reason: unknown): CNodeError {
     return this.#error('ERR_CNODE_ABORTED', 'had a call aborted', { cause: reason });
+  }
+
+  /** The handler failed the call: cnode_fail's reason, and cnode_fail_code's code when it gave one. */
+  #remoteError(reason: string, remoteCode: string | undefined): CNodeError {
+    const text = remoteCode === undefined ? reason : `${remoteCode}: ${reason}`;
+    return nodeError(this.name, 'ERR_CNODE_REMOTE', `failed the call: ${text}`, {
+      creation: this.creation,
+      remoteCode,
+    });
   }
 
   /** An error about this node. */

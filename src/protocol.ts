@@ -47,6 +47,8 @@ export declare namespace FrameKind {
 
 /** The cookie: 64 hex characters (32 random bytes), fresh per start (section 1). */
 export const COOKIE_LEN = 64;
+/** A FAIL's code (cnode_fail_code, the error's remoteCode): 1 to this many bytes of printable ASCII (section 2). */
+export const CODE_MAX = 64;
 /** More than any HELLO takes: the worker drops a bigger frame from a peer before its handshake, unread (section 3). */
 export const HELLO_MAX_SIZE = 128;
 
@@ -92,7 +94,8 @@ export type ReleaseFrame = [FrameKind.Release, inode: bigint];
 /** `pid`: the worker's own, on its host (which may not be the owner's). */
 export type WelcomeFrame = [FrameKind.Welcome, version: number, node: string, pid: number];
 export type ReplyFrame = [FrameKind.Reply, id: number, node: string, response: unknown];
-export type FailFrame = [FrameKind.Fail, id: number, node: string, reason: string];
+/** `code` is the worker's own error code (cnode_fail_code), when it gave one. */
+export type FailFrame = [FrameKind.Fail, id: number, node: string, reason: string, code?: string];
 export type InfoFrame = [FrameKind.Info, node: string, message: unknown];
 export type PongFrame = [FrameKind.Pong, seq: number];
 export type WorkerFrame = WelcomeFrame | ReplyFrame | FailFrame | InfoFrame | PongFrame;
@@ -112,7 +115,11 @@ export function asWorkerFrame(value: unknown): WorkerFrame | undefined {
     case FrameKind.Reply:
       return value.length === 4 && isId(a) && typeof b === 'string' ? (value as ReplyFrame) : undefined;
     case FrameKind.Fail:
-      return value.length === 4 && isId(a) && typeof b === 'string' && typeof c === 'string'
+      return (value.length === 4 ||
+        (value.length === 5 && typeof value[4] === 'string' && value[4].length <= CODE_MAX)) &&
+        isId(a) &&
+        typeof b === 'string' &&
+        typeof c === 'string'
         ? (value as FailFrame)
         : undefined;
     case FrameKind.Info:

@@ -342,6 +342,94 @@ int cnode_fail(cnode_t *node, const char *fmt, ...)
  */
 const msgpack_object *cnode_map_get(const msgpack_object *map, const char *key);
 
+/* --- Errors with a code, and msgpack-c helpers for handlers (issue 13) ------------------------ */
+
+/*
+ * Like cnode_fail, with the worker's own error code beside the reason: the owner's call rejects
+ * with ERR_CNODE_REMOTE whose `remoteCode` is `code` (a string such as "SQLITE_CONSTRAINT"), and
+ * whose message carries the reason. `code` is copied; it must be 1 to 64 bytes of printable ASCII
+ * (space to '~'). NULL sends no code, as cnode_fail does. A bad code is a bug of the handler: the
+ * call still fails, without a code, its reason ending with "(cnode_fail_code: the code is not 1
+ * to 64 bytes of printable ASCII, so none is sent)", and errno is set to EINVAL. Returns -1, so
+ * write `return cnode_fail_code(node, "E_RANGE", "n is %d", n);`. In a cast, the code is in the
+ * line on stderr.
+ */
+int cnode_fail_code(cnode_t *node, const char *code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/*
+ * Typed getters for a request that is a map keyed by strings (cnode_map_get finds the key).
+ * What they return points into `map` (no copy, not NUL-terminated): valid as long as `map` is,
+ * which for a request is until the handler returns.
+ *
+ * A key that is absent, or whose value is nil (a JavaScript null), gives the fallback (or NULL)
+ * and leaves errno alone. A value of the wrong type gives the fallback (or NULL) too and sets
+ * errno to EINVAL; an integer that does not fit sets ERANGE. So a handler that must tell
+ * "absent" from "wrong" sets errno = 0 first and checks it after, as with strtol:
+ *
+ *     errno = 0;
+ *     int64_t limit = cnode_get_i64(request, "limit", 100);
+ *     if (errno) return cnode_fail_code(node, "BAD_REQUEST", "limit: expected an integer");
+ *
+ * `map` that is NULL or not a map counts as having no key (errno EINVAL when not NULL).
+ */
+
+/* An integer (MessagePack int or uint) in -2^63 .. 2^63-1. A float is the wrong type, even 3.0:
+   Node packs every integral number as an integer. */
+int64_t cnode_get_i64(const msgpack_object *map, const char *key, int64_t fallback);
+
+/* A number as a double: a float (32 or 64 bits), or an integer converted (rounded to the nearest
+   double beyond 2^53). */
+double cnode_get_f64(const msgpack_object *map, const char *key, double fallback);
+
+/* A string: its first byte, and its length in *len (len may be NULL). An empty string gives a
+   non-NULL pointer and 0. NULL (and *len 0) when absent, nil or not a string. The bytes are as
+   sent: UTF-8 from Node, which may hold a NUL byte. */
+const char *cnode_get_str(const msgpack_object *map, const char *key, size_t *len);
+
+/* A binary (a Buffer, a typed array's bytes): as cnode_get_str, for MessagePack bin values. The
+   bytes are the worker's own (see cnode_handler): the handler may change them in place. */
+const void *cnode_get_bin(const msgpack_object *map, const char *key, size_t *len);
+
+/*
+ * Copies the string `str` (a MessagePack str object, from cnode_map_get say) into `buf` of
+ * `size` bytes with a NUL after it, for the C APIs that want one. Returns 0, or -1 with errno:
+ * EINVAL (str NULL or not a string, buf NULL or size 0), ERANGE (it does not fit: size must be
+ * more than its length), EILSEQ (it holds a NUL byte, which would cut it short in C). On failure
+ * buf holds "" (when size > 0): never a truncated string.
+ */
+int cnode_copy_str(const msgpack_object *str, char *buf, size_t size);
+
+/*
+ * An array whose length is known only at the end (rows from a cursor, say): begin packs the
+ * header of an array32 with a count of 0, pack its elements, then end counts the objects packed
+ * since begin and writes that count into the header. Nothing is copied or packed twice; the
+ * header takes 5 bytes, whatever the count. Arrays may nest (end the inner before the outer).
+ *
+ *     cnode_array rows;
+ *     if (cnode_array_begin(reply, NULL, &rows) < 0) return -1;
+ *     while (sqlite3_step(stmt) == SQLITE_ROW) pack_row(reply, stmt);
+ *     return cnode_array_end(&rows);
+ *
+ * `pk` is the handler's `reply` (buf NULL), or a packer you made over your own msgpack_sbuffer,
+ * given as `buf` (msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write)), for cnode_send. The
+ * struct is the caller's (on the stack); its fields are the library's.
+ * begin returns 0, or -1 with errno EINVAL (pk or array NULL; buf NULL and pk not a reply; pk not
+ * writing into buf) or ENOMEM. end returns 0, or -1 with errno EINVAL (the buffer no longer
+ * holds the header where begin put it, or what follows it is not whole MessagePack objects).
+ */
+typedef struct cnode_array {
+    msgpack_sbuffer *buf; /* the buffer the header is in */
+    size_t at;            /* the header's offset in buf */
+    uint32_t count;       /* after cnode_array_end: the elements counted */
+} cnode_array;
+
+int cnode_array_begin(msgpack_packer *pk, msgpack_sbuffer *buf, cnode_array *array);
+int cnode_array_end(cnode_array *array);
+
 /* A description of an errno value set by this library (or by the system), static storage. The
    values cnode_send sets get what they mean here ("the owner is gone"), not the system's words. */
 const char *cnode_strerror(int errnum);

@@ -80,7 +80,8 @@ int cnode_call(cnode_t *n, uint32_t id, const msgpack_object *message)
     if (reason != NULL) {
         cnode_reply_drop_sides(n);
         pk = cnode_packer(n);
-        if (cnode_frame_pack_fail(&pk, id, n->args.name, n->name_len, reason) < 0)
+        const char *code = n->failed && rc != 0 && n->code[0] != '\0' ? n->code : NULL;
+        if (cnode_frame_pack_fail_code(&pk, id, n->args.name, n->name_len, reason, code) < 0)
             return cnode_broken(n, "pack");
     }
     if (n->reply_nsides == 0) return cnode_emit(n);
@@ -100,7 +101,9 @@ int cnode_cast(cnode_t *n, const msgpack_object *message)
     int rc;
     if (s_handle(n, message, NULL, &rc) < 0) return -1;
     if (rc != 0) {
-        if (n->failed) fprintf(stderr, "cnode %s: cast failed: %s\n", n->args.name, n->reason);
+        if (n->failed && n->code[0] != '\0')
+            fprintf(stderr, "cnode %s: cast failed: %s: %s\n", n->args.name, n->code, n->reason);
+        else if (n->failed) fprintf(stderr, "cnode %s: cast failed: %s\n", n->args.name, n->reason);
         else fprintf(stderr, "cnode %s: cast failed: handler returned %d\n", n->args.name, rc);
     }
     return 0;

@@ -172,10 +172,17 @@ int cnode_frame_pack_reply_head(msgpack_packer *pk, uint32_t id, const char *nod
 int cnode_frame_pack_fail(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len,
                           const char *reason)
 {
-    if (msgpack_pack_array(pk, 4) < 0 || msgpack_pack_uint8(pk, CNODE_FRAME_FAIL) < 0
-        || msgpack_pack_uint32(pk, id) < 0 || s_pack_str(pk, node, node_len) < 0)
+    return cnode_frame_pack_fail_code(pk, id, node, node_len, reason, NULL);
+}
+
+int cnode_frame_pack_fail_code(msgpack_packer *pk, uint32_t id, const char *node,
+                               size_t node_len, const char *reason, const char *code)
+{
+    if (msgpack_pack_array(pk, code == NULL ? 4 : 5) < 0
+        || msgpack_pack_uint8(pk, CNODE_FRAME_FAIL) < 0 || msgpack_pack_uint32(pk, id) < 0
+        || s_pack_str(pk, node, node_len) < 0 || s_pack_str(pk, reason, strlen(reason)) < 0)
         return -1;
-    return s_pack_str(pk, reason, strlen(reason));
+    return code == NULL ? 0 : s_pack_str(pk, code, strlen(code));
 }
 
 int cnode_frame_pack_pong(msgpack_packer *pk, uint32_t seq)

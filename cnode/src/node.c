@@ -94,7 +94,40 @@ int cnode_fail(cnode_t *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(n->reason, sizeof n->reason, fmt, ap);
     va_end(ap);
+    n->code[0] = '\0';
     n->failed = 1;
+    return -1;
+}
+
+/* A code is 1 to CNODE_CODE_MAX bytes of printable ASCII (space to tilde). */
+static int s_valid_code(const char *code)
+{
+    size_t len = 0;
+    for (; code[len] != '\0'; len++)
+        if (len >= CNODE_CODE_MAX || code[len] < 0x20 || code[len] > 0x7e) return 0;
+    return len > 0;
+}
+
+int cnode_fail_code(cnode_t *n, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->reason, sizeof n->reason, fmt, ap);
+    va_end(ap);
+    n->failed = 1;
+    n->code[0] = '\0';
+    if (code == NULL) return -1;
+    if (s_valid_code(code)) {
+        memcpy(n->code, code, strlen(code) + 1);
+        return -1;
+    }
+    /* A bad code is the handler's bug: the call still fails, and the owner reads why the code
+       is missing rather than a code it cannot trust. */
+    size_t len = strlen(n->reason);
+    snprintf(n->reason + len, sizeof n->reason - len,
+             " (cnode_fail_code: the code is not 1 to %d bytes of printable ASCII, so none is sent)",
+             CNODE_CODE_MAX);
+    errno = EINVAL;
     return -1;
 }
 

@@ -80,6 +80,7 @@ struct cnode_t {
     void *user;
     int failed;                /* cnode_fail was called during the current handler */
     char reason[1024];         /* its formatted reason */
+    char code[CNODE_CODE_MAX + 1]; /* cnode_fail_code's code, "" for none */
     msgpack_sbuffer out;       /* the frame being built; its data is handed to the transport */
     msgpack_sbuffer batch;     /* whole frames for the owner, held until no input waits */
     int64_t batch_since;       /* when the first frame in `batch` was put there (cnode_now_us) */
@@ -105,6 +106,11 @@ msgpack_packer cnode_packer(cnode_t *n);
    msgpack_pack_bin_body (or msgpack_pack_object) writes becomes a side part, as with
    cnode_pack_bin. reply.c. */
 msgpack_packer cnode_reply_packer(cnode_t *n);
+
+/* The buffer a handler's reply packer (cnode_reply_packer's) writes into, or NULL when `pk` is
+   another packer. */
+msgpack_sbuffer *cnode_reply_buffer(const msgpack_packer *pk);
+
 /* Sends the whole frame in n->out, or holds it in n->batch (see reply.c). Returns 0, or -1. */
 int cnode_emit(cnode_t *n);
 int cnode_emit_frame(cnode_t *n, msgpack_sbuffer *frame); /* the same for any packed frame */

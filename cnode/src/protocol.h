@@ -17,13 +17,16 @@ enum cnode_frame_kind {
     CNODE_FRAME_CALL = 3,    /* owner -> worker  [3, id, message] */
     CNODE_FRAME_CAST = 4,    /* owner -> worker  [4, message] */
     CNODE_FRAME_REPLY = 5,   /* worker -> owner  [5, id, node, response] */
-    CNODE_FRAME_FAIL = 6,    /* worker -> owner  [6, id, node, reason] */
+    CNODE_FRAME_FAIL = 6,    /* worker -> owner  [6, id, node, reason, code?] */
     CNODE_FRAME_INFO = 7,    /* worker -> owner  [7, node, message] */
     CNODE_FRAME_STOP = 8,    /* owner -> worker  [8] */
     CNODE_FRAME_PING = 9,    /* owner -> worker  [9, seq] */
     CNODE_FRAME_PONG = 10,   /* worker -> owner  [10, seq] */
     CNODE_FRAME_RELEASE = 11, /* owner -> worker  [11, inode] */
 };
+
+/* A FAIL's code (cnode_fail_code): 1 to this many bytes of printable ASCII. */
+#define CNODE_CODE_MAX 64
 
 /* The cookie is 64 hex characters (32 random bytes), fresh per start. */
 #define CNODE_COOKIE_LEN 64
@@ -104,6 +107,10 @@ int cnode_frame_pack_welcome(msgpack_packer *pk, const char *node, size_t node_l
 int cnode_frame_pack_reply_head(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len);
 int cnode_frame_pack_fail(msgpack_packer *pk, uint32_t id, const char *node, size_t node_len,
                           const char *reason);
+/* A FAIL with the worker's own error code (cnode_fail_code) as its fifth element; NULL packs the
+   four-element FAIL that cnode_frame_pack_fail does. */
+int cnode_frame_pack_fail_code(msgpack_packer *pk, uint32_t id, const char *node,
+                               size_t node_len, const char *reason, const char *code);
 int cnode_frame_pack_info_head(msgpack_packer *pk, const char *node, size_t node_len);
 int cnode_frame_pack_pong(msgpack_packer *pk, uint32_t seq);
 

@@ -214,6 +214,11 @@ msgpack_packer cnode_reply_packer(cnode_t *n)
     return pk;
 }
 
+msgpack_sbuffer *cnode_reply_buffer(const msgpack_packer *pk)
+{
+    return pk->callback == s_reply_write ? &((cnode_t *)pk->data)->out : NULL;
+}
+
 int cnode_pack_bin(cnode_t *n, msgpack_packer *pk, const void *data, size_t size)
 {
     if (n == NULL || pk == NULL || (data == NULL && size > 0)) {
