@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNode, type CNodeOptions } from '../src/index.js';
-import { expectNothingLeft, rejection, root, startedNodes, waitUntil } from './helpers.js';
+import { binary, expectNothingLeft, rejection, root, startedNodes, waitUntil } from './helpers.js';
 
 // cnode.hpp from a user's project outside the repository: the package installed there, the
 // workers built with `npx cnode c++`, by g++ and by clang++ (-Wall -Wextra -Werror: a warning
@@ -89,6 +89,11 @@ describe.each(compilers)('the wordfreq example, built by npx cnode c++ with %s',
     // The worker goes on after every one of them.
     await expect(node.call({ op: 'top', text: 'a b a', n: 1 })).resolves.toEqual([['a', 2]]);
   });
+});
+
+it('builds the wordfreq example with CMake too (C++17, into build/bin)', async () => {
+  const node = await nodes.start(quiet(binary('wordfreq')));
+  await expect(node.call({ op: 'top', text, n: 1 })).resolves.toEqual([['the', 5]]);
 });
 
 describe.each(compilers)("cnode.hpp's loop and exceptions, built with %s", (cxx) => {
