@@ -167,6 +167,21 @@ describe('a contract, both sides', () => {
     await expect(api.add({ a: 2, b: 2 })).resolves.toBe(4);
   });
 
+  it("builds and runs the README's quick start, cnode/examples/contract/calc", async () => {
+    const example = path.join(root, 'cnode', 'examples', 'contract');
+    cnode(['gen', path.join(example, 'calc.contract.js'), '-o', 'calc_contract.h']);
+    cnode(['cc', path.join(example, 'calc.c'), '-I.', '-Wall', '-Wextra', '-Werror', '-O2', '-o', 'calc']);
+    const { calc } = (await import(path.join(example, 'calc.contract.js'))) as { calc: Contract };
+    const node = await nodes.start({ executable: path.join(build, 'calc'), onStdout: () => {}, onStderr: () => {} });
+    const api = typed(node, calc);
+    await expect(api.add({ a: 1, b: 2 })).resolves.toBe(3);
+    await expect(api.mean({ values: [1, 2, 4.5] })).resolves.toEqual({ mean: 2.5, count: 3 });
+    await expect(api.mean({ values: [] })).rejects.toMatchObject({ code: 'ERR_CNODE_REMOTE' });
+    await expect(node.call({ op: 'add', a: 1, b: 'two' })).rejects.toThrow(
+      /bad message: b must be an int64, got a string$/,
+    );
+  });
+
   it('explains itself, and names what is wrong with a contract file', () => {
     expect(cnode(['gen', '--help'])).toContain('Usage: cnode gen <contract.js>');
     expect(cnode(['--help'])).toContain('cnode gen <contract.js>');
