@@ -126,7 +126,9 @@ static int s_pack_row(cnode_t *node, msgpack_packer *pk, sqlite3_stmt *stmt)
 static int s_exec(cnode_t *node, sqlite3 *db, const char *sql, size_t len, msgpack_packer *reply)
 {
     const char *end = sql + len;
-    int changes = 0;
+    /* sqlite3_changes() keeps the last INSERT's count through a CREATE: the total's growth is
+       what these statements changed. */
+    int before = sqlite3_total_changes(db);
     while (sql < end) {
         sqlite3_stmt *stmt = NULL;
         const char *tail = NULL;
@@ -136,10 +138,9 @@ static int s_exec(cnode_t *node, sqlite3 *db, const char *sql, size_t len, msgpa
         if (stmt == NULL) continue; /* whitespace or a comment */
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {}
         if (rc != SQLITE_DONE) return s_fail(node, db, stmt, rc);
-        changes += sqlite3_changes(db);
         sqlite3_finalize(stmt);
     }
-    return msgpack_pack_int(reply, changes);
+    return msgpack_pack_int(reply, sqlite3_total_changes(db) - before);
 }
 
 static int handle(cnode_t *node, const msgpack_object *request, msgpack_packer *reply, void *user)
