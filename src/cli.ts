@@ -18,6 +18,8 @@ const usage = `Usage:
   cnode gen <contract.js> [-o header.h]
                                write a contract's C header (structs, checking decoders, dispatch);
                                run it before cnode cc; cnode gen --help says more
+  cnode cc --contract <contract.js> [cc arguments...]
+                               runs cnode gen --dir . first: <name>_contract.h here, found by -I.
   cnode cflags                 print the compiler flags, for a Makefile
   cnode libs                   print the linker flags, for a Makefile
   cnode keygen                 print a fresh CurveZMQ key pair as JSON, {"publicKey":"...","secretKey":"..."}
@@ -44,7 +46,7 @@ export function main(argv: string[]): number {
   try {
     switch (command) {
       case 'cc':
-        return compile(rest);
+        return compile(withContracts(rest));
       case 'c++':
         return compileCxx(rest);
       case 'gen':
@@ -102,6 +104,24 @@ function compileCxx(args: string[]): number {
   });
   if (result.error) throw new Error(`cnode c++: could not run ${compiler}: ${result.error.message}`);
   return result.status ?? 1;
+}
+
+// `cnode cc --contract x.js ...`: generates each contract's header into the current folder
+// (`<name>_contract.h`, found by -I.), then compiles with the other arguments.
+function withContracts(args: string[]): string[] {
+  const rest: string[] = [];
+  let contracts = 0;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== '--contract') {
+      rest.push(args[i]);
+      continue;
+    }
+    const file = args[++i];
+    if (file === undefined) throw new Error('cnode cc: --contract needs a contract file');
+    if (generate([file, '--dir', '.']) !== 0) throw new Error(`cnode cc: cnode gen ${file} failed`);
+    contracts++;
+  }
+  return contracts > 0 ? ['-I.', ...rest] : rest;
 }
 
 // `cnode gen` imports the user's contract module, which is asynchronous: it runs in a node

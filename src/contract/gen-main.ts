@@ -8,11 +8,12 @@ import { pathToFileURL } from 'node:url';
 import { type Contract, isContract } from './define.js';
 import { generateC } from './gen-c.js';
 
-export const GEN_USAGE = `Usage: cnode gen <contract.js> [-o <header.h>] [--export <name>]
+export const GEN_USAGE = `Usage: cnode gen <contract.js> [-o <header.h> | --dir <folder>] [--export <name>]
   Writes the C side of a contract (defineContract in an ES module) as one header: a struct per
   request and response, decoders that check every field, <name>_reply_<op> packers, and
   <name>_dispatch / <name>_handle, the handler that calls one function per operation.
   -o <header.h>      where to write it (default: standard output)
+  --dir <folder>     write it into <folder> as <name>_contract.h (what cnode cc --contract does)
   --export <name>    which export of the module is the contract, when it has several
   e.g. cnode gen calc.contract.js -o calc_contract.h && cnode cc worker.c -I. -o worker`;
 
@@ -23,6 +24,7 @@ function fail(text: string): never {
 interface GenArgs {
   file: string;
   output?: string;
+  dir?: string;
   exportName?: string;
 }
 
@@ -30,13 +32,15 @@ function parse(argv: string[]): GenArgs | 'help' {
   let file: string | undefined;
   let output: string | undefined;
   let exportName: string | undefined;
+  let dir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return 'help';
-    if (arg === '-o' || arg === '--export') {
+    if (arg === '-o' || arg === '--export' || arg === '--dir') {
       const value = argv[++i];
       if (value === undefined) fail(`${arg} needs a value`);
       if (arg === '-o') output = value;
+      else if (arg === '--dir') dir = value;
       else exportName = value;
     } else if (arg.startsWith('-')) {
       fail(`unknown option ${JSON.stringify(arg)}`);
@@ -47,7 +51,8 @@ function parse(argv: string[]): GenArgs | 'help' {
     }
   }
   if (file === undefined) fail('which contract file?');
-  return { file, output, exportName };
+  if (output !== undefined && dir !== undefined) fail('-o and --dir: one or the other');
+  return { file, output, dir, exportName };
 }
 
 function pick(module: Record<string, unknown>, file: string, exportName?: string): Contract {
@@ -73,9 +78,11 @@ export async function gen(argv: string[]): Promise<number> {
   const absolute = path.resolve(args.file);
   if (!fs.existsSync(absolute)) fail(`${args.file} does not exist`);
   const module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
-  const header = generateC(pick(module, args.file, args.exportName), path.basename(args.file));
-  if (args.output === undefined) process.stdout.write(header);
-  else fs.writeFileSync(args.output, header);
+  const contract = pick(module, args.file, args.exportName);
+  const header = generateC(contract, path.basename(args.file));
+  const output = args.dir === undefined ? args.output : path.join(args.dir, `${contract.name}_contract.h`);
+  if (output === undefined) process.stdout.write(header);
+  else fs.writeFileSync(output, header);
   return 0;
 }
 
