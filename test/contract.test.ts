@@ -169,8 +169,21 @@ describe('a contract, both sides', () => {
 
   it("builds and runs the README's quick start, cnode/examples/contract/calc", async () => {
     const example = path.join(root, 'cnode', 'examples', 'contract');
-    cnode(['gen', path.join(example, 'calc.contract.js'), '-o', 'calc_contract.h']);
-    cnode(['cc', path.join(example, 'calc.c'), '-I.', '-Wall', '-Wextra', '-Werror', '-O2', '-o', 'calc']);
+    // In one step: --contract writes calc_contract.h here first (and adds -I.).
+    const contract = path.join(example, 'calc.contract.js');
+    cnode([
+      'cc',
+      '--contract',
+      contract,
+      path.join(example, 'calc.c'),
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-O2',
+      '-o',
+      'calc',
+    ]);
+    expect(fs.readFileSync(path.join(build, 'calc_contract.h'), 'utf8')).toContain('from calc.contract.js');
     const { calc } = (await import(path.join(example, 'calc.contract.js'))) as { calc: Contract };
     const node = await nodes.start({ executable: path.join(build, 'calc'), onStdout: () => {}, onStderr: () => {} });
     const api = typed(node, calc);

@@ -1,8 +1,9 @@
 /*
  * calc.c: the README's quick start, the worker of calc.contract.js.
  *
- *     npx cnode gen calc.contract.js -o calc_contract.h
- *     npx cnode cc calc.c -I. -O2 -o calc
+ *     npx cnode cc --contract calc.contract.js calc.c -O2 -o calc
+ *
+ * (--contract runs `npx cnode gen calc.contract.js --dir .` first, which writes calc_contract.h.)
  */
 #include "calc_contract.h"
 
