@@ -149,6 +149,15 @@ describe.each(compilers)("cnode.hpp's loop and exceptions, built with %s", (cxx)
     await expect(node.call({ op: 'whoami' })).resolves.toBe(node.name);
   });
 
+  it('posts from another thread', async () => {
+    const node = await nodes.start(quiet(worker));
+    const messages: unknown[] = [];
+    node.on('message', (message) => messages.push(message));
+    await expect(node.call({ op: 'post', count: 3 })).resolves.toBe(3);
+    await waitUntil(() => messages.length >= 3, 2000, 'the three posted messages arrived');
+    expect(messages).toEqual([{ posted: 1 }, { posted: 2 }, { posted: 3 }]);
+  });
+
   it('ends the worker with status 1 when a timer lambda throws, saying why on stderr', async () => {
     const stderr: string[] = [];
     const node = await CNode.start(quiet(worker, stderr));

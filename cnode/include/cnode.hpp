@@ -167,6 +167,12 @@ template <class A, class B> struct is_pair<std::pair<A, B>> : std::true_type {};
 
 template <class> inline constexpr bool always_false = false;
 
+/* Throws cnode::Error with errno as the library left it (read before anything may change it). */
+[[noreturn]] inline void throw_errno(const char *what) {
+    int err = errno;
+    throw Error(what, err);
+}
+
 /* Calls a timer's or descriptor's callable: true to go on, false to end it. */
 template <class F, class... Args> bool call_keep(F &fn, Args &&...args) {
     if constexpr (std::is_same_v<std::invoke_result_t<F &, Args...>, void>) {
@@ -333,7 +339,7 @@ class Packer {
     Packer &bin(const void *data, std::size_t size) {
         if (pk_ == nullptr) return *this;
         if (node_ != nullptr) {
-            if (cnode_pack_bin(node_, pk_, data, size) < 0) throw Error("cnode::Packer::bin", errno);
+            if (cnode_pack_bin(node_, pk_, data, size) < 0) detail::throw_errno("cnode::Packer::bin");
             return *this;
         }
         if (size > std::numeric_limits<uint32_t>::max()) throw Error("cnode::Packer::bin", EMSGSIZE);
@@ -345,7 +351,7 @@ class Packer {
     Packer &object(const Value &v) {
         if (pk_ == nullptr) return *this;
         if (node_ != nullptr) {
-            if (cnode_pack_object(node_, pk_, v.object()) < 0) throw Error("cnode::Packer::object", errno);
+            if (cnode_pack_object(node_, pk_, v.object()) < 0) detail::throw_errno("cnode::Packer::object");
             return *this;
         }
         return check(msgpack_pack_object(pk_, *v.object()));
@@ -464,7 +470,7 @@ class Node {
     Node(int argc, char **argv) : state_(std::make_unique<State>()) {
         state_->owner = this;
         state_->node = cnode_init(argc, argv);
-        if (state_->node == nullptr) throw Error("cnode::Node: cnode_init failed (the reason is on stderr)", errno);
+        if (state_->node == nullptr) detail::throw_errno("cnode::Node: cnode_init failed (the reason is on stderr)");
     }
     ~Node() { release(); }
     Node(Node &&other) noexcept : state_(std::move(other.state_)) {
@@ -516,7 +522,7 @@ class Node {
      */
     template <class T> void send(const T &value) {
         if constexpr (std::is_same_v<T, Message>) {
-            if (cnode_send(live(), value.data(), value.size()) < 0) throw Error("cnode::Node::send", errno);
+            if (cnode_send(live(), value.data(), value.size()) < 0) detail::throw_errno("cnode::Node::send");
         } else {
             Message message;
             message.pack(value);
@@ -526,7 +532,7 @@ class Node {
     /* Like send, from any thread (cnode_post); throws cnode::Error with its errno (EAGAIN: full). */
     template <class T> void post(const T &value) {
         if constexpr (std::is_same_v<T, Message>) {
-            if (cnode_post(live(), value.data(), value.size()) < 0) throw Error("cnode::Node::post", errno);
+            if (cnode_post(live(), value.data(), value.size()) < 0) detail::throw_errno("cnode::Node::post");
         } else {
             Message message;
             message.pack(value);
@@ -550,9 +556,14 @@ class Node {
         timer->state = state_.get();
         timer->timer = true;
         int id = cnode_add_timer(n, static_cast<unsigned>(interval.count()), &s_timer, timer.get());
-        if (id < 0) throw Error("cnode::Node::every", errno);
+        if (id < 0) detail::throw_errno("cnode::Node::every");
         timer->id = id;
-        state_->add(state_->timers, std::move(timer));
+        try {
+            state_->add(state_->timers, std::move(timer));
+        } catch (...) { /* out of memory: the library must not keep a pointer to a freed callable */
+            cnode_cancel_timer(n, id);
+            throw;
+        }
         return id;
     }
     /* Cancels a timer every() made; false when there is no such timer (any more). From its own
@@ -579,9 +590,16 @@ class Node {
         auto watcher = std::make_unique<Watcher<F>>(std::move(fn));
         watcher->state = state_.get();
         watcher->id = fd;
-        if (cnode_add_fd(n, fd, events, &s_fd, watcher.get()) < 0)
-            throw Error("cnode::Node::watch(fd " + std::to_string(fd) + ")", errno);
-        state_->add(state_->fds, std::move(watcher));
+        if (cnode_add_fd(n, fd, events, &s_fd, watcher.get()) < 0) {
+            int err = errno; /* before the message's allocations */
+            throw Error("cnode::Node::watch(fd " + std::to_string(fd) + ")", err);
+        }
+        try {
+            state_->add(state_->fds, std::move(watcher));
+        } catch (...) { /* out of memory: the library must not keep a pointer to a freed callable */
+            cnode_remove_fd(n, fd);
+            throw;
+        }
     }
     /* Stops watching fd; false when it is not watched. From its own callable too. */
     bool unwatch(int fd) {

@@ -14,6 +14,8 @@
  *                                     inside its own callable; answers its id
  *   {op: "pipe", text}             -> writes text into a pipe whose read end is watched: the
  *                                     descriptor's callable reads it and sends {piped: text}
+ *   {op: "post", count}            -> a std::thread posts {posted: i} count times (Node::post),
+ *                                     joined before the answer
  *   {op: "timerThrows"}            -> a timer that throws: the worker exits with status 1
  *   {op: "live"}                   -> how many timer and descriptor callables are alive
  *   {op: "whoami"}                 -> the name the callables' Node & gives (the moved-to Node)
@@ -21,6 +23,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 #include <cnode.hpp>
@@ -76,6 +79,13 @@ int main(int argc, char **argv) {
             if (write(pipe_fds[1], text.data(), text.size()) != static_cast<ssize_t>(text.size()))
                 throw std::runtime_error("write to the pipe failed");
             reply.nil();
+        } else if (op == "post") {
+            auto count = req.get<unsigned>("count");
+            std::thread poster([&self, count] {
+                for (unsigned i = 1; i <= count; i++) self.post(std::map<std::string, unsigned>{{"posted", i}});
+            });
+            poster.join();
+            reply.pack(count);
         } else if (op == "timerThrows") {
             self.every(1ms, [token](cnode::Node &) { throw std::runtime_error("timer boom"); });
             reply.nil();
