@@ -86,8 +86,12 @@ describe('a contract, both sides', () => {
     const node = await start();
     const refused = async (message: unknown) => (await rejection(node.call(message))).message;
     await expect(refused({ op: 'add', a: 1, b: 'two' })).resolves.toMatch(
-      /failed the call: bad message: b must be an int64, got a string$/,
+      /failed the call: ERR_CNODE_BAD_MESSAGE: bad message: b must be an int64, got a string$/,
     );
+    await expect(node.call({ op: 'add', a: 1, b: 'two' })).rejects.toMatchObject({
+      code: 'ERR_CNODE_REMOTE',
+      remoteCode: 'ERR_CNODE_BAD_MESSAGE',
+    });
     await expect(refused({ op: 'add', a: 1 })).resolves.toMatch(/bad message: b is missing \(an int64\)$/);
     await expect(refused({ op: 'add', a: 2n ** 63n, b: 0 })).resolves.toMatch(
       /bad message: a must be an int64, got an integer beyond 2\^63-1$/,
@@ -134,7 +138,7 @@ describe('a contract, both sides', () => {
     );
     expect(refused).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', node: node.name });
     expect(refused.message).toMatch(/refused the add request: a must be an int64, got a string$/);
-    expect(refused.cause).toMatchObject({ code: 'ERR_CNODE_REMOTE' });
+    expect(refused.cause).toMatchObject({ code: 'ERR_CNODE_REMOTE', remoteCode: 'ERR_CNODE_BAD_MESSAGE' });
     // Checked by the owner: nothing is sent, and the path is the same the worker would give.
     const before = await rejection(
       api.echo({

@@ -14,13 +14,13 @@ export type Client<O extends Operations> = {
 };
 
 /**
- * The reason the worker's generated decoders give a request that does not match the contract.
- * The seam until FAIL carries the worker's own code (`remoteCode`): a remote failure whose
- * reason starts with this, or whose remoteCode is ERR_CNODE_BAD_MESSAGE, is the worker refusing
- * the message, and the typed client reports it as ERR_CNODE_BAD_MESSAGE.
+ * How the worker's generated decoders refuse a request outside the contract: cnode_fail_code
+ * with this code, and a reason that starts with "bad message: " and names the field. The typed
+ * client reports such a rejection as its own ERR_CNODE_BAD_MESSAGE (the untyped call() leaves it
+ * ERR_CNODE_REMOTE, with this remoteCode).
  */
-export const BAD_MESSAGE_REASON = 'bad message: ';
-const REMOTE_PREFIX = `failed the call: ${BAD_MESSAGE_REASON}`;
+export const BAD_MESSAGE_CODE = 'ERR_CNODE_BAD_MESSAGE';
+const BAD_MESSAGE_REASON = 'bad message: ';
 
 function nameOf(caller: Caller): string {
   const name = (caller as { name?: unknown }).name;
@@ -34,11 +34,10 @@ function badMessage(caller: Caller, text: string, cause?: unknown): CNodeError {
 
 /** A rejection from the worker, as the typed client reports it: a refused message is ERR_CNODE_BAD_MESSAGE. */
 function fromRemote(caller: Caller, op: string, error: unknown): unknown {
-  if (!(error instanceof CNodeError) || error.code !== 'ERR_CNODE_REMOTE') return error;
-  const at = error.message.indexOf(REMOTE_PREFIX);
-  const remoteCode = (error as { remoteCode?: unknown }).remoteCode;
-  if (at < 0 && remoteCode !== 'ERR_CNODE_BAD_MESSAGE') return error;
-  const reason = at < 0 ? error.message : error.message.slice(at + REMOTE_PREFIX.length);
+  if (!(error instanceof CNodeError) || error.code !== 'ERR_CNODE_REMOTE' || error.remoteCode !== BAD_MESSAGE_CODE)
+    return error;
+  const at = error.message.indexOf(BAD_MESSAGE_REASON);
+  const reason = at < 0 ? error.message : error.message.slice(at + BAD_MESSAGE_REASON.length);
   return badMessage(caller, `refused the ${op} request: ${reason}`, error);
 }
 

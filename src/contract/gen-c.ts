@@ -186,13 +186,10 @@ static inline int cnode_contract_pack_bytes(cnode_t *node, msgpack_packer *pk, c
     return cnode_pack_bin(node, pk, v->ptr, v->len);
 }
 
-/* The worker refuses a request outside its contract: with the code ERR_CNODE_BAD_MESSAGE once
-   cnode.h says cnode_fail_code is there; the reason starts with "bad message: " either way. */
-#if defined(CNODE_HAS_FAIL_CODE)
+/* The worker refuses a request outside its contract: the owner's call rejects with
+   ERR_CNODE_REMOTE whose remoteCode is ERR_CNODE_BAD_MESSAGE (the typed client's own code for it),
+   its reason "bad message: <path> ...". */
 #define CNODE_CONTRACT_REFUSE(node, ...) cnode_fail_code((node), "ERR_CNODE_BAD_MESSAGE", __VA_ARGS__)
-#else
-#define CNODE_CONTRACT_REFUSE(node, ...) cnode_fail((node), __VA_ARGS__)
-#endif
 #endif /* CNODE_CONTRACT_RUNTIME */
 `;
 
