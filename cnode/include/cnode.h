@@ -95,7 +95,8 @@ typedef struct cnode_t cnode_t;
  * takes one: a call whose message nests deeper than 31 levels fails without reaching the handler,
  * and such a cast is dropped.
  * Return 0 on success. To answer a call with an error, return cnode_fail(node, fmt, ...): the
- * owner's call rejects with ERR_CNODE_REMOTE carrying the formatted reason. Any other non-zero
+ * owner's call rejects with ERR_CNODE_REMOTE carrying the formatted reason (cnode_fail_code adds
+ * a code of your own, the error's remoteCode). Any other non-zero
  * return also fails the call, with a generic reason. A failed cast is reported on stderr.
  * A response that makes the reply frame bigger than the owner's maxMessageSize fails the call
  * too, with a reason that gives both sizes ("the reply is N bytes, over the owner's
@@ -418,7 +419,8 @@ int cnode_copy_str(const msgpack_object *str, char *buf, size_t size);
  * given as `buf` (msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write)), for cnode_send. The
  * struct is the caller's (on the stack); its fields are the library's.
  * begin returns 0, or -1 with errno EINVAL (pk or array NULL; buf NULL and pk not a reply; pk not
- * writing into buf) or ENOMEM. end returns 0, or -1 with errno EINVAL (the buffer no longer
+ * writing into buf, found once the header is written: those 5 bytes are then wherever pk writes,
+ * so fail the call or drop that buffer) or ENOMEM. end returns 0, or -1 with errno EINVAL (the buffer no longer
  * holds the header where begin put it, or what follows it is not whole MessagePack objects).
  */
 typedef struct cnode_array {
