@@ -118,6 +118,10 @@ describe.each(compilers)("cnode.hpp's loop and exceptions, built with %s", (cxx)
       'request.a: expected an integer, got a string',
     );
     await expect(node.call({ op: 'add', a: 1, b: 2 })).resolves.toBe(3);
+    await expect(node.call({ op: 'sum', values: { x: [1, 2.5], y: [] } })).resolves.toEqual({ x: 3.5, y: 0 });
+    await expect(node.call({ op: 'sum', values: { x: [1, 'two'] } })).rejects.toThrow(
+      'request.values.x[1]: expected a number, got a string',
+    );
   });
 
   it('runs a timer lambda that sends, until it ends itself, and frees it', async () => {

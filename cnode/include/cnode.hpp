@@ -286,6 +286,30 @@ class Value {
         return o_->via.array.size;
     }
 
+    /* The elements of this array, in order; throws TypeError when this is not an array. */
+    std::vector<Value> elements() const {
+        expect(is_array(), "an array");
+        std::vector<Value> out;
+        out.reserve(o_->via.array.size);
+        for (uint32_t i = 0; i < o_->via.array.size; i++)
+            out.emplace_back(&o_->via.array.ptr[i], path_ + "[" + std::to_string(i) + "]");
+        return out;
+    }
+    /* The pairs of this map whose keys are strings, in order (others are skipped); throws
+       TypeError when this is not a map. */
+    std::vector<std::pair<std::string_view, Value>> entries() const {
+        expect(is_map(), "a map");
+        std::vector<std::pair<std::string_view, Value>> out;
+        out.reserve(o_->via.map.size);
+        for (uint32_t i = 0; i < o_->via.map.size; i++) {
+            const msgpack_object_kv &kv = o_->via.map.ptr[i];
+            if (kv.key.type != MSGPACK_OBJECT_STR) continue;
+            std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
+            out.emplace_back(key, Value(&kv.val, path_ + "." + std::string(key)));
+        }
+        return out;
+    }
+
     /* The field `key` of this map as T; throws TypeError when it is missing or not a T. */
     template <class T> T get(std::string_view key) const { return (*this)[key].template as<T>(); }
     /* The field `key` as T, or `fallback` when it is missing or nil; throws when it is another type. */

@@ -5,6 +5,7 @@
  *
  * Calls:
  *   {op: "add", a, b}              -> a + b (int64; a wrong field fails with BAD_REQUEST)
+ *   {op: "sum", values: {k: [n]}}  -> {k: sum of its numbers} (entries() and elements())
  *   {op: "throw", message}         -> a std::runtime_error(message) from the handler
  *   {op: "throwInt"}               -> throws 42, which is not a std::exception
  *   {op: "fail", code, message}    -> throws cnode::Failure(code, message)
@@ -54,6 +55,13 @@ int main(int argc, char **argv) {
         cnode::Node &self = req.node();
         if (op == "add") {
             reply.pack(req.get<int64_t>("a") + req.get<int64_t>("b"));
+        } else if (op == "sum") {
+            std::map<std::string_view, double> sums;
+            for (const auto &[key, list] : req["values"].entries()) {
+                double &sum = sums[key];
+                for (const cnode::Value &v : list.elements()) sum += v.as<double>();
+            }
+            reply.pack(sums);
         } else if (op == "throw") {
             throw std::runtime_error(req.get<std::string>("message"));
         } else if (op == "throwInt") {
