@@ -7,6 +7,7 @@ export {
   defineContract,
   type Operation,
   type Operations,
+  type OptionsOf,
   type RequestOf,
   type ResponseOf,
   t,

@@ -1,5 +1,14 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { defineContract, type RequestOf, type ResponseOf, t, typed } from '../src/index.js';
+import {
+  type CallOptions,
+  CNodePool,
+  defineContract,
+  type PoolCallOptions,
+  type RequestOf,
+  type ResponseOf,
+  t,
+  typed,
+} from '../src/index.js';
 import { expectNothingLeft, rejection, startedNodes, workerOptions } from './helpers.js';
 
 // A contract for the echo worker's own ops (cnode/examples/echo.c), written in TypeScript: the
@@ -80,6 +89,22 @@ describe('the typed client: types from the contract, checks at run time', () => 
     const extra = { a: 2, b: 3, secret: 'not sent' };
     await expect(api.add(extra)).resolves.toBe(5);
     await expect(api.sum({ values: [0.5, 0.25] })).resolves.toBe(0.75);
+  });
+
+  it("works over a pool too, with the pool's call options", async () => {
+    const pool = await CNodePool.start({ ...workerOptions('echo').options, size: 2 });
+    try {
+      const api = typed(pool, echo);
+      expectTypeOf(api.add).parameter(1).toEqualTypeOf<PoolCallOptions | undefined>();
+      expectTypeOf(typed(await nodes.start(workerOptions('echo').options), echo).add)
+        .parameter(1)
+        .toEqualTypeOf<CallOptions | undefined>();
+      const answers = await Promise.all([1, 2, 3, 4].map((a) => api.add({ a, b: 10 }, { timeout: 5000 })));
+      expect(answers).toEqual([11, 12, 13, 14]);
+      await expect(api.add({ a: 1, b: 'x' } as never)).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
+    } finally {
+      await pool.stop();
+    }
   });
 
   it('refuses a worker answer outside the contract', async () => {

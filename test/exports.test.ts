@@ -43,7 +43,10 @@ describe('the package index', () => {
       'MAX_SHARED_BYTES',
       'SharedBuffer',
       'Supervisor',
+      'defineContract',
       'isAbnormal',
+      't',
+      'typed',
     ]);
   });
 

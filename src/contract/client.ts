@@ -5,12 +5,18 @@ import type { Contract, Operations, RequestOf, ResponseOf } from './define.js';
 
 /** What a typed client calls through: a CNode, a CNodePool, a supervisor's child. */
 export interface Caller {
-  call(message: unknown, options?: CallOptions): Promise<unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: each caller has its own options type; OptionsOf finds it
+  call(message: unknown, options?: any): Promise<unknown>;
 }
 
-/** A typed client: one method per operation, `api.add({ a: 1, b: 2 })`. */
-export type Client<O extends Operations> = {
-  readonly [Op in keyof O]: (request: RequestOf<O[Op]>, options?: CallOptions) => Promise<ResponseOf<O[Op]>>;
+/** The options the caller's call() takes: CallOptions for a CNode, PoolCallOptions for a pool. */
+export type OptionsOf<C extends Caller> = C extends { call(message: unknown, options?: infer P): Promise<unknown> }
+  ? P
+  : CallOptions;
+
+/** A typed client: one method per operation, `api.add({ a: 1, b: 2 })`; `P` is the caller's options. */
+export type Client<O extends Operations, P = CallOptions> = {
+  readonly [Op in keyof O]: (request: RequestOf<O[Op]>, options?: P) => Promise<ResponseOf<O[Op]>>;
 };
 
 /**
@@ -47,8 +53,11 @@ function fromRemote(caller: Caller, op: string, error: unknown): unknown {
  * rejects with ERR_CNODE_BAD_MESSAGE naming the field; nothing is sent), and so is the answer
  * (a worker answering outside its contract: ERR_CNODE_BAD_MESSAGE naming the response's path).
  */
-export function typed<O extends Operations>(caller: Caller, contract: Contract<O>): Client<O> {
-  const client: Record<string, (request: unknown, options?: CallOptions) => Promise<unknown>> = {};
+export function typed<O extends Operations, C extends Caller>(
+  caller: C,
+  contract: Contract<O>,
+): Client<O, OptionsOf<C>> {
+  const client: Record<string, (request: unknown, options?: OptionsOf<C>) => Promise<unknown>> = {};
   for (const [op, operation] of Object.entries(contract.operations)) {
     client[op] = async (request, options) => {
       let message: Record<string, unknown>;
@@ -72,5 +81,5 @@ export function typed<O extends Operations>(caller: Caller, contract: Contract<O
       }
     };
   }
-  return Object.freeze(client) as Client<O>;
+  return Object.freeze(client) as Client<O, OptionsOf<C>>;
 }

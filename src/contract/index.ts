@@ -1,4 +1,4 @@
-export { type Caller, type Client, typed } from './client.js';
+export { type Caller, type Client, type OptionsOf, typed } from './client.js';
 export {
   type Contract,
   defineContract,
