@@ -25,7 +25,13 @@ const usage = `Usage:
   cnode keygen                 print a fresh CurveZMQ key pair as JSON, {"publicKey":"...","secretKey":"..."}
                                (Z85, 40 characters each): a served worker's CNODE_SECRET_KEY_FILE holds
                                its secretKey, and the owners it admits are listed by publicKey in its
-                               CNODE_AUTHORIZED_KEYS; CNode.attach takes them as serverKey, publicKey, secretKey`;
+                               CNODE_AUTHORIZED_KEYS; CNode.attach takes them as serverKey, publicKey, secretKey
+  cnode doctor                 check the compiler, pkg-config, libzmq (and CURVE), msgpack-c, cmake and a
+                               probe worker; print what is missing with its Debian package; exit 1 if any
+  cnode call <worker> '<json>' [--timeout <ms>] [-- worker args...]
+                               start a worker, make one call, print the answer as JSON, stop it
+Every command takes --help. "cnode cc --help" alone prints this; with other arguments, --help is
+the compiler's.`;
 
 export function cflags(): string[] {
   return [`-I${includeDir}`];
@@ -41,20 +47,23 @@ export function libs(): string[] {
 }
 
 /** Runs the command line; returns the exit code. */
-export function main(argv: string[]): number {
+export function main(argv: string[]): number | Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'cc':
+        if (onlyHelp(rest)) return printUsage();
         return compile(withContracts(rest));
       case 'c++':
         return compileCxx(rest);
       case 'gen':
         return generate(rest);
       case 'cflags':
+        if (onlyHelp(rest)) return printUsage();
         console.log(cflags().join(' '));
         return 0;
       case 'libs':
+        if (onlyHelp(rest)) return printUsage();
         console.log(libs().join(' '));
         return 0;
       case 'keygen': {
@@ -69,6 +78,11 @@ export function main(argv: string[]): number {
         console.log(JSON.stringify({ publicKey, secretKey }));
         return 0;
       }
+      // Loaded when asked for only: they start workers, and `cnode cc` must not need the addons.
+      case 'doctor':
+        return import('./observe/doctor.js').then(({ doctor }) => doctor(rest));
+      case 'call':
+        return import('./observe/call-command.js').then(({ callCommand }) => callCommand(rest));
       case undefined:
       case '-h':
       case '--help':
@@ -82,6 +96,16 @@ export function main(argv: string[]): number {
     console.error((error as Error).message);
     return 1;
   }
+}
+
+/** `--help` (or -h) and nothing else. */
+function onlyHelp(args: string[]): boolean {
+  return args.length === 1 && (args[0] === '--help' || args[0] === '-h');
+}
+
+function printUsage(): number {
+  console.log(usage);
+  return 0;
 }
 
 // Like mpicc: the user's arguments pass through; the library comes after them, as the linker

@@ -166,6 +166,16 @@ describe('diagnostics channels', () => {
     } finally {
       channel.unsubscribe(handlers);
     }
+    // A tool may subscribe to one event by its channel's name alone.
+    const ends: CallMessage[] = [];
+    const onEnd = (m: unknown) => ends.push(m as CallMessage);
+    diagnostics_channel.subscribe('tracing:cnode:call:asyncEnd', onEnd);
+    try {
+      await node.call('by name');
+      expect(ends).toEqual([{ node: node.name, message: 'by name', result: 'by name' }]);
+    } finally {
+      diagnostics_channel.unsubscribe('tracing:cnode:call:asyncEnd', onEnd);
+    }
     seen.length = 0;
     await node.call('untraced');
     expect(seen).toEqual([]); // and with nobody subscribed, nothing is built

@@ -38,3 +38,20 @@ export interface CallMessage {
 export const nodeStartChannel = diagnostics_channel.channel('cnode:node:start');
 export const nodeExitChannel = diagnostics_channel.channel('cnode:node:exit');
 export const callChannel = diagnostics_channel.tracingChannel<unknown, CallMessage>('cnode:call');
+
+// TracingChannel's hasSubscribers came in Node 20.13; engines says >=20: before it, the same
+// question asked of its five channels, or nothing would ever be traced there.
+if (!Reflect.has(callChannel, 'hasSubscribers')) {
+  Object.defineProperty(callChannel, 'hasSubscribers', {
+    get() {
+      const { start, end, asyncStart, asyncEnd, error } = callChannel;
+      return (
+        start.hasSubscribers ||
+        end.hasSubscribers ||
+        asyncStart.hasSubscribers ||
+        asyncEnd.hasSubscribers ||
+        error.hasSubscribers
+      );
+    },
+  });
+}

@@ -1,0 +1,30 @@
+// `npm run docs`: TypeDoc's API reference from the types. About 12 s, so outside the suite's
+// default run: CNODE_TEST_DOCS=1 npx vitest run test/cli-docs.test.ts
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { root } from './helpers.js';
+
+describe.skipIf(!process.env.CNODE_TEST_DOCS)('npm run docs', () => {
+  it('generates the API reference from the types, the observability ones included', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-api-'));
+    try {
+      const typedoc = path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc');
+      const run = spawnSync(process.execPath, [typedoc, '--out', out], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+      const cnode = fs.readFileSync(path.join(out, 'classes', 'CNode.html'), 'utf8');
+      expect(cnode).toContain('stats');
+      const stats = fs.readFileSync(path.join(out, 'interfaces', 'NodeStats.html'), 'utf8');
+      for (const field of ['calls', 'errors', 'bytes', 'latency']) expect(stats).toContain(field);
+      expect(fs.existsSync(path.join(out, 'interfaces', 'PoolStats.html'))).toBe(true);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
