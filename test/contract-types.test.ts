@@ -136,5 +136,11 @@ describe('the typed client: types from the contract, checks at run time', () => 
       /go\.response: only a struct's field can be optional/,
     );
     expect(() => defineContract('c', {})).toThrow(/needs at least one operation/);
+    expect(() =>
+      defineContract('c', { go: { request: { x: t.optional(t.bool), has_x: t.bool }, response: t.bool } }),
+    ).toThrow(/field has_x would clash with the optional x's has_x in C/);
+    expect(() => defineContract('c', { go: { request: { s: t.struct({}, 'handlers') }, response: t.bool } })).toThrow(
+      /struct name `"handlers"` \(string\) is taken by the C header/,
+    );
   });
 });

@@ -56,7 +56,12 @@ function checkType(path: string, type: unknown, optionalAllowed: boolean): void 
       return;
     case 'struct': {
       const { name } = type as { name?: string };
-      if (name !== undefined) checkName(`${path}'s struct name`, name);
+      if (name !== undefined) {
+        checkName(`${path}'s struct name`, name);
+        // The header's own names: struct <c>_handlers, struct <c>_array_<item>.
+        if (name === 'handlers' || name.startsWith('array_'))
+          fail(`${path}'s struct name ${showValue(name)} is taken by the C header (handlers, array_...)`);
+      }
       checkFields(path, (type as { fields: unknown }).fields);
       return;
     }
@@ -74,6 +79,9 @@ function checkFields(path: string, fields: unknown): void {
     fail(`${path} must be an object of fields, got ${showValue(fields)}`);
   for (const [name, type] of Object.entries(fields)) {
     checkName(`${path}'s field name`, name);
+    // An optional field x has `bool has_x` beside it in C.
+    if (name.startsWith('has_') && (fields as Fields)[name.slice(4)]?.kind === 'optional')
+      fail(`${path}'s field ${name} would clash with the optional ${name.slice(4)}'s has_${name.slice(4)} in C`);
     checkType(`${path}.${name}`, type, true);
   }
 }
