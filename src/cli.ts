@@ -30,8 +30,8 @@ const usage = `Usage:
                                probe worker; print what is missing with its Debian package; exit 1 if any
   cnode call <worker> '<json>' [--timeout <ms>] [-- worker args...]
                                start a worker, make one call, print the answer as JSON, stop it
-Every command takes --help. "cnode cc --help" alone prints this; with other arguments, --help is
-the compiler's.`;
+Every command takes --help. "cnode cc --help" (and "cnode c++ --help") alone prints this; with
+other arguments, --help is the compiler's.`;
 
 export function cflags(): string[] {
   return [`-I${includeDir}`];
@@ -55,6 +55,7 @@ export function main(argv: string[]): number | Promise<number> {
         if (onlyHelp(rest)) return printUsage();
         return compile(withContracts(rest));
       case 'c++':
+        if (onlyHelp(rest)) return printUsage();
         return compileCxx(rest);
       case 'gen':
         return generate(rest);

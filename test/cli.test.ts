@@ -148,7 +148,7 @@ describe('cnode call', () => {
 });
 
 describe('--help', () => {
-  it.each(['cc', 'cflags', 'libs', 'keygen', 'doctor', 'call'])(
+  it.each(['cc', 'c++', 'gen', 'cflags', 'libs', 'keygen', 'doctor', 'call'])(
     'cnode %s --help prints the usage and exits with 0',
     (command) => {
       const { status, stdout } = cnode([command, '--help']);
