@@ -171,15 +171,28 @@ describe('a contract, both sides', () => {
     await expect(api.add({ a: 2, b: 2 })).resolves.toBe(4);
   });
 
-  it("builds and runs the README's quick start, cnode/examples/contract/calc", async () => {
+  it("builds and runs the README's quick start in a project of its own, with npx", async () => {
+    // As a user does: the package installed, the example's two files copied in, one command.
+    const project = path.join(build, 'user-project');
+    fs.mkdirSync(project);
+    fs.writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'user-project', private: true, type: 'module' }),
+    );
     const example = path.join(root, 'cnode', 'examples', 'contract');
-    // In one step: --contract writes calc_contract.h here first (and adds -I.).
-    const contract = path.join(example, 'calc.contract.js');
-    cnode([
+    for (const file of ['calc.contract.js', 'calc.c'])
+      fs.copyFileSync(path.join(example, file), path.join(project, file));
+    const run = (command: string, args: string[]) =>
+      execFileSync(command, args, { cwd: project, stdio: 'pipe', encoding: 'utf8' });
+    run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', root]);
+    // --contract writes calc_contract.h here first (and adds -I.); `npx cnode gen` alone prints it.
+    run('npx', [
+      '--no-install',
+      'cnode',
       'cc',
       '--contract',
-      contract,
-      path.join(example, 'calc.c'),
+      'calc.contract.js',
+      'calc.c',
       '-Wall',
       '-Wextra',
       '-Werror',
@@ -187,25 +200,31 @@ describe('a contract, both sides', () => {
       '-o',
       'calc',
     ]);
-    expect(fs.readFileSync(path.join(build, 'calc_contract.h'), 'utf8')).toContain('from calc.contract.js');
-    const { calc } = (await import(path.join(example, 'calc.contract.js'))) as { calc: Contract };
-    const node = await nodes.start({ executable: path.join(build, 'calc'), onStdout: () => {}, onStderr: () => {} });
+    expect(fs.readFileSync(path.join(project, 'calc_contract.h'), 'utf8')).toBe(
+      run('npx', ['--no-install', 'cnode', 'gen', 'calc.contract.js']),
+    );
+    const { calc } = (await import(path.join(project, 'calc.contract.js'))) as { calc: Contract };
+    const node = await nodes.start({ executable: path.join(project, 'calc'), onStdout: () => {}, onStderr: () => {} });
     const api = typed(node, calc);
     await expect(api.add({ a: 1, b: 2 })).resolves.toBe(3);
     await expect(api.mean({ values: [1, 2, 4.5] })).resolves.toEqual({ mean: 2.5, count: 3 });
-    await expect(api.mean({ values: [] })).rejects.toMatchObject({ code: 'ERR_CNODE_REMOTE' });
+    await expect(api.mean({ values: [] })).rejects.toMatchObject({
+      code: 'ERR_CNODE_REMOTE',
+      message: expect.stringContaining('mean: no values'),
+    });
+    await expect(api.add({ a: 1, b: 'two' } as never)).rejects.toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE' });
     await expect(node.call({ op: 'add', a: 1, b: 'two' })).rejects.toThrow(
       /bad message: b must be an int64, got a string$/,
     );
-  });
+  }, 60_000);
 
   it('explains itself, and names what is wrong with a contract file', () => {
     expect(cnode(['gen', '--help'])).toContain('Usage: cnode gen <contract.js>');
     expect(cnode(['--help'])).toContain('cnode gen <contract.js>');
     const header = cnode(['gen', fixture]);
     expect(header).toContain('static inline int kitchen_dispatch(cnode_t *node');
-    fs.writeFileSync(path.join(build, 'none.mjs'), 'export const x = 1;\n');
     const library = pathToFileURL(path.join(root, 'dist', 'index.js')).href;
+    fs.writeFileSync(path.join(build, 'none.mjs'), 'export const x = 1;\n');
     fs.writeFileSync(
       path.join(build, 'bad.mjs'),
       `import { defineContract, t } from '${library}';\n` +
@@ -220,6 +239,19 @@ describe('a contract, both sides', () => {
       throw new Error(`cnode ${args.join(' ')} succeeded`);
     };
     expect(fails(['gen', 'none.mjs'])).toContain('none.mjs exports no contract');
+    fs.writeFileSync(
+      path.join(build, 'two.mjs'),
+      `import { defineContract, t } from '${library}';\n` +
+        "export const one = defineContract('one', { go: { request: {}, response: t.bool } });\n" +
+        "export const two = defineContract('two', { go: { request: {}, response: t.bool } });\n",
+    );
+    expect(fails(['gen', 'two.mjs'])).toContain(
+      'two.mjs exports several contracts (one, two): choose one with --export',
+    );
+    expect(cnode(['gen', 'two.mjs', '--export', 'two'])).toContain('static inline int two_dispatch(');
+    cnode(['gen', 'two.mjs', '--export', 'one', '--dir', '.']);
+    expect(fs.readFileSync(path.join(build, 'one_contract.h'), 'utf8')).toContain('#ifndef ONE_CONTRACT_H');
+    expect(fails(['gen', 'two.mjs', '-o', 'x.h', '--dir', '.'])).toContain('-o and --dir: one or the other');
     expect(fails(['gen', 'missing.js'])).toContain('missing.js does not exist');
     expect(fails(['gen', path.join(root, 'test', 'fixtures', 'kitchen.contract.js'), '-x'])).toContain(
       'unknown option "-x"',
