@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CNode, type Contract, typed } from '../src/index.js';
+import { type CNode, type Contract, defineContract, typed } from '../src/index.js';
 import { expectNothingLeft, rejection, root, startedNodes } from './helpers.js';
 
 // The whole path a user takes: a contract file, `cnode gen` writing the C header into their
@@ -24,10 +24,41 @@ const cnode = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     env: { ...process.env, ...env },
   });
 
+/**
+ * A contract file's contract, as this process's copy of the library defines it. The file imports
+ * 'cnode' (dist/), and importing it here would load a second copy of the library beside src/:
+ * msgpackr's extensions are global to a process, so the second copy's side-part decoder would
+ * take over and refuse every big binary. So a node process of its own reads the definition, and
+ * src/'s defineContract makes it again.
+ */
+function loadContract(file: string, name: string): Contract {
+  const script = `import(${JSON.stringify(pathToFileURL(file).href)}).then((m) => console.log(JSON.stringify(m.${name})))`;
+  const { operations } = JSON.parse(
+    execFileSync(process.execPath, ['-e', script], { cwd: path.dirname(file), encoding: 'utf8' }),
+  );
+  return defineContract(name, operations);
+}
+
 let kitchen: Contract;
 beforeAll(async () => {
-  ({ kitchen } = (await import(fixture)) as { kitchen: Contract });
+  kitchen = loadContract(fixture, 'kitchen');
   cnode(['gen', fixture, '-o', 'kitchen_contract.h']);
+  // The generated decoders (arena, paths) under AddressSanitizer and UBSan, leaks included.
+  cnode(
+    [
+      'cc',
+      workerSource,
+      '-I.',
+      '-g',
+      '-fsanitize=address,undefined',
+      '-fno-sanitize-recover=all',
+      '-o',
+      'kitchen-asan',
+    ],
+    {
+      CC: 'gcc',
+    },
+  );
   for (const cc of ['gcc', 'clang'])
     cnode(['cc', workerSource, '-I.', '-std=c11', '-Wall', '-Wextra', '-Werror', '-O2', '-o', `kitchen-${cc}`], {
       CC: cc,
@@ -73,6 +104,34 @@ describe('a contract, both sides', () => {
     ]);
     await expect(api.greet({ name: 'Ada' })).resolves.toBe('hello, Ada');
     await expect(api.greet({})).resolves.toBe('hello, stranger');
+  });
+
+  it('decodes, refuses and answers cleanly under AddressSanitizer and UBSan', async () => {
+    const stderr: string[] = [];
+    const node = await nodes.start({
+      executable: path.join(build, 'kitchen-asan'),
+      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:halt_on_error=1' },
+      onStdout: () => {},
+      onStderr: (line) => stderr.push(line),
+    });
+    const api = typed(node, kitchen);
+    // Big enough for the arena to hold many blocks, and for the binary to travel beside the frame.
+    const big = {
+      ...everything,
+      data: Buffer.alloc(100_000, 7),
+      path: Array.from({ length: 2000 }, (_, i) => ({ x: i, y: -i - 0.5, label: `p${i}` })),
+    };
+    for (let i = 0; i < 20; i++) await expect(api.echo(big)).resolves.toEqual(big);
+    const bad = [
+      { ...big, op: 'echo', path: [...big.path.slice(0, 1500), { x: 0 }] },
+      { ...big, op: 'echo', grid: [[1], [2, 'x']] },
+      { op: 'add', a: 2n ** 64n - 1n, b: 1 },
+    ];
+    for (const message of bad)
+      await expect(node.call(message)).rejects.toMatchObject({ remoteCode: 'ERR_CNODE_BAD_MESSAGE' });
+    await expect(node.call(bad[0])).rejects.toThrow(/bad message: path\[1500\]\.y is missing \(a float64\)$/);
+    await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, signal: null });
+    expect(stderr).toEqual([]);
   });
 
   it('answers the same messages sent untyped, as { op, ...fields } maps', async () => {
@@ -203,7 +262,7 @@ describe('a contract, both sides', () => {
     expect(fs.readFileSync(path.join(project, 'calc_contract.h'), 'utf8')).toBe(
       run('npx', ['--no-install', 'cnode', 'gen', 'calc.contract.js']),
     );
-    const { calc } = (await import(path.join(project, 'calc.contract.js'))) as { calc: Contract };
+    const calc = loadContract(path.join(project, 'calc.contract.js'), 'calc');
     const node = await nodes.start({ executable: path.join(project, 'calc'), onStdout: () => {}, onStderr: () => {} });
     const api = typed(node, calc);
     await expect(api.add({ a: 1, b: 2 })).resolves.toBe(3);
