@@ -34,7 +34,9 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((node) => node.stop()));
+  // Settled, not awaited one by one: a stop that rejects (a test that failed midway) must still
+  // leave no served worker and no key files behind.
+  await Promise.allSettled(nodes.splice(0).map((node) => node.stop()));
   for (const { child } of served) child.kill('SIGKILL');
   await Promise.all(served.splice(0).map(({ exited }) => exited));
   fs.rmSync(dir, { recursive: true, force: true });

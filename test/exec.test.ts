@@ -38,10 +38,15 @@ async function start(exec: readonly string[], extra: Partial<CNodeOptions> = {})
 }
 
 afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((node) => node.stop({ timeout: 1000 })));
-  // A far worker is no child of this process: ask after it by its own pid.
-  await waitUntil(() => farPids.every((pid) => !isAlive(pid)), 3000, 'every far worker is gone');
-  farPids.length = 0;
+  // Settled: a stop that rejects (a test that failed midway) must not skip the checks below.
+  await Promise.allSettled(nodes.splice(0).map((node) => node.stop({ timeout: 1000 })));
+  // A far worker is no child of this process: ask after it by its own pid, and end it if a
+  // failed test left it, so that one failure does not leave a process behind.
+  try {
+    await waitUntil(() => farPids.every((pid) => !isAlive(pid)), 3000, 'every far worker is gone');
+  } finally {
+    for (const pid of farPids.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
   await expectNothingLeft();
 });
 
