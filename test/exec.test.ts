@@ -4,7 +4,6 @@
 // ssh does, and `sh -c '"$@"; sleep'` keeps the exec process alive after the worker is gone, as an
 // ssh whose far side vanished does. test/remote.test.ts does the same across network namespaces.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import {
   commandLine,
   environment,
   expectNothingLeft,
+  freePort,
   isAlive,
   processGroup,
   rejection,
@@ -49,15 +49,6 @@ afterEach(async () => {
   }
   await expectNothingLeft();
 });
-
-/** A tcp port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('exec', () => {
   it('calls, sends and hears from a worker through a prefix, over tcp on every interface by default', async () => {
