@@ -248,6 +248,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
   });
   /** The connection's way to copy a big binary straight into what carries it, if it has one. */
   #stager: Stager | undefined;
+  /**
+   * Why no SharedBuffer may go in a call, when none may: its memory is on this host, the worker
+   * is not. Fixed by the connection, so set once rather than worked out on every call.
+   */
+  #noShared: string | undefined;
   #queuedSends = 0;
   #dropped = 0;
   #disconnectTimer: NodeJS.Timeout | undefined;
@@ -413,6 +418,9 @@ export class CNode extends EventEmitter<CNodeEvents> {
     const { connection } = session;
     if (connection.stage && connection.unstage)
       this.#stager = { stage: connection.stage.bind(connection), unstage: connection.unstage.bind(connection) };
+    if (!connection.carries.sharedMemory)
+      this.#noShared =
+        "a SharedBuffer cannot cross hosts (this node's worker runs elsewhere, through exec or attach, so its connection carries no shared memory): pass a Buffer or a typed array instead";
     this.#hold = new LoopHold([session.connection, worker]);
     this.#linked = linked;
     this.name = identity.node;
@@ -926,12 +934,6 @@ export class CNode extends EventEmitter<CNodeEvents> {
     return (
       this.#state.is !== 'exited' && (this.pending > 0 || this.#ending !== undefined || this.#state.is === 'killed')
     );
-  }
-
-  /** Why no SharedBuffer may go in a call, when none may: its memory is on this host, the worker is not. */
-  get #noShared(): string | undefined {
-    if (this.#session.connection.carries.sharedMemory) return undefined;
-    return "a SharedBuffer cannot cross hosts (this node's worker runs elsewhere, through exec or attach, so its connection carries no shared memory): pass a Buffer or a typed array instead";
   }
 
   #encode(fields: readonly unknown[], message: unknown, transfer?: readonly ArrayBuffer[], noShared?: string): Encoded {

@@ -4,7 +4,6 @@
 // ssh does, and `sh -c '"$@"; sleep'` keeps the exec process alive after the worker is gone, as an
 // ssh whose far side vanished does. test/remote.test.ts does the same across network namespaces.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import {
   commandLine,
   environment,
   expectNothingLeft,
+  freePort,
   isAlive,
   processGroup,
   rejection,
@@ -38,21 +38,17 @@ async function start(exec: readonly string[], extra: Partial<CNodeOptions> = {})
 }
 
 afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((node) => node.stop({ timeout: 1000 })));
-  // A far worker is no child of this process: ask after it by its own pid.
-  await waitUntil(() => farPids.every((pid) => !isAlive(pid)), 3000, 'every far worker is gone');
-  farPids.length = 0;
+  // Settled: a stop that rejects (a test that failed midway) must not skip the checks below.
+  await Promise.allSettled(nodes.splice(0).map((node) => node.stop({ timeout: 1000 })));
+  // A far worker is no child of this process: ask after it by its own pid, and end it if a
+  // failed test left it, so that one failure does not leave a process behind.
+  try {
+    await waitUntil(() => farPids.every((pid) => !isAlive(pid)), 3000, 'every far worker is gone');
+  } finally {
+    for (const pid of farPids.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
   await expectNothingLeft();
 });
-
-/** A tcp port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('exec', () => {
   it('calls, sends and hears from a worker through a prefix, over tcp on every interface by default', async () => {

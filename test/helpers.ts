@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,4 +155,13 @@ export function startedNodes({ after }: { after?: (infos: ExitInfo[]) => void | 
     },
     stopAll,
   };
+}
+
+/** A tcp port on the loopback that nobody listens on now (for a worker told to bind a fixed port). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { curveKeyPair } from 'zeromq';
 import { PROTOCOL_VERSION } from '../src/protocol.js';
 import { failure, freshCookie, HandOwner, type HandWorker, launchByHand, launchLine } from './by-hand.js';
-import { expectNothingLeft, socketDirectories, waitUntil } from './helpers.js';
+import { expectNothingLeft, freePort, socketDirectories, waitUntil } from './helpers.js';
 import { startRelay } from './netns/relay.js';
 
 const NOT_LAUNCHED =
@@ -46,15 +46,6 @@ async function expectRefused(
   expect(lines).toEqual([`cnode_init: ${message}`]);
   expect(worker.stdout()).toBe(''); // no ready line
   return lines[0];
-}
-
-/** A tcp port free right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('the launch line: refusals', () => {

@@ -53,17 +53,28 @@ static int s_open(const char *path, struct stat *st)
     return fd;
 }
 
+/* Opens the regular file the variable `name` names, for reading; on failure says why (unset:
+   `needs`, what serve mode needs it for) and returns -1, the arguments freed. */
+static int s_open_setting(struct cnode_args *a, const char *name, const char *needs,
+                          const char **path, struct stat *st)
+{
+    *path = getenv(name);
+    if (*path == NULL || **path == '\0')
+        return cnode_args_bad(a, "%s is not set: serve mode needs %s", name, needs);
+    int fd = s_open(*path, st);
+    if (fd < 0)
+        return cnode_args_bad(a, "%s \"%s\" cannot be read: %s", name, *path,
+                              errno == EINVAL ? "not a regular file" : strerror(errno));
+    return fd;
+}
+
 static int s_secret_key(struct cnode_args *a)
 {
-    const char *path = getenv("CNODE_SECRET_KEY_FILE");
-    if (path == NULL || *path == '\0')
-        return cnode_args_bad(a, "CNODE_SECRET_KEY_FILE is not set: serve mode needs the file "
-                                 "of the worker's CurveZMQ secret key");
+    const char *path;
     struct stat st;
-    int fd = s_open(path, &st);
-    if (fd < 0)
-        return cnode_args_bad(a, "CNODE_SECRET_KEY_FILE \"%s\" cannot be read: %s", path,
-                              errno == EINVAL ? "not a regular file" : strerror(errno));
+    int fd = s_open_setting(a, "CNODE_SECRET_KEY_FILE",
+                            "the file of the worker's CurveZMQ secret key", &path, &st);
+    if (fd < 0) return -1;
     /* Checked on the descriptor read, so a file swapped in meanwhile cannot slip past. */
     if ((st.st_mode & 077) != 0) {
         close(fd);
@@ -94,18 +105,17 @@ static int s_secret_key(struct cnode_args *a)
 /* One key a line; blank lines and lines starting with '#' are not keys. */
 static int s_authorized_keys(struct cnode_args *a)
 {
-    const char *path = getenv("CNODE_AUTHORIZED_KEYS");
-    if (path == NULL || *path == '\0')
-        return cnode_args_bad(a, "CNODE_AUTHORIZED_KEYS is not set: serve mode needs the file "
-                                 "of the owner public keys it admits");
+    const char *path;
     struct stat st;
-    int fd = s_open(path, &st);
-    FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+    int fd = s_open_setting(a, "CNODE_AUTHORIZED_KEYS",
+                            "the file of the owner public keys it admits", &path, &st);
+    if (fd < 0) return -1;
+    FILE *f = fdopen(fd, "r");
     if (f == NULL) {
         int err = errno;
-        if (fd >= 0) close(fd);
+        close(fd);
         return cnode_args_bad(a, "CNODE_AUTHORIZED_KEYS \"%s\" cannot be read: %s", path,
-                              err == EINVAL ? "not a regular file" : strerror(err));
+                              strerror(err));
     }
     /* Whoever may write the file may admit himself: as sshd's StrictModes, refuse that. */
     if ((st.st_mode & 022) != 0) {
