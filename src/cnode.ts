@@ -9,13 +9,13 @@ import { ZmqTransport } from './connection/zmq.js';
 import {
   CNodeError,
   type CNodeErrorCode,
+  callerStack,
   describeExit,
   type ExitInfo,
   exitedError,
   isAbnormal,
   nodeError,
   showValue,
-  withCallerStack,
 } from './errors.js';
 import { Attachment } from './launch/attached.js';
 import type { Identity, Launched, ProcessEnd } from './launch/launcher.js';
@@ -181,6 +181,9 @@ export interface CNodeEvents {
   /** startLink only: the worker ended abnormally without stop(). */
   error: [error: CNodeError];
 }
+
+/** call()'s rejections, given their caller's stack (see callerStack). */
+const withCallerStack = callerStack();
 
 /**
  * A native worker process, supervised: start it, call it, send to it, hear from it, stop it.
@@ -457,15 +460,11 @@ export class CNode extends EventEmitter<CNodeEvents> {
    * ERR_CNODE_ABORTED, ERR_CNODE_REMOTE (the handler failed), ERR_CNODE_EXITED, ERR_CNODE_STOPPED,
    * ERR_CNODE_BAD_MESSAGE, ERR_CNODE_OVERLOADED, ERR_CNODE_UNRESPONSIVE or ERR_CNODE_PROTOCOL.
    */
-  async call(message: unknown, options?: CallOptions): Promise<unknown> {
-    try {
-      return await (callChannel.hasSubscribers
-        ? callChannel.tracePromise(() => this.#call(message, options), { node: this.name, message })
-        : this.#call(message, options));
-    } catch (error) {
-      // The stack of the frame handler that rejected it says nothing: the caller's is wanted.
-      throw withCallerStack(error);
-    }
+  call(message: unknown, options?: CallOptions): Promise<unknown> {
+    const answer = callChannel.hasSubscribers
+      ? callChannel.tracePromise(() => this.#call(message, options), { node: this.name, message })
+      : this.#call(message, options);
+    return answer.then(undefined, withCallerStack);
   }
 
   #call(message: unknown, options: CallOptions | undefined): Promise<unknown> {

@@ -83,24 +83,28 @@ export class CNodeError extends Error {
   }
 }
 
-/** The errors node.call() has given a stack already (a pool keeps its own set). */
-const restacked = new WeakSet<object>();
-
 /**
- * Gives an error a call rejects with the stack of the call: `at CNode.call`, then the functions
- * that awaited it (V8's async stack traces), instead of the frame handler's that rejected it.
- * Called in call()'s own catch, after its await: capturing a stack when each call is made would
- * cost microseconds per call (measured: 3 to 7 µs for Error.captureStackTrace), the await costs
- * about 60 ns, and the stack is taken only when a call fails. An error shared by several calls
- * (one exit fails every call in flight) keeps the stack of the first call to see it. A layer
- * over node.call() (a pool's call()) passes its own set, and so gives the error its own caller's.
+ * A rejection handler that gives the error a call rejects with the stack of its caller, instead
+ * of the frame handler's that rejected it: chained as `.then(undefined, rethrow)` to the promise
+ * call() returns, it runs as that promise rejects, and V8's async stack trace walks the promise
+ * chain from there to the functions awaiting it, starting at the caller's `await node.call(...)`.
+ * Nothing is captured for a call that succeeds: a stack captured as each call is made would cost
+ * microseconds (3 to 7 µs measured for Error.captureStackTrace), the extra reaction about 0.1 µs
+ * pipelined, where an async call() wrapper cost 0.2 to 0.3 µs (bench/profile/pipelined.js).
+ * A caller that does not await (`.catch(...)`) gets a stack with no frames, none of them ours.
+ * An error shared by several calls (one exit fails every call in flight) keeps the first stack
+ * given. Each layer (a node, a pool) makes its own, and so gives the error its own caller's.
  */
-export function withCallerStack(error: unknown, seen: WeakSet<object> = restacked): unknown {
-  if (error instanceof Error && !seen.has(error)) {
-    seen.add(error);
-    Error.captureStackTrace(error, withCallerStack);
-  }
-  return error;
+export function callerStack(): (error: unknown) => never {
+  const given = new WeakSet<object>();
+  const rethrow = (error: unknown): never => {
+    if (error instanceof Error && !given.has(error)) {
+      given.add(error);
+      Error.captureStackTrace(error, rethrow);
+    }
+    throw error;
+  };
+  return rethrow;
 }
 
 /** An error about one node: its message starts with `cnode <node>`, and it carries the node's name. */

@@ -115,12 +115,18 @@ describe("a rejected call's stack", () => {
     throw new Error('expected a rejection');
   }
 
+  /** The stack's first frame, past Node's own task queue (which runs the promise reactions). */
+  function firstFrame(error: Error): string {
+    return error
+      .stack!.split('\n')
+      .slice(1)
+      .find((frame) => !/processTicksAndRejections|node:internal/.test(frame))!;
+  }
+
   it("starts at the caller's call(), not in the frame handler", async () => {
     const error = await callThatTheWorkerFails(node);
-    const frames = error.stack!.split('\n').slice(1);
     expect(error.stack!.split('\n')[0]).toBe(`CNodeError: ${error.message}`);
-    expect(frames[0]).toMatch(/^ {4}at (async )?CNode\.call /);
-    expect(error.stack).toContain('callThatTheWorkerFails');
+    expect(firstFrame(error)).toMatch(/^ {4}at (async )?callThatTheWorkerFails \(.*errors\.test\.ts:/);
     expect(error.stack).not.toMatch(/onFrame|session\.ts|call-table\.ts/);
   });
 
@@ -137,21 +143,20 @@ describe("a rejected call's stack", () => {
     try {
       const error = await callThatTimesOut();
       expect(error.code).toBe('ERR_CNODE_CALL_TIMEOUT');
-      expect(error.stack!.split('\n')[1]).toMatch(/^ {4}at (async )?CNode\.call /);
-      expect(error.stack).toContain('callThatTimesOut');
+      expect(firstFrame(error)).toMatch(/^ {4}at (async )?callThatTimesOut /);
       expect(error.stack).not.toMatch(/deadlines\.ts|call-table\.ts/);
     } finally {
       await slow.stop();
     }
   });
 
-  it("through a pool: starts at the pool's call() and names the caller", async () => {
+  it("through a pool: starts at the caller's pool.call()", async () => {
     const pool = await CNodePool.start({ ...helpers().options, size: 1 });
     try {
       const error = await callThatTheWorkerFails(pool);
       expect(error.remoteCode).toBe('E_STACK');
-      expect(error.stack!.split('\n')[1]).toMatch(/^ {4}at (async )?CNodePool\.call /);
-      expect(error.stack).toContain('callThatTheWorkerFails');
+      expect(firstFrame(error)).toMatch(/^ {4}at (async )?callThatTheWorkerFails /);
+      expect(error.stack).not.toMatch(/pool\.ts|onFrame|call-table\.ts/);
     } finally {
       await pool.stop();
     }
@@ -173,7 +178,7 @@ describe("a rejected call's stack", () => {
     const [a, b] = await Promise.all([first, second]);
     expect(a).toBe(b);
     expect(a.code).toBe('ERR_CNODE_EXITED');
-    expect(a.stack).toContain('firstCaller');
+    expect(firstFrame(a)).toMatch(/^ {4}at (async )?firstCaller /);
     await own.exited;
   });
 });

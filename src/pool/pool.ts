@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { CNode } from '../cnode.js';
-import { CNodeError, type CNodeErrorCode, describeExit, type ExitInfo, withCallerStack } from '../errors.js';
+import { CNodeError, type CNodeErrorCode, callerStack, describeExit, type ExitInfo } from '../errors.js';
 import { debug } from '../observe/debug.js';
 import { countsObject } from '../observe/stats.js';
 import { checkOptionNames, checkSignal, checkTimeout, checkTransfer } from '../options.js';
@@ -108,8 +108,8 @@ const DEATHS: readonly CNodeErrorCode[] = [
 /** The least time between a failed start and the next start in any slot: failed starts must not spin. */
 const START_PAUSE_MS = 100;
 
-/** The errors pool.call() has given its caller's stack (see withCallerStack). */
-const poolCalls = new WeakSet<object>();
+/** pool.call()'s rejections, given its caller's stack, not the node's caller's, the pool (see callerStack). */
+const withCallerStack = callerStack();
 
 /** How often the pool looks for idle workers to stop and for workers over maxWorkerRss (at most). */
 const HOUSEKEEPING_MS = 1000;
@@ -183,12 +183,8 @@ export class CNodePool extends EventEmitter<PoolEvents> {
    * (two workers died running it), ERR_CNODE_STOPPED (stop() was called), or the start error
    * when no worker can be started.
    */
-  async call(message: unknown, options?: PoolCallOptions): Promise<unknown> {
-    try {
-      return await this.#submit('call', message, options);
-    } catch (error) {
-      throw withCallerStack(error, poolCalls); // the stack of this call, not of its node's
-    }
+  call(message: unknown, options?: PoolCallOptions): Promise<unknown> {
+    return this.#submit('call', message, options).then(undefined, withCallerStack);
   }
 
   /** Queues `message` for the least busy worker, without an answer; resolves once the worker's connection took it. */
