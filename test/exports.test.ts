@@ -3,6 +3,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type {
   AttachOptions,
   BackoffOptions,
+  ByteCounts,
+  Caller,
+  CallMessage,
   CallOptions,
   ChildCallOptions,
   ChildEvents,
@@ -10,19 +13,30 @@ import type {
   ChildSendOptions,
   ChildSpec,
   ChildState,
+  Client,
   CNodeErrorCode,
   CNodeErrorFields,
   CNodeEvents,
   CNodeOptions,
+  Contract,
+  ErrorCounts,
   ExitInfo,
   HealthCheckOptions,
   HeartbeatOptions,
+  NodeExitMessage,
+  NodeStartMessage,
+  NodeStats,
+  Operation,
+  Operations,
+  OptionsOf,
   PoolCallOptions,
   PoolEvents,
   PoolOptions,
   PoolSendOptions,
   PoolStats,
   PoolStopOptions,
+  RequestOf,
+  ResponseOf,
   RestartEvent,
   RestartPolicy,
   RestartStrategy,
@@ -31,6 +45,7 @@ import type {
   StopOptions,
   SupervisorEvents,
   SupervisorOptions,
+  TimeSummary,
 } from '../src/index.js';
 import * as cnode from '../src/index.js';
 
@@ -88,5 +103,28 @@ describe('the package index', () => {
     expectTypeOf<ChildEvents['message']>().toEqualTypeOf<[message: unknown, creation: number]>();
     expectTypeOf<SupervisorEvents['restart']>().toEqualTypeOf<[event: RestartEvent]>();
     expectTypeOf<SupervisorEvents['startError']>().toEqualTypeOf<[event: StartErrorEvent]>();
+    // Observability: stats() and the diagnostics channels' messages.
+    expectTypeOf<cnode.CNode['stats']>().returns.toEqualTypeOf<NodeStats>();
+    expectTypeOf<NodeStats['errors']>().toEqualTypeOf<ErrorCounts>();
+    expectTypeOf<NodeStats['bytes']>().toEqualTypeOf<ByteCounts>();
+    expectTypeOf<NodeStats['latency']>().toEqualTypeOf<TimeSummary>();
+    expectTypeOf<PoolStats['errors']>().toEqualTypeOf<ErrorCounts>();
+    expectTypeOf<PoolStats['bytes']>().toEqualTypeOf<ByteCounts>();
+    expectTypeOf<NodeStartMessage['node']>().toEqualTypeOf<cnode.CNode>();
+    expectTypeOf<NodeExitMessage['info']>().toEqualTypeOf<ExitInfo>();
+    expectTypeOf<CallMessage['error']>().toEqualTypeOf<cnode.CNodeError | undefined>();
+    // The typed contract: what defineContract() and typed() take and give.
+    expectTypeOf(cnode.defineContract).returns.toMatchTypeOf<Contract<Operations>>();
+    expectTypeOf<Operations[string]>().toEqualTypeOf<Operation>();
+    expectTypeOf<cnode.CNode>().toMatchTypeOf<Caller>();
+    expectTypeOf<cnode.CNodePool>().toMatchTypeOf<Caller>();
+    expectTypeOf<OptionsOf<cnode.CNodePool>>().toEqualTypeOf<PoolCallOptions>();
+    const calc = cnode.defineContract('calc', { add: { request: { a: cnode.t.i64 }, response: cnode.t.f64 } });
+    type Add = (typeof calc)['operations']['add'];
+    expectTypeOf<RequestOf<Add>>().toEqualTypeOf<{ a: number }>();
+    expectTypeOf<ResponseOf<Add>>().toEqualTypeOf<number>();
+    expectTypeOf(cnode.typed(null as unknown as cnode.CNode, calc)).toEqualTypeOf<
+      Client<(typeof calc)['operations'], OptionsOf<cnode.CNode>>
+    >();
   });
 });
