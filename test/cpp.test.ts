@@ -80,7 +80,7 @@ describe.each(compilers)('the wordfreq example, built by npx cnode c++ with %s',
     expect(bad).toMatchObject({ code: 'ERR_CNODE_REMOTE', remoteCode: 'BAD_PATTERN' });
     expect(bad.message).toContain('pattern "(": ');
     const wrong = await rejection(node.call({ op: 'top', text, n: 'three' }));
-    expect(wrong).toMatchObject({ code: 'ERR_CNODE_REMOTE', remoteCode: 'BAD_REQUEST' });
+    expect(wrong).toMatchObject({ code: 'ERR_CNODE_REMOTE', remoteCode: 'ERR_CNODE_BAD_MESSAGE' });
     expect(wrong.message).toContain('request.n: expected an integer, got a string');
     const negative = await rejection(node.call({ op: 'top', text, n: -1 }));
     expect(negative.message).toContain('request.n: -1 is out of range');

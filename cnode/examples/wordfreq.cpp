@@ -11,7 +11,8 @@
  *   {op: "grep", text, pattern, ignoreCase = false}
  *       -> [{line, text}, ...]: the lines (numbered from 1) where the ECMAScript regular
  *          expression `pattern` matches. A bad pattern fails the call with remoteCode
- *          "BAD_PATTERN"; a field of the wrong type with "BAD_REQUEST" (cnode::TypeError).
+ *          "BAD_PATTERN"; a field of the wrong type with "ERR_CNODE_BAD_MESSAGE"
+ *          (cnode::TypeError).
  */
 #include <algorithm>
 #include <cctype>

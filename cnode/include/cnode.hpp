@@ -34,7 +34,8 @@
  *   (std::string(view), or get<std::string>).
  * - Typed access throws cnode::TypeError naming the field by its path ("request.rows[2].id:
  *   expected an integer, got a string"), which fails the call with that message and the
- *   remoteCode "BAD_REQUEST". Throw cnode::Failure(code, message) for a code of your own.
+ *   remoteCode "ERR_CNODE_BAD_MESSAGE", as a generated contract decoder refuses one. Throw
+ *   cnode::Failure(code, message) for a code of your own.
  * - Timers and descriptors take callables too (every(), watch()). The Node owns them: it frees a
  *   callable when its timer is cancelled or its descriptor removed (after the callable returns,
  *   when it does that to itself), and all of them when it is destroyed. A callable returns void
@@ -105,10 +106,10 @@ class Failure : public std::runtime_error {
 
 /* A request that is not what the handler expects: a missing field, a wrong type, a number out of
    range. Thrown by cnode::Value's typed access; fails the call with its message and the code
-   "BAD_REQUEST". */
+   "ERR_CNODE_BAD_MESSAGE", the code a generated contract decoder (cnode gen) refuses one with. */
 class TypeError : public Failure {
   public:
-    explicit TypeError(const std::string &message) : Failure("BAD_REQUEST", message) {}
+    explicit TypeError(const std::string &message) : Failure("ERR_CNODE_BAD_MESSAGE", message) {}
 };
 
 /* A view of bytes that may be changed in place: a binary of the request, or bytes to pack. */

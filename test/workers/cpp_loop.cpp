@@ -4,7 +4,7 @@
  * that was moved before it runs.
  *
  * Calls:
- *   {op: "add", a, b}              -> a + b (int64; a wrong field fails with BAD_REQUEST)
+ *   {op: "add", a, b}              -> a + b (int64; a wrong field fails with ERR_CNODE_BAD_MESSAGE)
  *   {op: "sum", values: {k: [n]}}  -> {k: sum of its numbers} (entries() and elements())
  *   {op: "throw", message}         -> a std::runtime_error(message) from the handler
  *   {op: "throwInt"}               -> throws 42, which is not a std::exception
