@@ -13,6 +13,8 @@ export {
   t,
   typed,
 } from './contract/index.js';
+/** The contract's type vocabulary, for naming a type in your own code: `ContractTypes.Struct<...>`. */
+export type * as ContractTypes from './contract/types.js';
 export { CNodeError, type CNodeErrorCode, type CNodeErrorFields, type ExitInfo, isAbnormal } from './errors.js';
 export type { CallMessage, NodeExitMessage, NodeStartMessage } from './observe/channels.js';
 export type { ByteCounts, ErrorCounts, NodeStats } from './observe/stats.js';

@@ -93,7 +93,7 @@ export const t = {
   },
 } as const;
 
-/** The name of a type, for messages and the docs: "int64", "array of string", "struct". */
+/** The name of a type, for messages and the docs: "int64", "array of string", "struct". @internal */
 export function typeName(type: Type | Optional<Type>): string {
   switch (type.kind) {
     case 'i64':
