@@ -19,6 +19,7 @@ import type {
   CNodeEvents,
   CNodeOptions,
   Contract,
+  ContractTypes,
   ErrorCounts,
   ExitInfo,
   HealthCheckOptions,
@@ -119,6 +120,8 @@ describe('the package index', () => {
     expectTypeOf<cnode.CNode>().toMatchTypeOf<Caller>();
     expectTypeOf<cnode.CNodePool>().toMatchTypeOf<Caller>();
     expectTypeOf<OptionsOf<cnode.CNodePool>>().toEqualTypeOf<PoolCallOptions>();
+    expectTypeOf(cnode.t.i64).toEqualTypeOf<ContractTypes.I64>();
+    expectTypeOf(cnode.t.array(cnode.t.string)).toMatchTypeOf<ContractTypes.Type>();
     const calc = cnode.defineContract('calc', { add: { request: { a: cnode.t.i64 }, response: cnode.t.f64 } });
     type Add = (typeof calc)['operations']['add'];
     expectTypeOf<RequestOf<Add>>().toEqualTypeOf<{ a: number }>();
