@@ -140,7 +140,7 @@ describe('cnode call', () => {
     expect(timeout.stderr).toContain('Expected --timeout to be a positive integer of milliseconds, got "-3"');
     const missing = cnode(['call', binary('echo')]);
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toContain('Expected a worker and one JSON message, got 1 arguments');
+    expect(missing.stderr).toContain('Expected a worker and one JSON message, got one argument');
     const unknown = cnode(['call', binary('echo'), '1', '--verbose']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown option "--verbose"');

@@ -195,7 +195,7 @@ describe('a contract, both sides', () => {
     const refused = await rejection(
       (typed(node, stale as Contract) as Record<string, (r: unknown) => Promise<unknown>>).add({ a: 'x' }),
     );
-    expect(refused).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', node: node.name });
+    expect(refused).toMatchObject({ code: 'ERR_CNODE_BAD_MESSAGE', node: node.name, creation: node.creation });
     expect(refused.message).toMatch(/refused the add request: a must be an int64, got a string$/);
     expect(refused.cause).toMatchObject({ code: 'ERR_CNODE_REMOTE', remoteCode: 'ERR_CNODE_BAD_MESSAGE' });
     // Checked by the owner: nothing is sent, and the path is the same the worker would give.

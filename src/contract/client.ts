@@ -35,7 +35,12 @@ function nameOf(caller: Caller): string {
 
 function badMessage(caller: Caller, text: string, cause?: unknown): CNodeError {
   const node = nameOf(caller);
-  return new CNodeError('ERR_CNODE_BAD_MESSAGE', `cnode ${node} ${text}`, { node, cause });
+  const { creation } = caller as { creation?: unknown }; // a CNode's, as its own errors carry
+  return new CNodeError('ERR_CNODE_BAD_MESSAGE', `cnode ${node} ${text}`, {
+    node,
+    cause,
+    ...(typeof creation === 'number' ? { creation } : {}),
+  });
 }
 
 /** A rejection from the worker, as the typed client reports it: a refused message is ERR_CNODE_BAD_MESSAGE. */

@@ -85,7 +85,7 @@ function parse(argv: string[]): CallArgs {
   }
   if (positional.length !== 2)
     throw new Error(
-      `Expected a worker and one JSON message, got ${positional.length} arguments: ${JSON.stringify(positional)}`,
+      `Expected a worker and one JSON message, got ${positional.length === 1 ? 'one argument' : `${positional.length} arguments`}: ${JSON.stringify(positional)}`,
     );
   const [worker, json] = positional;
   let message: unknown;
