@@ -121,7 +121,7 @@ describe('the typed client: types from the contract, checks at run time', () => 
 
   it('refuses a contract that cannot become C, naming the part', () => {
     expect(() => defineContract('my-contract', { a: { request: {}, response: t.bool } })).toThrow(
-      /the contract name must be a C identifier \(not a keyword\), got `"my-contract"`/,
+      /the contract name must be a C identifier that is not a C or C\+\+ keyword nor reserved \(no leading _, no __\), got `"my-contract"`/,
     );
     expect(() => defineContract('c', { int: { request: {}, response: t.bool } })).toThrow(
       /operation name must be a C identifier/,
@@ -142,5 +142,24 @@ describe('the typed client: types from the contract, checks at run time', () => 
     expect(() => defineContract('c', { go: { request: { s: t.struct({}, 'handlers') }, response: t.bool } })).toThrow(
       /struct name `"handlers"` \(string\) is taken by the C header/,
     );
+    // Names the header cannot use: C++ and GNU keywords, macros, reserved identifiers, its own.
+    for (const name of ['class', 'new', 'typeof', 'unix', 'errno', 'NULL', '_x', 'a__b'])
+      expect(() => defineContract('c', { go: { request: { [name]: t.bool }, response: t.bool } })).toThrow(
+        /field name must be a C identifier that is not a C or C\+\+ keyword nor reserved/,
+      );
+    expect(() => defineContract('cnode', { go: { request: {}, response: t.bool } })).toThrow(/clash with cnode\.h/);
+    expect(() => defineContract('c', { user: { request: {}, response: t.bool } })).toThrow(
+      /"user" is taken by struct c_handlers/,
+    );
+    const loop = t.struct({ x: t.f64 });
+    (loop.fields as Record<string, unknown>).self = t.array(loop);
+    expect(() => defineContract('c', { go: { request: { loop }, response: t.bool } })).toThrow(
+      /go\.request\.loop\.self\[\] holds the struct it is in/,
+    );
+    // What was checked is what stays: the definition is frozen all the way down.
+    const c = defineContract('c', { go: { request: { p: t.struct({ x: t.f64 }) }, response: t.bool } });
+    expect(() => {
+      (c.operations.go.request as Record<string, unknown>)['bad-name'] = t.bool;
+    }).toThrow(TypeError);
   });
 });

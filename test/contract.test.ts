@@ -63,6 +63,8 @@ beforeAll(async () => {
     cnode(['cc', workerSource, '-I.', '-std=c11', '-Wall', '-Wextra', '-Werror', '-O2', '-o', `kitchen-${cc}`], {
       CC: cc,
     });
+  // The arena's cap made small: 1024 bytes of decoded arrays (a point takes 40).
+  cnode(['cc', workerSource, '-I.', '-DCNODE_CONTRACT_ARENA_MAX=1024', '-O2', '-o', 'kitchen-small']);
 }, 60_000);
 
 const nodes = startedNodes({ after: () => expectNothingLeft() });
@@ -130,8 +132,34 @@ describe('a contract, both sides', () => {
     for (const message of bad)
       await expect(node.call(message)).rejects.toMatchObject({ remoteCode: 'ERR_CNODE_BAD_MESSAGE' });
     await expect(node.call(bad[0])).rejects.toThrow(/bad message: path\[1500\]\.y is missing \(a float64\)$/);
+    // The sum past 64 bits is refused, not computed (signed overflow would be undefined: UBSan halts).
+    await expect(node.call({ op: 'add', a: 2n ** 62n, b: 2n ** 62n })).rejects.toMatchObject({
+      remoteCode: 'E_OVERFLOW',
+    });
+    await expect(node.call({ op: 'add', a: -(2n ** 63n), b: -1 })).rejects.toMatchObject({ remoteCode: 'E_OVERFLOW' });
     await expect(node.stop()).resolves.toMatchObject({ exitCode: 0, signal: null });
     expect(stderr).toEqual([]);
+  });
+
+  it('compiles as C99 and from C++17, warnings as errors', () => {
+    fs.writeFileSync(path.join(build, 'header.c'), '#include "kitchen_contract.h"\nint main(void) { return 0; }\n');
+    fs.writeFileSync(path.join(build, 'header.cpp'), '#include "kitchen_contract.h"\nint main() { return 0; }\n');
+    const strict = ['-I.', '-Wall', '-Wextra', '-Werror', '-c', '-o', '/dev/null'];
+    expect(() => cnode(['cc', 'header.c', '-std=c99', '-pedantic', ...strict])).not.toThrow();
+    expect(() => cnode(['c++', 'header.cpp', '-std=c++17', ...strict])).not.toThrow();
+  });
+
+  it('refuses a request whose arrays would decode past CNODE_CONTRACT_ARENA_MAX, naming the array', async () => {
+    const small = await nodes.start({ executable: path.join(build, 'kitchen-small'), onStderr: () => {} });
+    const points = (n: number) => Array.from({ length: n }, (_, i) => ({ x: i, y: i }));
+    await expect(small.call({ ...everything, op: 'echo', path: points(10) })).resolves.toMatchObject({
+      path: points(10),
+    });
+    await expect(small.call({ ...everything, op: 'echo', path: points(100) })).rejects.toMatchObject({
+      remoteCode: 'ERR_CNODE_BAD_MESSAGE',
+      message: expect.stringMatching(/bad message: path has too many items to decode \(CNODE_CONTRACT_ARENA_MAX\)$/),
+    });
+    await expect(small.call({ op: 'add', a: 1, b: 2 })).resolves.toBe(3); // and goes on
   });
 
   it('answers the same messages sent untyped, as { op, ...fields } maps', async () => {
@@ -275,6 +303,10 @@ describe('a contract, both sides', () => {
     await expect(node.call({ op: 'add', a: 1, b: 'two' })).rejects.toThrow(
       /bad message: b must be an int64, got a string$/,
     );
+    await expect(node.call({ op: 'add', a: 2n ** 62n, b: 2n ** 62n })).rejects.toMatchObject({
+      remoteCode: 'E_OVERFLOW',
+      message: expect.stringContaining('add: 4611686018427387904 + 4611686018427387904 is beyond 64 bits'),
+    });
   }, 60_000);
 
   it('explains itself, and names what is wrong with a contract file', () => {
@@ -316,7 +348,7 @@ describe('a contract, both sides', () => {
       'unknown option "-x"',
     );
     expect(fails(['gen', 'bad.mjs'])).toContain(
-      'go.request\'s field name must be a C identifier (not a keyword), got `"no-dash"` (string)',
+      'go.request\'s field name must be a C identifier that is not a C or C++ keyword nor reserved (no leading _, no __), got `"no-dash"` (string)',
     );
   });
 });

@@ -26,9 +26,17 @@ struct cnode_contract_bytes {
     size_t len;      /* how many */
 };
 
+/* The most bytes a request's decoded arrays may take: a request needing more is refused as a bad
+   message, so that a small hostile request of many items cannot make the worker allocate without
+   bound. Define it before including the header to change it. */
+#ifndef CNODE_CONTRACT_ARENA_MAX
+#define CNODE_CONTRACT_ARENA_MAX ((size_t)256 << 20)
+#endif
+
 /* Where the decoded arrays live: the dispatch frees it after the handler returns. */
 struct cnode_contract_arena {
     void *blocks; /* the blocks allocated, a list; NULL when none */
+    size_t used;  /* the bytes of items allocated, against CNODE_CONTRACT_ARENA_MAX */
 };
 
 /* The place of a value in the request, for a message: a list from the value up to the root. */
@@ -38,12 +46,22 @@ struct cnode_contract_path {
     size_t index;                         /* the item's index, when key is NULL */
 };
 
-/* Zeroed memory for \`size\` bytes, owned by \`arena\`, aligned for any type; NULL when out of memory. */
-static inline void *cnode_contract_alloc(struct cnode_contract_arena *arena, size_t size)
+/* Zeroed memory for \`count\` items of \`size\` bytes, owned by \`arena\`, aligned for any type
+   (C99 has no max_align_t); NULL with errno E2BIG past CNODE_CONTRACT_ARENA_MAX, ENOMEM when out
+   of memory. */
+static inline void *cnode_contract_alloc(struct cnode_contract_arena *arena, size_t count, size_t size)
 {
-    union block { union block *next; max_align_t align; };
-    union block *block = (union block *)calloc(1, sizeof(union block) + size);
-    if (block == NULL) return NULL;
+    union block { union block *next; long double ld; long long ll; void *p; void (*fn)(void); };
+    if (count > (CNODE_CONTRACT_ARENA_MAX - arena->used) / size) {
+        errno = E2BIG;
+        return NULL;
+    }
+    union block *block = (union block *)calloc(1, sizeof(union block) + count * size);
+    if (block == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    arena->used += count * size;
     block->next = (union block *)arena->blocks;
     arena->blocks = block;
     return block + 1;
@@ -59,6 +77,7 @@ static inline void cnode_contract_arena_free(struct cnode_contract_arena *arena)
         block = next;
     }
     arena->blocks = NULL;
+    arena->used = 0;
 }
 
 /* Writes "points[2].x" into buf (cut at len); returns the length it would have. */
@@ -140,7 +159,7 @@ static inline int cnode_contract_decode_str(const msgpack_object *o, struct cnod
 {
     (void)arena;
     if (o->type != MSGPACK_OBJECT_STR) return cnode_contract_mismatch(err, errlen, p, "must be a string", o);
-    out->ptr = o->via.str.ptr;
+    out->ptr = o->via.str.size > 0 ? o->via.str.ptr : ""; /* msgpack-c may give NULL for an empty one */
     out->len = o->via.str.size;
     return 0;
 }
@@ -151,7 +170,7 @@ static inline int cnode_contract_decode_bytes(const msgpack_object *o, struct cn
 {
     (void)arena;
     if (o->type != MSGPACK_OBJECT_BIN) return cnode_contract_mismatch(err, errlen, p, "must be a binary", o);
-    out->ptr = o->via.bin.ptr;
+    out->ptr = o->via.bin.size > 0 ? o->via.bin.ptr : ""; /* msgpack-c may give NULL for an empty one */
     out->len = o->via.bin.size;
     return 0;
 }
@@ -177,13 +196,13 @@ static inline int cnode_contract_pack_bool(cnode_t *node, msgpack_packer *pk, co
 static inline int cnode_contract_pack_str(cnode_t *node, msgpack_packer *pk, const struct cnode_contract_str *v)
 {
     (void)node;
-    return msgpack_pack_str_with_body(pk, v->ptr, v->len);
+    return msgpack_pack_str_with_body(pk, v->len > 0 ? v->ptr : "", v->len); /* a zeroed response's is NULL */
 }
 
 /* Through cnode_pack_bin: a big binary travels beside the frame. */
 static inline int cnode_contract_pack_bytes(cnode_t *node, msgpack_packer *pk, const struct cnode_contract_bytes *v)
 {
-    return cnode_pack_bin(node, pk, v->ptr, v->len);
+    return cnode_pack_bin(node, pk, v->len > 0 ? v->ptr : "", v->len); /* a zeroed response's is NULL */
 }
 
 /* The worker refuses a request outside its contract: the owner's call rejects with
@@ -238,6 +257,13 @@ class Writer {
 
   constructor(readonly prefix: string) {}
 
+  /** Takes the C name `<prefix>_<local>` for one struct; a second claim is a clash the C compiler would report less clearly. */
+  claim(local: string): void {
+    if (this.#done.has(local))
+      throw new Error(`cnode gen: two different structs would both be named ${this.prefix}_${local}`);
+    this.#done.add(local);
+  }
+
   has(fields: Fields): boolean {
     return this.#structs.has(fields);
   }
@@ -283,7 +309,9 @@ static inline int ${p}_decode_${name}_at(const msgpack_object *o, struct ${p}_${
     if (o->type != MSGPACK_OBJECT_ARRAY) return cnode_contract_mismatch(err, errlen, p, "must be an array", o);
     size_t n = o->via.array.size;
     ${item} *items = NULL;
-    if (n > 0 && (items = (${item} *)cnode_contract_alloc(arena, n * sizeof *items)) == NULL) {
+    if (n > 0 && (items = (${item} *)cnode_contract_alloc(arena, n, sizeof *items)) == NULL) {
+        if (errno == E2BIG)
+            return cnode_contract_mismatch(err, errlen, p, "has too many items to decode (CNODE_CONTRACT_ARENA_MAX)", NULL);
         snprintf(err, errlen, "out of memory decoding an array of %zu items", n);
         return -1;
     }
@@ -313,9 +341,7 @@ static inline int ${p}_pack_${name}(cnode_t *node, msgpack_packer *pk, const str
     const known = this.#structs.get(fields);
     if (known !== undefined) return known;
     const local = wanted;
-    if (this.#done.has(local))
-      throw new Error(`cnode gen: two different structs would both be named ${this.prefix}_${local}`);
-    this.#done.add(local);
+    this.claim(local);
     this.#structs.set(fields, local);
     const p = this.prefix;
     const members: string[] = [];
@@ -412,6 +438,7 @@ export function generateC(contract: Contract, source: string): string {
           : response.kind === 'struct'
             ? `${p}_pack_${w.struct(response.fields, response.name ?? `${op}_response_value`)}`
             : `cnode_contract_pack_${SCALAR_LOCAL[response.kind]}`;
+      w.claim(`${op}_response`);
       w.definitions.push({
         local: `${op}_response`,
         code: `/* ${op}'s answer, ${describe(response)}. */
@@ -446,7 +473,7 @@ static inline int ${p}_reply_${op}(cnode_t *node, msgpack_packer *reply, const s
     const name = JSON.stringify(op);
     cases.push(`    if (op->via.str.size == ${Buffer.byteLength(op)} && memcmp(op->via.str.ptr, ${name}, ${Buffer.byteLength(op)}) == 0) {
         struct ${p}_${op}_request decoded;
-        struct cnode_contract_arena arena = {NULL};
+        struct cnode_contract_arena arena = {NULL, 0};
         int rc;
         if (${p}_decode_${op}_request(request, &decoded, &arena, err, sizeof err) != 0)
             rc = CNODE_CONTRACT_REFUSE(node, "%s", err);
@@ -473,6 +500,7 @@ static inline int ${p}_reply_${op}(cnode_t *node, msgpack_packer *reply, const s
 #ifndef ${guard}
 #define ${guard}
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -509,7 +537,7 @@ static inline int ${p}_dispatch(cnode_t *node, const msgpack_object *request, ms
         return CNODE_CONTRACT_REFUSE(node, "bad message: op must be a string, got %s", cnode_contract_kind(op));
 ${cases.join('\n')}
     return CNODE_CONTRACT_REFUSE(node, "bad message: op \\"%.*s\\" is not an operation of contract ${p} (${opList})",
-                                 (int)op->via.str.size, op->via.str.ptr);
+                                 op->via.str.size > 64 ? 64 : (int)op->via.str.size, op->via.str.ptr);
 }
 
 /* A cnode_handler: \`cnode_run(node, ${p}_handle, &handlers)\`, with struct ${p}_handlers *. */

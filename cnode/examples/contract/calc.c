@@ -11,7 +11,10 @@
 static int add(cnode_t *node, const struct calc_add_request *request, msgpack_packer *reply, void *user)
 {
     (void)user;
-    struct calc_add_response response = {.value = request->a + request->b};
+    int64_t a = request->a, b = request->b;
+    if ((b > 0 && a > INT64_MAX - b) || (b < 0 && a < INT64_MIN - b)) /* an untyped call may send any int64 */
+        return cnode_fail_code(node, "E_OVERFLOW", "add: %lld + %lld is beyond 64 bits", (long long)a, (long long)b);
+    struct calc_add_response response = {.value = a + b};
     return calc_reply_add(node, reply, &response);
 }
 

@@ -12,7 +12,10 @@
 static int add(cnode_t *node, const struct kitchen_add_request *request, msgpack_packer *reply, void *user)
 {
     (void)user;
-    struct kitchen_add_response response = {request->a + request->b};
+    int64_t a = request->a, b = request->b;
+    if ((b > 0 && a > INT64_MAX - b) || (b < 0 && a < INT64_MIN - b))
+        return cnode_fail_code(node, "E_OVERFLOW", "add: the sum is beyond 64 bits");
+    struct kitchen_add_response response = {a + b};
     return kitchen_reply_add(node, reply, &response);
 }
 
