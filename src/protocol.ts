@@ -13,7 +13,7 @@
  * changed on one side only, or added to one side only, fails the suite. Elsewhere, import the
  * numbers from here rather than re-type them.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** The first element of every frame's array (docs/protocol.md section 2). */
 export const FrameKind = {
@@ -49,6 +49,8 @@ export declare namespace FrameKind {
 export const COOKIE_LEN = 64;
 /** A FAIL's code (cnode_fail_code, the error's remoteCode): 1 to this many bytes of printable ASCII (section 2). */
 export const CODE_MAX = 64;
+/** What a FAIL's code may be: it goes into error messages and logs, so no control character. */
+const REMOTE_CODE = new RegExp(`^[\\x20-\\x7e]{1,${CODE_MAX}}$`);
 /** More than any HELLO takes: the worker drops a bigger frame from a peer before its handshake, unread (section 3). */
 export const HELLO_MAX_SIZE = 128;
 
@@ -116,7 +118,7 @@ export function asWorkerFrame(value: unknown): WorkerFrame | undefined {
       return value.length === 4 && isId(a) && typeof b === 'string' ? (value as ReplyFrame) : undefined;
     case FrameKind.Fail:
       return (value.length === 4 ||
-        (value.length === 5 && typeof value[4] === 'string' && value[4].length <= CODE_MAX)) &&
+        (value.length === 5 && typeof value[4] === 'string' && REMOTE_CODE.test(value[4]))) &&
         isId(a) &&
         typeof b === 'string' &&
         typeof c === 'string'

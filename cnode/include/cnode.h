@@ -74,7 +74,7 @@ extern "C" {
 #define CNODE_VERSION_PATCH 0
 
 /* The wire protocol version this library speaks (docs/protocol.md). */
-#define CNODE_PROTOCOL_VERSION 3
+#define CNODE_PROTOCOL_VERSION 4
 
 /* A running worker node. Opaque; made by cnode_init, released by cnode_destroy. */
 typedef struct cnode_t cnode_t;

@@ -146,7 +146,18 @@ async function expectViolation(mode: string, says: RegExp, variant?: string): Pr
 }
 
 /** Valid MessagePack that is no frame a worker may send: the fake worker's NOT_FRAMES. */
-const notFrames = ['map', 'unknown-kind', 'string-id', 'short-reply', 'fail-without-reason', 'call-from-worker'];
+const notFrames = [
+  'map',
+  'unknown-kind',
+  'string-id',
+  'short-reply',
+  'fail-without-reason',
+  'fail-code-number',
+  'fail-code-control',
+  'fail-code-too-long',
+  'fail-code-empty',
+  'call-from-worker',
+];
 
 describe('a worker that sends garbage after the handshake: killed, every call fails at once, one frame counted', () => {
   it('welcome-then-random: random bytes for a reply', async () => {
