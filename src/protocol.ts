@@ -1,5 +1,5 @@
 /**
- * The wire protocol, version 3 (docs/protocol.md): its numbers and its frames, as the owner sees them.
+ * The wire protocol, version 4 (docs/protocol.md): its numbers and its frames, as the owner sees them.
  *
  * Where the numbers live: the C library keeps them in cnode/src/protocol.h (and the version in
  * cnode/include/cnode.h), as compile-time constants C needs for array sizes and case labels and

@@ -1,5 +1,5 @@
 /*
- * protocol.h: the wire protocol, version 3 (docs/protocol.md), as the C library sees it: frame
+ * protocol.h: the wire protocol, version 4 (docs/protocol.md), as the C library sees it: frame
  * kinds, and the codec that turns frames into bytes and back without doing any I/O.
  * The TypeScript twin is src/protocol.ts; keep the numbers in step with it.
  */
