@@ -117,6 +117,28 @@ describe("the pool's stats()", () => {
       await pool.stop();
     }
   });
+
+  it('counts the calls it refused at once: overloaded, a bad option, stopped', async () => {
+    const pool = await CNodePool.start({
+      executable: binary('testbed'),
+      size: 1,
+      concurrency: 1,
+      maxQueue: 1,
+      onStderr: () => {},
+    });
+    const running = pool.call({ op: 'sleep', ms: 200 });
+    const queued = pool.call('q');
+    expect((await rejection(pool.call('over'))).code).toBe('ERR_CNODE_OVERLOADED');
+    expect((await rejection(pool.call('x', { timout: 1 } as never))).code).toBe('ERR_CNODE_INVALID_OPTION');
+    await Promise.all([running, queued]);
+    await pool.stop();
+    expect((await rejection(pool.call('late'))).code).toBe('ERR_CNODE_STOPPED');
+    expect(pool.stats()).toMatchObject({
+      completed: 2,
+      failed: 3,
+      errors: { ERR_CNODE_OVERLOADED: 1, ERR_CNODE_INVALID_OPTION: 1, ERR_CNODE_STOPPED: 1 },
+    });
+  });
 });
 
 describe('diagnostics channels', () => {

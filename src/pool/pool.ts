@@ -301,6 +301,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       now = burstNow(); // the call's start and, dispatched at once, its dispatch
       task = newTask(now, kind, message, timeout, options?.timeout !== undefined, signal, transfer);
     } catch (error) {
+      this.#counters.fail((error as CNodeError).code); // a refusal is a failure its caller saw
       return Promise.reject(error);
     }
     // The common case: nothing waits, and a worker has room; the call's promise is then the
@@ -308,6 +309,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
     const worker = this.#queue.size === 0 ? leastBusy(this.#workers, this.#options.concurrency, false) : undefined;
     if (worker) return this.#run(task, worker, now);
     if (this.#queue.size >= this.#options.maxQueue) {
+      this.#counters.fail('ERR_CNODE_OVERLOADED');
       return Promise.reject(
         this.#error('ERR_CNODE_OVERLOADED', `already has ${this.#options.maxQueue} calls queued (the maxQueue option)`),
       );

@@ -13,7 +13,7 @@ export interface PoolStats {
   queued: number;
   /** Calls answered, and sends the workers took. */
   completed: number;
-  /** Calls and sends that failed, however they failed (timeouts, aborts, handler failures, deaths). */
+  /** Calls and sends that failed, however they failed (timeouts, aborts, handler failures, deaths, refusals at once). */
   failed: number;
   /** Workers that ended without the pool asking (crashes, faults, killOnAbort) and were replaced. */
   restarts: number;
