@@ -149,11 +149,22 @@ function withContracts(args: string[]): string[] {
   return contracts > 0 ? ['-I.', ...rest] : rest;
 }
 
+/** How long `cnode gen` may take: a contract module whose top-level await never settles must not hang a build. */
+const GEN_TIMEOUT_MS = 30_000;
+
 // `cnode gen` imports the user's contract module, which is asynchronous: it runs in a node
 // process of its own, so that this command line stays synchronous.
 function generate(args: string[]): number {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'contract', 'gen-main.js');
-  const result = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [script, ...args], {
+    stdio: 'inherit',
+    timeout: GEN_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
+  if (result.error && (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT')
+    throw new Error(
+      `cnode gen: loading ${args[0]} took over ${GEN_TIMEOUT_MS / 1000} s (does its module never finish?)`,
+    );
   if (result.error) throw new Error(`cnode gen: could not run ${process.execPath}: ${result.error.message}`);
   return result.status ?? 1;
 }

@@ -137,7 +137,9 @@ describe('cnode call', () => {
     expect(notJson.stderr).toContain('the message is not JSON');
     const timeout = cnode(['call', binary('echo'), '1', '--timeout', '-3']);
     expect(timeout.status).toBe(2);
-    expect(timeout.stderr).toContain('Expected --timeout to be a positive integer of milliseconds, got "-3"');
+    expect(timeout.stderr).toContain(
+      'Expected --timeout to be an integer of milliseconds from 1 to 2147483647, got "-3"',
+    );
     const missing = cnode(['call', binary('echo')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('Expected a worker and one JSON message, got one argument');

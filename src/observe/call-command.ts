@@ -57,8 +57,8 @@ export async function callCommand(argv: string[]): Promise<number> {
     console.log(JSON.stringify(answer, toJson));
     return 0;
   } catch (error) {
-    const { code, message, remoteCode } = error as CNodeError & { remoteCode?: string };
-    console.error(`${code ?? 'Error'}${remoteCode ? ` (${remoteCode})` : ''}: ${message}`);
+    const { code, message } = error as CNodeError; // a remoteCode is in the message already
+    console.error(`${code ?? 'Error'}: ${message}`);
     return 1;
   } finally {
     // A worker that failed the call may still be busy in it, deaf to the stop message: SIGTERM
@@ -77,8 +77,10 @@ function parse(argv: string[]): CallArgs {
     if (own[i] === '--timeout') {
       const value = own[++i];
       const ms = Number(value);
-      if (value === undefined || !Number.isInteger(ms) || ms <= 0)
-        throw new Error(`Expected --timeout to be a positive integer of milliseconds, got ${JSON.stringify(value)}`);
+      if (value === undefined || !Number.isInteger(ms) || ms <= 0 || ms > 2 ** 31 - 1)
+        throw new Error(
+          `Expected --timeout to be an integer of milliseconds from 1 to 2147483647, got ${JSON.stringify(value)}`,
+        );
       timeout = ms;
     } else if (own[i].startsWith('--')) throw new Error(`unknown option ${JSON.stringify(own[i])}`);
     else positional.push(own[i]);
