@@ -70,6 +70,10 @@ describe('cnode doctor', () => {
     expect(line(stdout, 'msgpack-c')).toMatch(
       /^MISSING .*neither msgpack-c nor msgpack.*apt-get install libmsgpack-dev/,
     );
+    // Both name where pkg-config looked, for a user whose packages are installed but hidden.
+    const searched = `searching with PKG_CONFIG_PATH=${JSON.stringify(empty)}, PKG_CONFIG_LIBDIR=${JSON.stringify(empty)}`;
+    expect(line(stdout, 'libzmq')).toContain(searched);
+    expect(line(stdout, 'msgpack-c')).toContain(searched);
     expect(stdout).toMatch(/Missing: libzmq, msgpack-c\./);
     expect(stdout).toMatch(/sudo apt-get install libzmq3-dev libmsgpack-dev\n/);
   });

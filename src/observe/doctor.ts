@@ -118,6 +118,12 @@ async function runChecks(dir: string): Promise<Check[]> {
     packages: ['pkg-config'],
   });
 
+  // When the package is installed but PKG_CONFIG_PATH or PKG_CONFIG_LIBDIR hides it, say so: the
+  // apt-get line alone would send the user to install what they have.
+  const searched = ['PKG_CONFIG_PATH', 'PKG_CONFIG_LIBDIR']
+    .filter((name) => process.env[name] !== undefined)
+    .map((name) => `${name}=${JSON.stringify(process.env[name])}`);
+  const hidden = searched.length > 0 ? ` (searching with ${searched.join(', ')}: is that where it is?)` : '';
   const zmq = pkgConfig.ok ? run('pkg-config', ['--modversion', 'libzmq']) : undefined;
   checks.push({
     name: 'libzmq',
@@ -126,7 +132,7 @@ async function runChecks(dir: string): Promise<Check[]> {
       ? 'not checked: pkg-config is missing'
       : zmq.ok
         ? `${zmq.out} (pkg-config libzmq)`
-        : `pkg-config finds no libzmq (PKG_CONFIG_PATH ${JSON.stringify(process.env.PKG_CONFIG_PATH ?? '')}, PKG_CONFIG_LIBDIR ${JSON.stringify(process.env.PKG_CONFIG_LIBDIR ?? '')})`,
+        : `pkg-config finds no libzmq${hidden}`,
     packages: ['libzmq3-dev'],
   });
 
@@ -149,7 +155,7 @@ async function runChecks(dir: string): Promise<Check[]> {
       ? 'not checked: pkg-config is missing'
       : msgpack
         ? `${msgpack.ran.out} (pkg-config ${msgpack.name})`
-        : 'pkg-config finds neither msgpack-c nor msgpack',
+        : `pkg-config finds neither msgpack-c nor msgpack${hidden}`,
     packages: ['libmsgpack-dev'],
     fix: 'libmsgpack-c-dev on Debian 13 and later',
   });
