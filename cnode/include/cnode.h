@@ -343,7 +343,7 @@ int cnode_fail(cnode_t *node, const char *fmt, ...)
  */
 const msgpack_object *cnode_map_get(const msgpack_object *map, const char *key);
 
-/* --- Errors with a code, and msgpack-c helpers for handlers (issue 13) ------------------------ */
+/* --- Errors with a code, and msgpack-c helpers for handlers ---------------------------------- */
 
 /*
  * Like cnode_fail, with the worker's own error code beside the reason: the owner's call rejects
