@@ -1,11 +1,12 @@
 // The command line as a user runs it: `cnode doctor`, `cnode call` and every command's --help,
 // through bin/cnode.js (dist/) in a process of its own.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { binary, expectNothingLeft, root } from './helpers.js';
+import { binary, expectNothingLeft, root, waitUntil } from './helpers.js';
 
 const bin = path.join(root, 'bin', 'cnode.js');
 const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-cli-empty-'));
@@ -76,6 +77,23 @@ describe('cnode doctor', () => {
     expect(line(stdout, 'msgpack-c')).toContain(searched);
     expect(stdout).toMatch(/Missing: libzmq, msgpack-c\./);
     expect(stdout).toMatch(/sudo apt-get install libzmq3-dev libmsgpack-dev\n/);
+  });
+
+  it('removes its folder when interrupted (Ctrl-C) while it checks', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-cli-tmp-'));
+    try {
+      const doctor = spawn(process.execPath, [bin, 'doctor'], {
+        env: { ...process.env, TMPDIR: tmp },
+        stdio: 'ignore',
+      });
+      const exited = once(doctor, 'exit');
+      await waitUntil(() => fs.readdirSync(tmp).some((f) => f.startsWith('cnode-doctor-')), 10_000, 'its folder made');
+      doctor.kill('SIGINT');
+      expect(await exited).toEqual([130, null]);
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('refuses arguments', () => {

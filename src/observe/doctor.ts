@@ -88,12 +88,20 @@ export async function doctor(args: string[]): Promise<number> {
     return 2;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnode-doctor-'));
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  // Ctrl-C while a probe builds: the folder goes too (process.exit also ends the probe worker).
+  const interrupted = (signal: NodeJS.Signals) => {
+    remove();
+    process.exit(128 + os.constants.signals[signal]);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const checks = await runChecks(dir);
     print(checks);
     return checks.every((check) => check.ok) ? 0 : 1;
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    remove();
   }
 }
 
