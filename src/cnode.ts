@@ -24,7 +24,7 @@ import { LoopHold } from './loop-hold.js';
 import { nextCreation, uniqueAliveName } from './names.js';
 import { callChannel, nodeExitChannel, nodeStartChannel } from './observe/channels.js';
 import { debug } from './observe/debug.js';
-import { countsObject, NodeCounters, type NodeStats } from './observe/stats.js';
+import { NodeCounters, type NodeStats } from './observe/stats.js';
 import {
   type CNodeOptions,
   check,
@@ -675,7 +675,7 @@ export class CNode extends EventEmitter<CNodeEvents> {
         failed: counters.failed,
         inFlight: this.#calls.size,
       },
-      errors: countsObject(counters.errors),
+      errors: counters.errorCounts(),
       bytes: this.#session.bytes,
       latency: counters.latency.summary(),
     };

@@ -31,28 +31,27 @@ export interface NodeStats {
   latency: TimeSummary;
 }
 
-/** A node's counters: plain fields bumped on the call path, the histogram fed through Durations. */
-export class NodeCounters {
-  made = 0;
-  answered = 0;
+/** Failures counted in all and by code, as a node's and a pool's stats() show them. */
+export class FailureCounts {
   failed = 0;
-  readonly errors = new Map<CNodeErrorCode, number>();
-  readonly latency = new Durations();
+  readonly #byCode = new Map<CNodeErrorCode, number>();
 
   fail(code: CNodeErrorCode): void {
     this.failed++;
-    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+    this.#byCode.set(code, (this.#byCode.get(code) ?? 0) + 1);
+  }
+
+  /** The counts by code as a plain object; their sum is `failed`. */
+  errorCounts(): ErrorCounts {
+    const shown: ErrorCounts = {};
+    for (const [code, n] of this.#byCode) shown[code] = n;
+    return shown;
   }
 }
 
-/** A Map of counts as the plain object stats() show. */
-export function countsObject(counts: ReadonlyMap<CNodeErrorCode, number>): ErrorCounts {
-  const shown: ErrorCounts = {};
-  for (const [code, n] of counts) shown[code] = n;
-  return shown;
-}
-
-/** Adds `more` into `into`. */
-export function addCounts(into: Map<CNodeErrorCode, number>, more: ErrorCounts): void {
-  for (const [code, n] of Object.entries(more) as [CNodeErrorCode, number][]) into.set(code, (into.get(code) ?? 0) + n);
+/** A node's counters: plain fields bumped on the call path, the histogram fed through Durations. */
+export class NodeCounters extends FailureCounts {
+  made = 0;
+  answered = 0;
+  readonly latency = new Durations();
 }

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import { CNode } from '../cnode.js';
 import { CNodeError, type CNodeErrorCode, callerStack, describeExit, type ExitInfo } from '../errors.js';
 import { debug } from '../observe/debug.js';
-import { countsObject } from '../observe/stats.js';
 import { checkOptionNames, checkSignal, checkTimeout, checkTransfer } from '../options.js';
 import { Deadlines, type Timed } from '../session/deadlines.js';
 import { settlesWithin } from '../wait.js';
@@ -238,7 +237,7 @@ export class CNodePool extends EventEmitter<PoolEvents> {
       runTime: this.#counters.runTime.summary(),
       waitTime: this.#counters.waitTime.summary(),
       utilization: elapsed > 0 ? Math.min(1, busyMs / (elapsed * this.#options.max)) : 0,
-      errors: countsObject(this.#counters.errors),
+      errors: this.#counters.errorCounts(),
       bytes,
     };
   }

@@ -1,8 +1,7 @@
-import type { CNodeErrorCode } from '../errors.js';
 import { Durations, type TimeSummary } from '../observe/durations.js';
-import type { ByteCounts, ErrorCounts } from '../observe/stats.js';
+import { type ByteCounts, type ErrorCounts, FailureCounts } from '../observe/stats.js';
 
-export { Durations, type TimeSummary };
+export type { TimeSummary };
 
 export interface PoolStats {
   /** Workers running now (retiring ones included, starting ones not). */
@@ -30,21 +29,14 @@ export interface PoolStats {
 }
 
 /** What a pool counts; the histograms are node:perf_hooks', in nanoseconds. */
-export class PoolCounters {
+export class PoolCounters extends FailureCounts {
   completed = 0;
-  failed = 0;
   restarts = 0;
   /** Worker milliseconds spent with calls running, of workers no longer running. */
   busyMs = 0;
   readonly runTime = new Durations();
   readonly waitTime = new Durations();
   readonly startedAt = performance.now();
-  readonly errors = new Map<CNodeErrorCode, number>();
   /** Bytes of workers no longer running. */
   readonly bytes: ByteCounts = { sent: 0, received: 0 };
-
-  fail(code: CNodeErrorCode): void {
-    this.failed++;
-    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
-  }
 }
