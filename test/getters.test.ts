@@ -93,6 +93,24 @@ describe('cnode_copy_str', () => {
   });
 });
 
+describe('cnode_type_name', () => {
+  it('names the kind of every value, for a message', async () => {
+    const values = [null, true, 1, -1, 1.5, 'a', Buffer.from('b'), [1], { m: 1 }];
+    const names = await Promise.all(values.map((v) => get('type', { v })));
+    expect(names).toEqual([
+      'nil',
+      'a boolean',
+      'an integer',
+      'an integer',
+      'a float',
+      'a string',
+      'a binary',
+      'an array',
+      'a map',
+    ]);
+  });
+});
+
 describe('cnode_array_begin and cnode_array_end', () => {
   it('pack an array whose count is known only at the end, in the reply', async () => {
     expect(await get('rows', { n: 0 })).toEqual([]);

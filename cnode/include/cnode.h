@@ -395,6 +395,11 @@ const char *cnode_get_str(const msgpack_object *map, const char *key, size_t *le
    bytes are the worker's own (see cnode_handler): the handler may change them in place. */
 const void *cnode_get_bin(const msgpack_object *map, const char *key, size_t *len);
 
+/* What kind of value `o` is, for a message such as "expected a string, got %s": "nil",
+   "a boolean", "an integer", "a float", "a string", "a binary", "an array", "a map" or
+   "an extension". Static storage; `o` must not be NULL. */
+const char *cnode_type_name(const msgpack_object *o);
+
 /*
  * Copies the string `str` (a MessagePack str object, from cnode_map_get say) into `buf` of
  * `size` bytes with a NUL after it, for the C APIs that want one. Returns 0, or -1 with errno:

@@ -138,22 +138,6 @@ class Node;
 
 namespace detail {
 
-inline const char *type_name(const msgpack_object &o) {
-    switch (o.type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "a boolean";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "an integer";
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "a float";
-    case MSGPACK_OBJECT_STR: return "a string";
-    case MSGPACK_OBJECT_BIN: return "a binary";
-    case MSGPACK_OBJECT_ARRAY: return "an array";
-    case MSGPACK_OBJECT_MAP: return "a map";
-    default: return "an ext value";
-    }
-}
-
 template <class T, class = void> struct is_range : std::false_type {};
 template <class T>
 struct is_range<T, std::void_t<decltype(std::begin(std::declval<const T &>())),
@@ -322,7 +306,7 @@ class Value {
 
   private:
     void expect(bool ok, const char *what) const {
-        if (!ok) throw TypeError(path_ + ": expected " + what + ", got " + detail::type_name(*o_));
+        if (!ok) throw TypeError(path_ + ": expected " + what + ", got " + cnode_type_name(o_));
     }
     [[noreturn]] void out_of_range(const std::string &shown) const {
         throw TypeError(path_ + ": " + shown + " is out of range");

@@ -76,6 +76,23 @@ const void *cnode_get_bin(const msgpack_object *map, const char *key, size_t *le
     return v->via.bin.size == 0 ? s_empty : v->via.bin.ptr;
 }
 
+const char *cnode_type_name(const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: return "nil";
+    case MSGPACK_OBJECT_BOOLEAN: return "a boolean";
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "an integer";
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: return "a float";
+    case MSGPACK_OBJECT_STR: return "a string";
+    case MSGPACK_OBJECT_BIN: return "a binary";
+    case MSGPACK_OBJECT_ARRAY: return "an array";
+    case MSGPACK_OBJECT_MAP: return "a map";
+    default: return "an extension";
+    }
+}
+
 int cnode_copy_str(const msgpack_object *str, char *buf, size_t size)
 {
     if (buf != NULL && size > 0) buf[0] = '\0';

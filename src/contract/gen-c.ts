@@ -92,24 +92,6 @@ static inline size_t cnode_contract_path_write(const struct cnode_contract_path 
     return n + (w > 0 ? (size_t)w : 0);
 }
 
-/* The kind of a MessagePack value, for a message: "a string". */
-static inline const char *cnode_contract_kind(const msgpack_object *o)
-{
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "a boolean";
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "an integer";
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "a float";
-    case MSGPACK_OBJECT_STR: return "a string";
-    case MSGPACK_OBJECT_BIN: return "a binary";
-    case MSGPACK_OBJECT_ARRAY: return "an array";
-    case MSGPACK_OBJECT_MAP: return "a map";
-    default: return "an extension";
-    }
-}
-
 /* Writes "bad message: <path> <problem>[, got <kind>]" into err; returns -1. */
 static inline int cnode_contract_mismatch(char *err, size_t errlen, const struct cnode_contract_path *p,
                                           const char *problem, const msgpack_object *got)
@@ -117,7 +99,7 @@ static inline int cnode_contract_mismatch(char *err, size_t errlen, const struct
     char where[256] = "the request";
     if (p != NULL) cnode_contract_path_write(p, where, sizeof where);
     snprintf(err, errlen, "bad message: %s %s%s%s", where, problem, got != NULL ? ", got " : "",
-             got != NULL ? cnode_contract_kind(got) : "");
+             got != NULL ? cnode_type_name(got) : "");
     return -1;
 }
 
@@ -530,11 +512,11 @@ static inline int ${p}_dispatch(cnode_t *node, const msgpack_object *request, ms
 {
     char err[512];
     if (request->type != MSGPACK_OBJECT_MAP)
-        return CNODE_CONTRACT_REFUSE(node, "bad message: the request must be a map with an op, got %s", cnode_contract_kind(request));
+        return CNODE_CONTRACT_REFUSE(node, "bad message: the request must be a map with an op, got %s", cnode_type_name(request));
     const msgpack_object *op = cnode_map_get(request, "op");
     if (op == NULL) return CNODE_CONTRACT_REFUSE(node, "bad message: op is missing (one of ${opList})");
     if (op->type != MSGPACK_OBJECT_STR)
-        return CNODE_CONTRACT_REFUSE(node, "bad message: op must be a string, got %s", cnode_contract_kind(op));
+        return CNODE_CONTRACT_REFUSE(node, "bad message: op must be a string, got %s", cnode_type_name(op));
 ${cases.join('\n')}
     return CNODE_CONTRACT_REFUSE(node, "bad message: op \\"%.*s\\" is not an operation of contract ${p} (${opList})",
                                  op->via.str.size > 64 ? 64 : (int)op->via.str.size, op->via.str.ptr);

@@ -9,6 +9,7 @@
  *                             request has it: a non-map, say), errno set to 0 before; answers
  *                             [value, errno] (i64 fallback 42, f64 fallback 1.5), or
  *                             [value or nil, len, errno] (str, bin: the bytes as they are)
+ *   type {v}                  cnode_type_name of "v" (nil when absent)
  *   copy {v, size}            cnode_copy_str of "v" into a buffer of `size` bytes (at most 256),
  *                             answers [rc, errno, what buf holds after, as a string]
  *   rows {n, big}             an array of n integers 0 .. n-1 by cnode_array_begin/end, and,
@@ -108,6 +109,12 @@ static int handle(cnode_t *node, const msgpack_object *req, msgpack_packer *repl
     if (reply == NULL) return 0;
     if (!strcmp(op, "i64") || !strcmp(op, "f64") || !strcmp(op, "str") || !strcmp(op, "bin"))
         return getter(op, req, reply);
+    if (!strcmp(op, "type")) {
+        const msgpack_object *v = cnode_map_get(req, "v");
+        if (v == NULL) return msgpack_pack_nil(reply);
+        const char *name = cnode_type_name(v);
+        return msgpack_pack_str_with_body(reply, name, strlen(name));
+    }
     if (!strcmp(op, "copy")) {
         char buf[256];
         int64_t size = cnode_get_i64(req, "size", sizeof buf);
