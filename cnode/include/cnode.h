@@ -397,7 +397,7 @@ const void *cnode_get_bin(const msgpack_object *map, const char *key, size_t *le
 
 /* What kind of value `o` is, for a message such as "expected a string, got %s": "nil",
    "a boolean", "an integer", "a float", "a string", "a binary", "an array", "a map" or
-   "an extension". Static storage; `o` must not be NULL. */
+   "an ext value", as the rest of this header calls one. Static storage; `o` must not be NULL. */
 const char *cnode_type_name(const msgpack_object *o);
 
 /*

@@ -89,7 +89,7 @@ const char *cnode_type_name(const msgpack_object *o)
     case MSGPACK_OBJECT_BIN: return "a binary";
     case MSGPACK_OBJECT_ARRAY: return "an array";
     case MSGPACK_OBJECT_MAP: return "a map";
-    default: return "an extension";
+    default: return "an ext value";
     }
 }
 
