@@ -2,6 +2,9 @@
 // (A B C D, B C D A, ...) so that a burst of noise on a shared machine hits them all alike,
 // and no contender always goes first or last.
 
+/** The message of the small-call scenarios and profiles: a 64-byte string. */
+export const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
+
 /**
  * Runs `measure(contender, round)` for each contender in each round, after one unmeasured
  * `warmup(contender)` each. Returns a Map from contender name to the list of per-round results.

@@ -8,13 +8,12 @@
 import { Pool, sha256Worker } from '../contenders/pool.js';
 import { CpuTally } from '../cpu.js';
 import { bin } from '../paths.js';
-import { interleave, pipelined, startAll, stopAll } from '../rounds.js';
+import { interleave, PAYLOAD, pipelined, startAll, stopAll } from '../rounds.js';
 import { median } from '../stats.js';
 
 const [roundsArg = '6', levelsArg = '1,2,4,8,64'] = process.argv.slice(2);
 const rounds = Number(roundsArg);
 const levels = levelsArg.split(',').map(Number);
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 
 async function load(executable, message, calls, inFlight, label, check) {
   const pools = await startAll(

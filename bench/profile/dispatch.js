@@ -8,13 +8,12 @@
 import { Node, Pool } from '../contenders/pool.js';
 import { ownerCpuUs } from '../cpu.js';
 import { bin } from '../paths.js';
-import { pipelined } from '../rounds.js';
+import { PAYLOAD, pipelined } from '../rounds.js';
 
 const [kind = 'pool', concurrencyArg = '256', roundsArg = '50', inFlightArg = '256'] = process.argv.slice(2);
 const rounds = Number(roundsArg);
 const inFlight = Number(inFlightArg);
 const CALLS = 20_000;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 const executable = bin('echo');
 const contender =
   kind === 'node' ? new Node({ executable }) : new Pool({ executable, size: 1, concurrency: Number(concurrencyArg) });

@@ -9,13 +9,12 @@
 import { CNode } from '../../dist/index.js';
 import { ownerCpuUs } from '../cpu.js';
 import { bin } from '../paths.js';
-import { pipelined } from '../rounds.js';
+import { PAYLOAD, pipelined } from '../rounds.js';
 
 const [transport = 'local', roundsArg = '50', gc, inFlightArg = '256'] = process.argv.slice(2);
 const rounds = Number(roundsArg);
 const inFlight = Number(inFlightArg);
 const CALLS = 20_000;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 if (gc === 'gc' && !globalThis.gc) throw new Error('gc between rounds needs node --expose-gc');
 
 const node = await CNode.start({ executable: bin('echo'), transport });

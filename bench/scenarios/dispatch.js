@@ -12,13 +12,12 @@
 import { Node, Pool } from '../contenders/pool.js';
 import { CpuTally, otherLoad } from '../cpu.js';
 import { bin } from '../paths.js';
-import { interleave, pipelined, roundTrips, startAll, stopAll } from '../rounds.js';
+import { interleave, PAYLOAD, pipelined, roundTrips, startAll, stopAll } from '../rounds.js';
 import { compareTo, judge, makeRow } from '../rows.js';
 import { median, summarize } from '../stats.js';
 
 const SEQUENTIAL = { rounds: 20, calls: 3000, warmup: 500 };
 const PIPELINED = { rounds: 20, calls: 20_000, warmup: 2000, inFlight: 256 };
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 const REFERENCE = 'CNodePool ×1';
 // The same pool with room at its worker for every call in flight: what a pool call costs
 // beside what its default concurrency holds back.

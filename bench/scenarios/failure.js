@@ -13,6 +13,7 @@ import { CNode } from '../../dist/index.js';
 import { BRIDGES } from '../contenders/bridge.js';
 import { firstLine } from '../contenders/child.js';
 import { benchDir, bin } from '../paths.js';
+import { PAYLOAD } from '../rounds.js';
 import { judge, makeRow } from '../rows.js';
 import { summarize } from '../stats.js';
 
@@ -20,7 +21,6 @@ const KILL_REPEATS = 30;
 const IN_FLIGHT = 1000;
 const OWNER_REPEATS = 20;
 const GIVE_UP_MS = 5000;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 
 /** ms from SIGKILL of the worker until the last of IN_FLIGHT calls rejected, and how many resolved. */
 async function killWithCallsInFlight(transport) {

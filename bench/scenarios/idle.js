@@ -12,7 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bridge, bridgeZmq } from '../contenders/bridge.js';
 import { ownerCpuUs, processCpuUs } from '../cpu.js';
-import { interleave, startAll, stopAll } from '../rounds.js';
+import { interleave, PAYLOAD, startAll, stopAll } from '../rounds.js';
 import { judge, makeRow } from '../rows.js';
 import { median } from '../stats.js';
 
@@ -21,7 +21,6 @@ const WARMUP_MS = 300;
 const PERIOD_MS = 100;
 const SHORT_MS = 1000;
 const LONG_MS = 5000;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 
 /** The driver alone: a call answered at once, no process behind it. */
 const driverAlone = { name: 'driver alone (no node)', pid: undefined, call: async (payload) => payload };

@@ -7,14 +7,13 @@ import { Ipc } from '../contenders/ipc.js';
 import { Pipe } from '../contenders/pipe.js';
 import { ZeromqRaw } from '../contenders/zeromq-raw.js';
 import { CpuTally } from '../cpu.js';
-import { interleave, roundTrips, startAll, stopAll } from '../rounds.js';
+import { interleave, PAYLOAD, roundTrips, startAll, stopAll } from '../rounds.js';
 import { compareToBridge, judge, makeRow } from '../rows.js';
 import { summarize } from '../stats.js';
 
 const ROUNDS = 20;
 const CALLS_PER_ROUND = 3000;
 const WARMUP_CALLS = 500;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 
 export default {
   name: 'latency',

@@ -11,7 +11,7 @@ import * as netns from '../../test/netns/netns.js';
 import { Bridge } from '../contenders/bridge.js';
 import { ZeromqRaw } from '../contenders/zeromq-raw.js';
 import { CpuTally } from '../cpu.js';
-import { interleave, pipelined, roundTrips, startAll, stopAll } from '../rounds.js';
+import { interleave, PAYLOAD, pipelined, roundTrips, startAll, stopAll } from '../rounds.js';
 import { compareToBridge, makeRow } from '../rows.js';
 import { median, summarize } from '../stats.js';
 
@@ -20,7 +20,6 @@ const LATENCY_CALLS = 2000;
 const THROUGHPUT_ROUNDS = 15;
 const THROUGHPUT_CALLS = 10_000;
 const IN_FLIGHT = 256;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 
 const LOOPBACK_PLAIN = 'tcp (loopback)';
 const LOOPBACK_CURVE = 'tcp+curve (loopback)';

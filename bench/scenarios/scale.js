@@ -8,13 +8,12 @@ import fs from 'node:fs';
 import { CNode } from '../../dist/index.js';
 import { BRIDGES } from '../contenders/bridge.js';
 import { bin } from '../paths.js';
-import { interleave } from '../rounds.js';
+import { interleave, PAYLOAD } from '../rounds.js';
 import { makeRow } from '../rows.js';
 import { summarize } from '../stats.js';
 
 const WORKERS = 100;
 const REPEATS = 5;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 const KiB = 1024;
 
 /** Resident memory of a process in KiB, from /proc/<pid>/status: all of it, and its shared memory. */

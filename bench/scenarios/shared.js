@@ -15,7 +15,7 @@
 import { SharedBuffer } from '../../dist/index.js';
 import { Bridge } from '../contenders/bridge.js';
 import { CpuTally } from '../cpu.js';
-import { interleave, startAll, stopAll } from '../rounds.js';
+import { interleave, PAYLOAD, startAll, stopAll } from '../rounds.js';
 import { judge, makeRow } from '../rows.js';
 import { summarize } from '../stats.js';
 
@@ -27,7 +27,6 @@ const SMALL_CALLS = 2000; // per round, for the 64 B call and the handle-only ca
 const SCALED_CALLS = 5;
 const COPIED_CALLS = 4;
 const WARMUP_CALLS = 300;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 
 const GB = 1e9;
 

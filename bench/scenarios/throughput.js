@@ -7,14 +7,13 @@ import { Ipc } from '../contenders/ipc.js';
 import { Pipe } from '../contenders/pipe.js';
 import { ZeromqRaw } from '../contenders/zeromq-raw.js';
 import { CpuTally } from '../cpu.js';
-import { interleave, pipelined, startAll, stopAll } from '../rounds.js';
+import { interleave, PAYLOAD, pipelined, startAll, stopAll } from '../rounds.js';
 import { compareToBridge, judge, makeRow } from '../rows.js';
 import { median } from '../stats.js';
 
 const ROUNDS = 25;
 const CALLS_PER_ROUND = 20_000;
 const IN_FLIGHT = 256;
-const PAYLOAD = 'The quick brown fox jumps over the lazy dog; 64 bytes of UTF-8!!';
 
 async function rate(contender, calls) {
   const ms = await pipelined(() => contender.call(PAYLOAD), calls, IN_FLIGHT);
