@@ -34,6 +34,12 @@ const packr = new Packr({ useRecords: false });
 const VERSION = PROTOCOL_VERSION;
 const { Hello: HELLO, Call: CALL, Cast: CAST, Welcome: WELCOME, Reply: REPLY } = FrameKind;
 const HACK = { op: 'set', value: 'hacked' };
+/** What a stranger tries once connected: the handshake with the right cookie, a cast, a call. */
+const intrusion = (cookie: string) => [
+  [HELLO, VERSION, cookie],
+  [CAST, HACK],
+  [CALL, 1, { op: 'get' }],
+];
 
 /** Every line any worker of this file printed, for the check that no secret is among them. */
 const output: string[] = [];
@@ -379,15 +385,7 @@ describe('a stranger on tcp with CurveZMQ (the default)', () => {
   it('(a) a plain stranger fails the ZeroMQ handshake and changes nothing, even with the right cookie', async () => {
     await owned(keys(), async ({ endpoint, cookie, owner }) => {
       const [{ answers, events }, sum] = await Promise.all([
-        stranger(
-          endpoint,
-          [
-            [HELLO, VERSION, cookie],
-            [CAST, HACK],
-            [CALL, 1, { op: 'get' }],
-          ],
-          /^handshake:error:/,
-        ),
+        stranger(endpoint, intrusion(cookie), /^handshake:error:/),
         owner.call({ op: 'add', a: 1, b: 2 }),
       ]);
       expect(events).not.toContain('handshake');
@@ -404,16 +402,7 @@ describe('a stranger on tcp with CurveZMQ (the default)', () => {
       // 'handshake:error:auth' is the ZAP handler's refusal (status 400); a wrong server key would
       // fail the handshake before ZAP is asked, as 'handshake:error:other'.
       const [{ answers, events }, sum] = await Promise.all([
-        stranger(
-          endpoint,
-          [
-            [HELLO, VERSION, cookie],
-            [CAST, HACK],
-            [CALL, 1, { op: 'get' }],
-          ],
-          /^handshake:error:auth$/,
-          { serverKey: pair.server.publicKey, ...own },
-        ),
+        stranger(endpoint, intrusion(cookie), /^handshake:error:auth$/, { serverKey: pair.server.publicKey, ...own }),
         owner.call({ op: 'add', a: 1, b: 2 }),
       ]);
       expect(events).not.toContain('handshake');
