@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { type AttachOptions, normalizeAttachOptions } from './attach-options.js';
+import { burstNow } from './clock.js';
 import { type Encoded, encodeFrame, type Stager } from './codec.js';
 import type { Transport } from './connection/connection.js';
 import { RingTransport } from './connection/ring.js';
@@ -36,7 +37,6 @@ import {
   type NormalizedOptions,
   normalizeOptions,
 } from './options.js';
-import { burstNow } from './pool/clock.js';
 import { COOKIE_LEN, FrameKind } from './protocol.js';
 import type { Outgoing } from './session/batcher.js';
 import { type Call, CallTable, promiseOf, unsettled } from './session/call-table.js';

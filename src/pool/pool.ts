@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import { burstNow } from '../clock.js';
 import { CNode } from '../cnode.js';
 import { CNodeError, type CNodeErrorCode, callerStack, describeExit, type ExitInfo } from '../errors.js';
 import { debug } from '../observe/debug.js';
 import { checkOptionNames, checkSignal, checkTimeout, checkTransfer } from '../options.js';
 import { Deadlines, type Timed } from '../session/deadlines.js';
 import { settlesWithin } from '../wait.js';
-import { burstNow } from './clock.js';
 import { type NormalizedPoolOptions, normalizePoolOptions, type PoolOptions } from './options.js';
 import { type Queued, TaskQueue } from './queue.js';
 import { StartBackoff } from './start-backoff.js';
